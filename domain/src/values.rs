@@ -1,0 +1,823 @@
+//! Value types that parse, not validate: a value of one of these types is valid by construction.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::InvalidValue;
+
+/// Counts characters (Unicode scalar values), which is what a person means by "length".
+fn char_len(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// Trims and checks a free-text value against a length range, refusing control characters
+/// other than line breaks and tabs (they hide text from readers and break mail headers).
+fn bounded_text(
+    raw: &str,
+    min: usize,
+    max: usize,
+    allow_newlines: bool,
+) -> Result<String, InvalidValue> {
+    let trimmed = raw.trim();
+    let len = char_len(trimmed);
+    if len < min {
+        return Err(InvalidValue::new(
+            if len == 0 { "required" } else { "too_short" },
+            format!("must be at least {min} characters"),
+        ));
+    }
+    if len > max {
+        return Err(InvalidValue::new(
+            "too_long",
+            format!("must be at most {max} characters"),
+        ));
+    }
+    let bad = trimmed
+        .chars()
+        .any(|c| c.is_control() && !(allow_newlines && (c == '\n' || c == '\r' || c == '\t')));
+    if bad {
+        return Err(InvalidValue::new(
+            "invalid_characters",
+            if allow_newlines {
+                "must not contain control characters other than line breaks and tabs"
+            } else {
+                "must not contain control characters or line breaks"
+            },
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+macro_rules! text_type {
+    ($(#[$doc:meta])* $name:ident, $min:expr, $max:expr, $newlines:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Fewest characters accepted (after trimming).
+            pub const MIN_CHARS: usize = $min;
+            /// Most characters accepted (after trimming).
+            pub const MAX_CHARS: usize = $max;
+
+            /// Parses untrusted input.
+            pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+                bounded_text(raw, $min, $max, $newlines).map(Self)
+            }
+
+            /// The text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// The text, owned.
+            pub fn into_inner(self) -> String {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+text_type!(
+    /// A case's title: 1..=200 characters on one line, trimmed.
+    CaseTitle, 1, 200, false
+);
+text_type!(
+    /// A case's description: 1..=32,000 characters, trimmed.
+    Description, 1, 32_000, true
+);
+text_type!(
+    /// A comment in a case's history: 1..=12,800 characters, trimmed.
+    CommentBody, 1, 12_800, true
+);
+text_type!(
+    /// The answer to a classification question: 1..=4,000 characters, trimmed.
+    Answer, 1, 4_000, true
+);
+text_type!(
+    /// Why a case is escalated: 1..=2,000 characters, trimmed.
+    Justification, 1, 2_000, true
+);
+text_type!(
+    /// A person's or an organisation's display name: 1..=100 characters on one line.
+    DisplayName, 1, 100, false
+);
+text_type!(
+    /// A custom role's name: 1..=64 characters on one line.
+    RoleName, 1, 64, false
+);
+text_type!(
+    /// A short single-line label (locality, region, postal code, address line): 1..=200 characters.
+    ShortText, 1, 200, false
+);
+
+/// Consumer mail providers: a domain's administrator must be an account of the organisation,
+/// not a personal mailbox.
+const CONSUMER_MAIL_DOMAINS: &[&str] = &[
+    "gmail.com",
+    "googlemail.com",
+    "yahoo.com",
+    "yahoo.co.uk",
+    "ymail.com",
+    "hotmail.com",
+    "hotmail.co.uk",
+    "outlook.com",
+    "live.com",
+    "msn.com",
+    "icloud.com",
+    "me.com",
+    "mac.com",
+    "aol.com",
+    "proton.me",
+    "protonmail.com",
+    "gmx.com",
+    "gmx.de",
+    "gmx.net",
+    "web.de",
+    "mail.com",
+    "yandex.com",
+    "yandex.ru",
+    "zoho.com",
+    "qq.com",
+    "163.com",
+];
+
+/// An email address, lower-cased so that one mailbox has one spelling.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    /// Parses untrusted input.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        use validator::ValidateEmail;
+        let candidate = raw.trim().to_ascii_lowercase();
+        let Some((_, domain)) = candidate.rsplit_once('@') else {
+            return Err(InvalidValue::new(
+                "invalid_email",
+                "must be an email address",
+            ));
+        };
+        if candidate.len() > 254
+            || !candidate.validate_email()
+            || DomainName::parse(domain).is_err()
+        {
+            return Err(InvalidValue::new(
+                "invalid_email",
+                "must be an email address",
+            ));
+        }
+        Ok(Self(candidate))
+    }
+
+    /// The address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The part after the `@`.
+    pub fn domain(&self) -> &str {
+        self.0.rsplit_once('@').map(|(_, d)| d).unwrap_or_default()
+    }
+
+    /// The part before the `@`.
+    pub fn local_part(&self) -> &str {
+        self.0.rsplit_once('@').map(|(l, _)| l).unwrap_or_default()
+    }
+
+    /// Whether this is a personal mailbox of a consumer mail provider such as `@gmail.com`.
+    pub fn is_consumer(&self) -> bool {
+        CONSUMER_MAIL_DOMAINS.contains(&self.domain())
+    }
+
+    /// Whether the address belongs to the given domain name (exactly, not a subdomain).
+    pub fn belongs_to(&self, domain: &DomainName) -> bool {
+        self.domain() == domain.as_str()
+    }
+}
+
+impl fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for EmailAddress {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+/// A DNS domain name such as `reseller.example.com`: lower-case, at least two labels.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DomainName(String);
+
+impl DomainName {
+    /// Parses untrusted input (ASCII; internationalised names in their `xn--` form).
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let name = raw.trim().trim_end_matches('.').to_ascii_lowercase();
+        let invalid = || {
+            InvalidValue::new(
+                "invalid_domain",
+                "must be a domain name such as example.com",
+            )
+        };
+        if name.is_empty() || name.len() > 253 {
+            return Err(invalid());
+        }
+        let labels: Vec<&str> = name.split('.').collect();
+        if labels.len() < 2 {
+            return Err(invalid());
+        }
+        for label in &labels {
+            let ok = !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+            if !ok {
+                return Err(invalid());
+            }
+        }
+        // A top-level label is never all digits, which also keeps IPv4 addresses out.
+        if labels
+            .last()
+            .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(invalid());
+        }
+        Ok(Self(name))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DomainName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for DomainName {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+/// A BCP 47 language tag such as `en-GB` or `pt-BR`, well-formed per RFC 5646.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LanguageCode(String);
+
+impl LanguageCode {
+    /// Parses untrusted input.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let tag = oxilangtag::LanguageTag::parse(raw.trim().to_owned()).map_err(|_| {
+            InvalidValue::new(
+                "invalid_language_code",
+                "must be a BCP 47 language tag such as en-US",
+            )
+        })?;
+        // Support answers in languages with an ISO 639 code (2 or 3 letters); private-use
+        // (`x-…`), reserved and grandfathered forms name none.
+        if !(2..=3).contains(&tag.primary_language().len()) {
+            return Err(InvalidValue::new(
+                "invalid_language_code",
+                "must be a BCP 47 language tag such as en-US",
+            ));
+        }
+        Ok(Self(tag.into_inner()))
+    }
+
+    /// The tag.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for LanguageCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An IANA time zone such as `Europe/Berlin`, known to the bundled tz database.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TimeZone(String);
+
+impl TimeZone {
+    /// Parses untrusted input; the zone's canonical spelling is kept.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let raw = raw.trim();
+        let invalid = || {
+            InvalidValue::new(
+                "invalid_time_zone",
+                "must be an IANA time zone such as Europe/Berlin",
+            )
+        };
+        // POSIX TZ strings and file paths are not zone names.
+        if raw.is_empty() || raw.len() > 64 || raw.contains("..") || raw.starts_with('/') {
+            return Err(invalid());
+        }
+        let zone = jiff::tz::TimeZone::get(raw).map_err(|_| invalid())?;
+        let name = zone.iana_name().unwrap_or(raw).to_owned();
+        Ok(Self(name))
+    }
+
+    /// The zone's name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TimeZone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How badly a problem hurts the customer; P1 is the most severe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Severity {
+    /// Critical impact: a production service is down or unusable.
+    P1,
+    /// High impact: service use is severely impaired, no workaround.
+    P2,
+    /// Medium impact: service use is partially impaired.
+    P3,
+    /// Low impact: a question, or service is fully usable.
+    P4,
+}
+
+impl Severity {
+    /// Every severity, most severe first.
+    pub const ALL: [Severity; 4] = [Severity::P1, Severity::P2, Severity::P3, Severity::P4];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::P1 => "P1",
+            Severity::P2 => "P2",
+            Severity::P3 => "P3",
+            Severity::P4 => "P4",
+        }
+    }
+
+    /// What the severity means, for people choosing one.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Severity::P1 => "Critical impact: a production service is down or unusable",
+            Severity::P2 => "High impact: service use is severely impaired with no workaround",
+            Severity::P3 => "Medium impact: service use is partially impaired",
+            Severity::P4 => "Low impact: a question or a minor issue; service is fully usable",
+        }
+    }
+
+    /// 1 for P1 … 4 for P4: the storable rank, ascending severity order is descending urgency.
+    pub fn rank(self) -> i16 {
+        match self {
+            Severity::P1 => 1,
+            Severity::P2 => 2,
+            Severity::P3 => 3,
+            Severity::P4 => 4,
+        }
+    }
+
+    /// The severity of a stored rank.
+    pub fn from_rank(rank: i16) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.rank() == rank)
+    }
+}
+
+impl FromStr for Severity {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| InvalidValue::new("invalid_severity", "must be one of P1, P2, P3, P4"))
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The product a case is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProductType {
+    /// Google Workspace, the productivity suite resellers sell.
+    GoogleWorkspace,
+}
+
+impl ProductType {
+    /// Every product type.
+    pub const ALL: [ProductType; 1] = [ProductType::GoogleWorkspace];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProductType::GoogleWorkspace => "google_workspace",
+        }
+    }
+}
+
+impl FromStr for ProductType {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| InvalidValue::new("invalid_product_type", "must be google_workspace"))
+    }
+}
+
+/// A password that meets the policy: 12..=128 characters, not built from the account's email.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(**redacted**)")
+    }
+}
+
+impl Password {
+    /// Fewest characters accepted.
+    pub const MIN_CHARS: usize = 12;
+    /// Most characters accepted (hashing cost is bounded by it).
+    pub const MAX_CHARS: usize = 128;
+
+    /// Checks a new password for the account with this email against the policy.
+    pub fn parse(raw: &str, email: &EmailAddress) -> Result<Self, InvalidValue> {
+        let len = char_len(raw);
+        if len < Self::MIN_CHARS {
+            return Err(InvalidValue::new(
+                "password_too_short",
+                format!("must be at least {} characters", Self::MIN_CHARS),
+            ));
+        }
+        if len > Self::MAX_CHARS {
+            return Err(InvalidValue::new(
+                "password_too_long",
+                format!("must be at most {} characters", Self::MAX_CHARS),
+            ));
+        }
+        let lowered = raw.to_lowercase();
+        let local = email.local_part();
+        if lowered.contains(email.as_str()) || (local.len() >= 4 && lowered.contains(local)) {
+            return Err(InvalidValue::new(
+                "password_contains_email",
+                "must not contain the account's email address or its user name",
+            ));
+        }
+        if raw.chars().collect::<std::collections::HashSet<_>>().len() < 4 {
+            return Err(InvalidValue::new(
+                "password_too_simple",
+                "must use at least four different characters",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The secret, for hashing only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An organisational-unit path such as `/Sales/EMEA`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OrgUnitPath(String);
+
+impl OrgUnitPath {
+    /// Parses untrusted input.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let raw = raw.trim();
+        let invalid = || {
+            InvalidValue::new(
+                "invalid_org_unit",
+                "must be a path such as /Sales/EMEA (at most 512 characters)",
+            )
+        };
+        if !raw.starts_with('/') || char_len(raw) > 512 || raw.chars().any(char::is_control) {
+            return Err(invalid());
+        }
+        if raw.len() > 1 && raw.split('/').skip(1).any(|seg| seg.trim().is_empty()) {
+            return Err(invalid());
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The path.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An ISO 3166-1 alpha-2 country code such as `DE`, upper-cased.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CountryCode(String);
+
+impl CountryCode {
+    /// Parses untrusted input.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let code = raw.trim().to_ascii_uppercase();
+        if code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+            Ok(Self(code))
+        } else {
+            Err(InvalidValue::new(
+                "invalid_country_code",
+                "must be an ISO 3166-1 alpha-2 country code such as DE",
+            ))
+        }
+    }
+
+    /// The code.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A postal address as the partner sales console keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostalAddress {
+    /// Street lines, 1..=5.
+    pub lines: Vec<ShortText>,
+    /// City or town.
+    pub locality: ShortText,
+    /// State, county or province, where the country has them.
+    pub region: Option<ShortText>,
+    /// Postal code, where the country has them.
+    pub postal_code: Option<ShortText>,
+    /// Country.
+    pub country_code: CountryCode,
+}
+
+impl PostalAddress {
+    /// Most street lines accepted.
+    pub const MAX_LINES: usize = 5;
+}
+
+/// The customer's contact person as the partner sales console keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    /// The person's name.
+    pub name: DisplayName,
+    /// The person's email address.
+    pub email: EmailAddress,
+    /// A phone number as written by the partner.
+    pub phone: Option<PhoneNumber>,
+}
+
+/// A contact phone number: digits with the usual separators, 6..=20 digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PhoneNumber(String);
+
+impl PhoneNumber {
+    /// Parses untrusted input.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let raw = raw.trim();
+        let digits = raw.chars().filter(char::is_ascii_digit).count();
+        let allowed = raw
+            .chars()
+            .enumerate()
+            .all(|(i, c)| c.is_ascii_digit() || " -.()".contains(c) || (c == '+' && i == 0));
+        if allowed && (6..=20).contains(&digits) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(InvalidValue::new(
+                "invalid_phone_number",
+                "must be a phone number such as +49 30 1234567",
+            ))
+        }
+    }
+
+    /// The number as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok<T, E: fmt::Debug>(r: Result<T, E>) -> T {
+        r.unwrap_or_else(|e| panic!("unexpected error {e:?}"))
+    }
+
+    #[test]
+    fn a_case_title_is_trimmed_and_bounded_to_two_hundred_characters() {
+        assert_eq!(
+            ok(CaseTitle::parse("  Mail bounces  ")).as_str(),
+            "Mail bounces"
+        );
+        assert!(CaseTitle::parse(&"x".repeat(200)).is_ok());
+        assert_eq!(
+            CaseTitle::parse(&"x".repeat(201)).map_err(|e| e.code),
+            Err("too_long")
+        );
+        assert_eq!(CaseTitle::parse("   ").map_err(|e| e.code), Err("required"));
+    }
+
+    #[test]
+    fn a_case_title_counts_characters_not_bytes() {
+        assert!(CaseTitle::parse(&"é".repeat(200)).is_ok());
+    }
+
+    #[test]
+    fn a_case_title_is_a_single_line() {
+        assert_eq!(
+            CaseTitle::parse("two\nlines").map_err(|e| e.code),
+            Err("invalid_characters")
+        );
+    }
+
+    #[test]
+    fn a_comment_is_between_one_and_twelve_thousand_eight_hundred_characters() {
+        assert!(CommentBody::parse(&"a".repeat(12_800)).is_ok());
+        assert!(CommentBody::parse(&"a".repeat(12_801)).is_err());
+        assert!(CommentBody::parse("").is_err());
+        assert!(CommentBody::parse("line one\nline two\ttabbed").is_ok());
+    }
+
+    #[test]
+    fn emails_are_lower_cased_and_know_their_domain() {
+        let e = ok(EmailAddress::parse(" Jane.Admin@Reseller.Example.COM "));
+        assert_eq!(e.as_str(), "jane.admin@reseller.example.com");
+        assert_eq!(e.domain(), "reseller.example.com");
+        assert_eq!(e.local_part(), "jane.admin");
+        assert!(e.belongs_to(&ok(DomainName::parse("reseller.example.com"))));
+        assert!(!e.belongs_to(&ok(DomainName::parse("example.com"))));
+    }
+
+    #[test]
+    fn malformed_emails_are_refused() {
+        for raw in [
+            "",
+            "plain",
+            "@example.com",
+            "a@",
+            "a@b",
+            "a b@example.com",
+            "a@@example.com",
+            "a@-x.com",
+        ] {
+            assert!(EmailAddress::parse(raw).is_err(), "{raw:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn consumer_mail_addresses_are_recognised() {
+        assert!(ok(EmailAddress::parse("someone@gmail.com")).is_consumer());
+        assert!(ok(EmailAddress::parse("someone@GoogleMail.com")).is_consumer());
+        assert!(!ok(EmailAddress::parse("admin@reseller.example.com")).is_consumer());
+    }
+
+    #[test]
+    fn domain_names_need_two_labels_and_valid_characters() {
+        assert_eq!(
+            ok(DomainName::parse("Reseller.Example.com.")).as_str(),
+            "reseller.example.com"
+        );
+        for raw in [
+            "localhost",
+            "",
+            "a..b",
+            "-a.com",
+            "a-.com",
+            "under_score.com",
+            "10.0.0.1",
+            &format!("{}.com", "a".repeat(64)),
+        ] {
+            assert!(DomainName::parse(raw).is_err(), "{raw:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn language_codes_must_be_well_formed_bcp47_tags() {
+        for raw in [
+            "en",
+            "en-US",
+            "pt-BR",
+            "zh-Hant-TW",
+            "de-CH-1996",
+            "sr-Latn",
+        ] {
+            assert!(LanguageCode::parse(raw).is_ok(), "{raw:?} was refused");
+        }
+        for raw in ["", "english", "en_US", "e", "x-private", "en--US", "123"] {
+            assert!(LanguageCode::parse(raw).is_err(), "{raw:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn time_zones_must_be_known_iana_zones() {
+        assert_eq!(
+            ok(TimeZone::parse("Europe/Berlin")).as_str(),
+            "Europe/Berlin"
+        );
+        assert!(TimeZone::parse("America/Argentina/Buenos_Aires").is_ok());
+        assert!(TimeZone::parse("UTC").is_ok());
+        for raw in [
+            "",
+            "Mars/Olympus_Mons",
+            "Europe/Berlinn",
+            "/etc/passwd",
+            "../../etc/passwd",
+            "EST5EDT,M3.2.0,M11.1.0",
+        ] {
+            assert!(TimeZone::parse(raw).is_err(), "{raw:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn severities_parse_from_their_wire_names_only() {
+        assert_eq!("P1".parse::<Severity>().ok(), Some(Severity::P1));
+        assert_eq!("P4".parse::<Severity>().ok(), Some(Severity::P4));
+        assert!("p1".parse::<Severity>().is_err());
+        assert!("P5".parse::<Severity>().is_err());
+        for s in Severity::ALL {
+            assert_eq!(Severity::from_rank(s.rank()), Some(s));
+            assert!(!s.meaning().is_empty());
+        }
+    }
+
+    #[test]
+    fn product_type_is_google_workspace() {
+        assert_eq!(
+            "google_workspace".parse::<ProductType>().ok(),
+            Some(ProductType::GoogleWorkspace)
+        );
+        assert!("gmail".parse::<ProductType>().is_err());
+    }
+
+    #[test]
+    fn passwords_need_twelve_characters_and_must_not_contain_the_email() {
+        let email = ok(EmailAddress::parse("jane.admin@reseller.example.com"));
+        assert!(Password::parse("correct horse battery", &email).is_ok());
+        assert_eq!(
+            Password::parse("short", &email).map_err(|e| e.code),
+            Err("password_too_short")
+        );
+        assert_eq!(
+            Password::parse("xxJane.Admin2024!!", &email).map_err(|e| e.code),
+            Err("password_contains_email")
+        );
+        assert_eq!(
+            Password::parse("aaaaaaaaaaaaaaaa", &email).map_err(|e| e.code),
+            Err("password_too_simple")
+        );
+        assert!(Password::parse(&"ab1!".repeat(33), &email).is_err());
+    }
+
+    #[test]
+    fn a_password_never_shows_in_debug_output() {
+        let email = ok(EmailAddress::parse("a@example.com"));
+        let p = ok(Password::parse("correct horse battery", &email));
+        assert!(!format!("{p:?}").contains("horse"));
+    }
+
+    #[test]
+    fn org_units_are_absolute_paths() {
+        assert!(OrgUnitPath::parse("/").is_ok());
+        assert!(OrgUnitPath::parse("/Sales/EMEA").is_ok());
+        assert!(OrgUnitPath::parse("Sales").is_err());
+        assert!(OrgUnitPath::parse("/Sales//EMEA").is_err());
+    }
+
+    #[test]
+    fn country_codes_are_two_letters() {
+        assert_eq!(ok(CountryCode::parse("de")).as_str(), "DE");
+        assert!(CountryCode::parse("DEU").is_err());
+        assert!(CountryCode::parse("1A").is_err());
+    }
+
+    #[test]
+    fn phone_numbers_allow_usual_separators() {
+        assert!(PhoneNumber::parse("+49 (30) 123-4567").is_ok());
+        assert!(PhoneNumber::parse("12").is_err());
+        assert!(PhoneNumber::parse("call me").is_err());
+        assert!(PhoneNumber::parse("12+345678").is_err());
+    }
+}
