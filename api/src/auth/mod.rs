@@ -1,0 +1,3 @@
+//! Authentication: tokens, passwords and the `Actor` extractor.
+
+pub mod jwt;

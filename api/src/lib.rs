@@ -1,0 +1,19 @@
+//! casebridge's HTTP API: actix-web routes, extractors, authentication, the error model and the
+//! generated OpenAPI document; and the `casebridge` binary's commands.
+
+pub mod auth;
+pub mod clock;
+pub mod extract;
+pub mod metrics;
+pub mod middleware;
+pub mod openapi;
+pub mod problem;
+pub mod routes;
+pub mod settings;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+
+pub use clock::{Clock, ShiftedClock, SystemClock};
+pub use settings::{LogFormat, Settings, SettingsArgs};
+pub use startup::{Application, StartupError};

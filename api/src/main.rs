@@ -1,0 +1,163 @@
+//! The `casebridge` binary: `serve` (the default), `migrate`, `openapi`.
+
+use std::process::ExitCode;
+
+use casebridge_api::settings::SettingsArgs;
+use casebridge_api::{Application, openapi, telemetry};
+use casebridge_persistence::Database;
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// casebridge: file and manage support cases on your customers' behalf.
+#[derive(Debug, Parser)]
+#[command(name = "casebridge", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    settings: SettingsArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the service (the default).
+    Serve,
+    /// Apply pending database migrations, then exit.
+    Migrate,
+    /// Ask the running service's `/healthz` (for container health checks); exit 0 when up.
+    Healthcheck,
+    /// Print the OpenAPI document.
+    Openapi {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "yaml")]
+        format: DocFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum DocFormat {
+    Yaml,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match &cli.command {
+        Some(Command::Openapi { format }) => return print_openapi(*format),
+        Some(Command::Healthcheck) => return healthcheck(cli.settings.bind),
+        _ => {}
+    }
+    telemetry::init(cli.settings.log_format);
+    let settings = match cli.settings.resolve() {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "invalid settings");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async move {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => serve(settings).await,
+            Command::Migrate => migrate(settings).await,
+            Command::Openapi { .. } | Command::Healthcheck => Ok(()),
+        }
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: casebridge_api::Settings) -> Result<(), String> {
+    let bind = settings.bind;
+    let database = redact(&settings.database_url);
+    let app = Application::build(settings)
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(%bind, port = app.port(), %database, "casebridge is serving; docs at /docs");
+    app.run_until_stopped().await.map_err(|e| e.to_string())
+}
+
+async fn migrate(settings: casebridge_api::Settings) -> Result<(), String> {
+    let db = Database::connect(&settings.database_url, &settings.pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    db.migrate().await.map_err(|e| e.to_string())?;
+    tracing::info!("migrations applied");
+    db.close().await;
+    Ok(())
+}
+
+fn print_openapi(format: DocFormat) -> ExitCode {
+    let text = match format {
+        DocFormat::Yaml => openapi::openapi_yaml(),
+        DocFormat::Json => openapi::openapi()
+            .to_pretty_json()
+            .map_err(|e| e.to_string()),
+    };
+    match text {
+        Ok(t) => {
+            print!("{t}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("cannot render the OpenAPI document: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A plain HTTP/1.0 request to `/healthz`: the runtime image needs no curl.
+fn healthcheck(bind: std::net::SocketAddr) -> ExitCode {
+    use std::io::{Read, Write};
+    use std::time::Duration;
+    let mut addr = bind;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let probe = || -> std::io::Result<bool> {
+        let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+        stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+        stream.write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer)?;
+        Ok(answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"))
+    };
+    match probe() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("unhealthy: /healthz did not answer 200");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("unhealthy: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The URL without its password, for the log.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}

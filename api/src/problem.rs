@@ -1,0 +1,550 @@
+//! The error model: RFC 9457 `application/problem+json` with a stable `code`.
+//!
+//! [`ErrorCode`] is the one table of every code the API returns, with its HTTP status and
+//! title. The domain decides *which* refusal (its errors carry their code); this module alone
+//! decides how each is answered over HTTP.
+
+use std::fmt;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use casebridge_domain::{DomainError, PORTAL_ACCESS_SUPPORT_REFERENCE};
+use casebridge_persistence::PersistenceError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::jwt::TokenError;
+
+macro_rules! error_codes {
+    ($($variant:ident => ($code:literal, $status:ident, $title:literal)),+ $(,)?) => {
+        /// Every problem code the API returns. The wire form is the snake_case code.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $(
+                #[doc = $title]
+                $variant,
+            )+
+        }
+
+        impl ErrorCode {
+            /// Every code, in table order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),+];
+
+            /// The stable snake_case code.
+            pub fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $code),+ }
+            }
+
+            /// The HTTP status the code is answered with.
+            pub fn status(self) -> StatusCode {
+                match self { $(ErrorCode::$variant => StatusCode::$status),+ }
+            }
+
+            /// A short, human-readable summary that does not change between occurrences.
+            pub fn title(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $title),+ }
+            }
+        }
+    };
+}
+
+error_codes! {
+    // 400
+    BadRequest => ("bad_request", BAD_REQUEST, "The request is malformed"),
+    MalformedJson => ("malformed_json", BAD_REQUEST, "The request body is not valid JSON"),
+    InvalidQueryParameter => ("invalid_query_parameter", BAD_REQUEST, "A query parameter is invalid"),
+    InvalidPathParameter => ("invalid_path_parameter", BAD_REQUEST, "A path parameter is invalid"),
+    InvalidHeader => ("invalid_header", BAD_REQUEST, "A request header is invalid"),
+    InvalidPageToken => ("invalid_page_token", BAD_REQUEST, "The page token is invalid or belongs to another query"),
+    // 401
+    Unauthenticated => ("unauthenticated", UNAUTHORIZED, "Authentication is required"),
+    InvalidCredentials => ("invalid_credentials", UNAUTHORIZED, "The credentials are not valid"),
+    // 403
+    PortalAccessRequired => ("portal_access_required", FORBIDDEN, "Portal access is required"),
+    PrivilegeRequired => ("privilege_required", FORBIDDEN, "A privilege is required"),
+    SuperAdminRequired => ("super_admin_required", FORBIDDEN, "Only a super admin may do this"),
+    WrongRealm => ("wrong_realm", FORBIDDEN, "This endpoint is for users of another kind of domain"),
+    LegacySupportCenterRetired => ("legacy_support_center_retired", FORBIDDEN, "The old support center is retired"),
+    ResellerAccessNotGranted => ("reseller_access_not_granted", FORBIDDEN, "The customer has not granted its reseller access"),
+    EscalationRequiresPremiumSupport => ("escalation_requires_premium_support", FORBIDDEN, "Escalation requires premium support"),
+    AttachmentRemovalRequiresSupport => ("attachment_removal_requires_support", FORBIDDEN, "Only support can remove attachments"),
+    ActionNotAllowed => ("action_not_allowed", FORBIDDEN, "This action is not allowed to you on this case"),
+    AccountSuspended => ("account_suspended", FORBIDDEN, "The account is suspended"),
+    // 404, 405
+    NotFound => ("not_found", NOT_FOUND, "The resource does not exist"),
+    MethodNotAllowed => ("method_not_allowed", METHOD_NOT_ALLOWED, "The method is not allowed on this resource"),
+    // 409
+    Conflict => ("conflict", CONFLICT, "The request conflicts with the current state"),
+    DomainExists => ("domain_exists", CONFLICT, "The domain already exists"),
+    UserExists => ("user_exists", CONFLICT, "A user with this email already exists in the domain"),
+    RoleExists => ("role_exists", CONFLICT, "A role with this name already exists in the domain"),
+    CustomerExists => ("customer_exists", CONFLICT, "A customer already exists for this domain"),
+    SupportPartnerExists => ("support_partner_exists", CONFLICT, "The domain already is a support partner"),
+    SupportPartnerIsReseller => ("support_partner_is_reseller", CONFLICT, "The reseller cannot also be a support partner"),
+    TransferToSameReseller => ("transfer_to_same_reseller", CONFLICT, "The customer already belongs to that reseller"),
+    IdempotencyKeyReused => ("idempotency_key_reused", CONFLICT, "The idempotency key was used with another request"),
+    InvalidStatusTransition => ("invalid_status_transition", CONFLICT, "The case cannot move to that status"),
+    CaseClosed => ("case_closed", CONFLICT, "The case is closed"),
+    CaseNotClosed => ("case_not_closed", CONFLICT, "The case is not closed"),
+    ReopenWindowExpired => ("reopen_window_expired", CONFLICT, "The case was closed more than 30 days ago"),
+    AlreadyEscalated => ("already_escalated", CONFLICT, "The case is already escalated"),
+    NotEscalated => ("not_escalated", CONFLICT, "The case is not escalated"),
+    // 412, 413, 415
+    PreconditionFailed => ("precondition_failed", PRECONDITION_FAILED, "The resource changed since it was read"),
+    PayloadTooLarge => ("payload_too_large", PAYLOAD_TOO_LARGE, "The request body is too large"),
+    AttachmentTooLarge => ("attachment_too_large", PAYLOAD_TOO_LARGE, "The attachment is too large"),
+    UnsupportedMediaType => ("unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, "The request body's content type is not supported"),
+    // 422
+    InvalidRequest => ("invalid_request", UNPROCESSABLE_ENTITY, "The request has invalid fields"),
+    RequiredAnswerMissing => ("required_answer_missing", UNPROCESSABLE_ENTITY, "Required questions are unanswered"),
+    UnknownQuestion => ("unknown_question", UNPROCESSABLE_ENTITY, "Answers were given to questions the category does not ask"),
+    PiiDetected => ("pii_detected", UNPROCESSABLE_ENTITY, "Personal data was found"),
+    RoleRetired => ("role_retired", UNPROCESSABLE_ENTITY, "The role is retired and cannot be assigned"),
+    RoleNotAvailableInRealm => ("role_not_available_in_realm", UNPROCESSABLE_ENTITY, "The role is not available in this kind of domain"),
+    ConsumerAccountNotAllowed => ("consumer_account_not_allowed", UNPROCESSABLE_ENTITY, "A super admin cannot use a consumer email account"),
+    EmailDomainMismatch => ("email_domain_mismatch", UNPROCESSABLE_ENTITY, "The email address does not belong to the domain"),
+    FollowUpRequiresClosedCase => ("follow_up_requires_closed_case", UNPROCESSABLE_ENTITY, "Only a closed case can be followed up"),
+    // 429
+    TooManyRequests => ("too_many_requests", TOO_MANY_REQUESTS, "Too many requests"),
+    // 5xx
+    Internal => ("internal", INTERNAL_SERVER_ERROR, "Something went wrong on our side"),
+    ServiceUnavailable => ("service_unavailable", SERVICE_UNAVAILABLE, "The service is temporarily unavailable"),
+}
+
+impl ErrorCode {
+    /// The code a domain refusal is answered with.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|c| c.as_str() == code)
+    }
+
+    /// The problem `type` URI: documentation of the code, served by the service itself.
+    pub fn type_uri(self) -> String {
+        format!("/problems/{}", self.as_str())
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One refused field of a request.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FieldIssue {
+    /// The field's path in the request, e.g. `answers.bounce_message`.
+    #[schema(example = "title")]
+    pub field: String,
+    /// Why, as a stable snake_case code, e.g. `too_long` or, for personal data, its kind.
+    #[schema(example = "too_long")]
+    pub code: String,
+    /// What a valid value looks like.
+    pub message: String,
+}
+
+/// An RFC 9457 problem.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI reference identifying the problem type; it documents the code.
+    #[schema(example = "/problems/not_found")]
+    pub r#type: String,
+    /// Short summary of the problem type.
+    pub title: String,
+    /// The HTTP status.
+    #[schema(example = 404)]
+    pub status: u16,
+    /// What went wrong this time.
+    pub detail: String,
+    /// Stable snake_case code; see the `ErrorCode` schema for every value.
+    #[schema(value_type = ErrorCodeSchema)]
+    pub code: String,
+    /// The refused fields, for validation problems.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldIssue>,
+    /// For `portal_access_required`: the privileges the user lacks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing_privileges: Option<Vec<String>>,
+    /// For `portal_access_required`: the reference to quote to support.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "177584086")]
+    pub support_reference: Option<String>,
+}
+
+/// Every stable problem code (the `code` member of a problem).
+pub struct ErrorCodeSchema;
+
+impl utoipa::PartialSchema for ErrorCodeSchema {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        let codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .enum_values(Some(codes))
+            .description(Some("Stable snake_case problem code."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ErrorCodeSchema {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "ErrorCode".into()
+    }
+}
+
+/// An error on its way to becoming a problem response (boxed: errors travel in every
+/// `Result` of a request path and should cost a pointer).
+#[derive(Debug)]
+pub struct ApiError(Box<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    code: ErrorCode,
+    detail: String,
+    errors: Vec<FieldIssue>,
+    missing_privileges: Option<Vec<String>>,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    /// What the log hears about a server-side failure; never sent to the client.
+    internal: Option<String>,
+}
+
+impl ApiError {
+    /// A problem with a code and a detail for the client.
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self(Box::new(Inner {
+            code,
+            detail: detail.into(),
+            errors: Vec::new(),
+            missing_privileges: None,
+            headers: Vec::new(),
+            internal: None,
+        }))
+    }
+
+    /// A server-side failure: the client hears nothing of `cause`, the log hears all.
+    pub fn internal(cause: impl fmt::Display) -> Self {
+        let mut e = Self::new(
+            ErrorCode::Internal,
+            "The request could not be completed. Try again later; quote the X-Request-Id header when you contact support.",
+        );
+        e.0.internal = Some(cause.to_string());
+        e
+    }
+
+    /// `401 unauthenticated`, with the challenge the client should answer.
+    pub fn unauthenticated(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Unauthenticated, detail).with_header(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"casebridge\""),
+        )
+    }
+
+    /// `404 not_found`.
+    pub fn not_found() -> Self {
+        Self::new(ErrorCode::NotFound, "The resource does not exist.")
+    }
+
+    /// `429 too_many_requests`, asking the client to wait.
+    pub fn too_many_requests(detail: impl Into<String>, retry_after_secs: u64) -> Self {
+        let secs = retry_after_secs.max(1);
+        let mut e = Self::new(ErrorCode::TooManyRequests, detail);
+        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+            e = e.with_header(header::RETRY_AFTER, v);
+        }
+        e
+    }
+
+    /// Adds field issues.
+    pub fn with_errors(mut self, errors: Vec<FieldIssue>) -> Self {
+        self.0.errors = errors;
+        self
+    }
+
+    /// Adds a response header.
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.0.headers.push((name, value));
+        self
+    }
+
+    /// The problem's code.
+    pub fn code(&self) -> ErrorCode {
+        self.0.code
+    }
+
+    /// The problem body.
+    pub fn problem(&self) -> Problem {
+        let server_side = self.0.code.status().is_server_error();
+        Problem {
+            r#type: self.0.code.type_uri(),
+            title: self.0.code.title().to_owned(),
+            status: self.0.code.status().as_u16(),
+            detail: self.0.detail.clone(),
+            code: self.0.code.as_str().to_owned(),
+            errors: if server_side {
+                Vec::new()
+            } else {
+                self.0.errors.clone()
+            },
+            support_reference: self
+                .0
+                .missing_privileges
+                .as_ref()
+                .map(|_| PORTAL_ACCESS_SUPPORT_REFERENCE.to_owned()),
+            missing_privileges: self.0.missing_privileges.clone(),
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.0.code, self.0.detail)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.0.code.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Some(cause) = &self.0.internal {
+            tracing::error!(code = %self.0.code, cause = %cause, "request failed");
+        } else if self.0.code.status().is_server_error() {
+            tracing::error!(code = %self.0.code, detail = %self.0.detail, "request failed");
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        for (name, value) in &self.0.headers {
+            response.insert_header((name.clone(), value.clone()));
+        }
+        response.json(self.problem())
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(err: DomainError) -> Self {
+        let Some(code) = ErrorCode::from_code(err.code()) else {
+            return ApiError::internal(format!("domain refusal without an HTTP mapping: {err:?}"));
+        };
+        let mut api = ApiError::new(code, detail_of(&err));
+        match err {
+            DomainError::InvalidFields(fields) => {
+                api.0.errors = fields
+                    .into_iter()
+                    .map(|f| FieldIssue {
+                        field: f.field,
+                        code: f.error.code.to_owned(),
+                        message: f.error.message,
+                    })
+                    .collect();
+            }
+            DomainError::PiiDetected(findings) => {
+                api.0.errors = findings
+                    .into_iter()
+                    .map(|f| FieldIssue {
+                        field: f.field,
+                        code: f.kind.as_str().to_owned(),
+                        message: format!(
+                            "contains personal data ({}); remove it before filing",
+                            f.kind.as_str().replace('_', " ")
+                        ),
+                    })
+                    .collect();
+            }
+            DomainError::RequiredAnswerMissing { question_ids } => {
+                api.0.errors = question_ids
+                    .into_iter()
+                    .map(|q| FieldIssue {
+                        field: format!("answers.{q}"),
+                        code: "required".to_owned(),
+                        message: "this question must be answered".to_owned(),
+                    })
+                    .collect();
+            }
+            DomainError::UnknownQuestion { question_ids } => {
+                api.0.errors = question_ids
+                    .into_iter()
+                    .map(|q| FieldIssue {
+                        field: format!("answers.{q}"),
+                        code: "unknown_question".to_owned(),
+                        message: "the category asks no such question".to_owned(),
+                    })
+                    .collect();
+            }
+            DomainError::PortalAccessRequired { missing } => {
+                api.0.missing_privileges =
+                    Some(missing.iter().map(|p| p.as_str().to_owned()).collect());
+            }
+            _ => {}
+        }
+        api
+    }
+}
+
+/// The sentence a client reads for a domain refusal.
+fn detail_of(err: &DomainError) -> String {
+    match err {
+        DomainError::PortalAccessRequired { missing } => {
+            let names: Vec<&str> = missing.iter().map(|p| p.as_str()).collect();
+            format!(
+                "Your account lacks the privileges {} needed for the partner portal. Ask a super admin of your domain to grant them, quoting support reference {}.",
+                names.join(", "),
+                PORTAL_ACCESS_SUPPORT_REFERENCE
+            )
+        }
+        DomainError::LegacySupportCenterRetired => "The old support center is retired. Its case and customer pages now live in the partner API; your account lacks the view_customers and access_customer_support_cases privileges needed there.".to_owned(),
+        DomainError::ReopenWindowExpired => "The case was closed more than 30 days ago and can no longer be reopened; file a new case with follow_up_of set to this case.".to_owned(),
+        DomainError::NotFound => "The resource does not exist.".to_owned(),
+        other => {
+            let mut s = other.to_string();
+            if let Some(first) = s.get_mut(0..1) {
+                first.make_ascii_uppercase();
+            }
+            s.push('.');
+            s
+        }
+    }
+}
+
+impl From<PersistenceError> for ApiError {
+    fn from(err: PersistenceError) -> Self {
+        match err {
+            PersistenceError::NotFound => ApiError::not_found(),
+            PersistenceError::Rule(e) => e.into(),
+            PersistenceError::Conflict(_) => ApiError::new(
+                ErrorCode::Conflict,
+                "The request conflicts with data that already exists.",
+            ),
+            PersistenceError::StaleWrite => ApiError::new(
+                ErrorCode::PreconditionFailed,
+                "The resource was changed by someone else; read it again and retry.",
+            ),
+            PersistenceError::Unavailable(cause) => {
+                let mut e = ApiError::new(
+                    ErrorCode::ServiceUnavailable,
+                    "The service is temporarily unavailable. Try again shortly.",
+                );
+                e.0.internal = Some(cause);
+                e.with_header(header::RETRY_AFTER, HeaderValue::from_static("5"))
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(err: TokenError) -> Self {
+        tracing::info!(reason = %err, "token refused");
+        ApiError::unauthenticated("The access token is missing, invalid, expired or revoked.")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_distinct_snake_case_and_a_client_or_server_error() {
+        let mut seen = std::collections::HashSet::new();
+        for c in ErrorCode::ALL {
+            assert!(seen.insert(c.as_str()), "{c} twice");
+            assert!(
+                c.as_str()
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'_')
+            );
+            assert!(c.status().is_client_error() || c.status().is_server_error());
+        }
+    }
+
+    #[test]
+    fn the_contract_s_codes_have_the_contract_s_statuses() {
+        let expected = [
+            ("unauthenticated", 401),
+            ("invalid_credentials", 401),
+            ("portal_access_required", 403),
+            ("reseller_access_not_granted", 403),
+            ("escalation_requires_premium_support", 403),
+            ("attachment_removal_requires_support", 403),
+            ("legacy_support_center_retired", 403),
+            ("not_found", 404),
+            ("domain_exists", 409),
+            ("idempotency_key_reused", 409),
+            ("reopen_window_expired", 409),
+            ("case_closed", 409),
+            ("already_escalated", 409),
+            ("precondition_failed", 412),
+            ("attachment_too_large", 413),
+            ("invalid_page_token", 400),
+            ("required_answer_missing", 422),
+            ("pii_detected", 422),
+            ("role_retired", 422),
+            ("consumer_account_not_allowed", 422),
+            ("too_many_requests", 429),
+        ];
+        for (code, status) in expected {
+            let c = ErrorCode::from_code(code).unwrap_or_else(|| panic!("{code} missing"));
+            assert_eq!(c.status().as_u16(), status, "{code}");
+        }
+    }
+
+    #[test]
+    fn every_domain_refusal_has_an_http_mapping() {
+        use casebridge_domain::*;
+        let all = [
+            DomainError::InvalidFields(vec![]),
+            DomainError::NotFound,
+            DomainError::PortalAccessRequired { missing: vec![] },
+            DomainError::PrivilegeRequired {
+                privilege: Privilege::Support,
+            },
+            DomainError::SuperAdminRequired,
+            DomainError::WrongRealm {
+                required: Realm::Reseller,
+            },
+            DomainError::RoleRetired,
+            DomainError::RoleNotAvailableInRealm,
+            DomainError::ConsumerAccountNotAllowed,
+            DomainError::LegacySupportCenterRetired,
+            DomainError::ResellerAccessNotGranted,
+            DomainError::SupportPartnerIsReseller,
+            DomainError::SupportPartnerExists,
+            DomainError::TransferToSameReseller,
+            DomainError::InvalidStatusTransition {
+                from: CaseStatus::New,
+                to: CaseStatus::Closed,
+            },
+            DomainError::CaseClosed,
+            DomainError::CaseNotClosed,
+            DomainError::ReopenWindowExpired,
+            DomainError::EscalationRequiresPremiumSupport,
+            DomainError::AlreadyEscalated,
+            DomainError::NotEscalated,
+            DomainError::ActionNotAllowed,
+            DomainError::AttachmentRemovalRequiresSupport,
+            DomainError::FollowUpRequiresClosedCase,
+            DomainError::RequiredAnswerMissing {
+                question_ids: vec![],
+            },
+            DomainError::UnknownQuestion {
+                question_ids: vec![],
+            },
+            DomainError::PiiDetected(vec![]),
+        ];
+        for e in all {
+            assert!(
+                ErrorCode::from_code(e.code()).is_some(),
+                "{} has no HTTP mapping",
+                e.code()
+            );
+        }
+    }
+
+    #[test]
+    fn a_server_error_tells_the_client_nothing_of_its_cause() {
+        let e = ApiError::internal("connection string postgres://secret@db failed");
+        let body = serde_json::to_string(&e.problem()).unwrap_or_default();
+        assert!(!body.contains("secret"));
+        assert_eq!(e.code().status().as_u16(), 500);
+    }
+}

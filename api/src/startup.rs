@@ -1,0 +1,148 @@
+//! Building and running the application: one `Application::build(settings)`.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::http::Method;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use casebridge_persistence::{Database, PersistenceError};
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::jwt::TokenService;
+use crate::clock::{Clock, SystemClock};
+use crate::extract::JsonLimit;
+use crate::metrics::Metrics;
+use crate::middleware::observe;
+use crate::openapi::openapi;
+use crate::routes;
+use crate::routes::fallback::{RouteTable, docs_redirect, not_routed, problem_type};
+use crate::settings::Settings;
+use crate::state::AppState;
+
+/// Why the application could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Database(#[from] PersistenceError),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Metrics could not be registered.
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+}
+
+/// A built application, bound to its port, not yet serving.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects and migrates the database, binds the address (port 0 picks a free port) and
+    /// prepares the server.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// As [`Application::build`], with another clock (tests move time forward).
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartupError> {
+        let db = Database::connect(&settings.database_url, &settings.pool).await?;
+        db.migrate().await?;
+        let tokens = Arc::new(TokenService::new(
+            &settings.jwt_keys,
+            &settings.jwt_issuer,
+            settings.token_ttl,
+        ));
+        let state = AppState { db, tokens, clock };
+        let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Bind {
+            addr: settings.bind,
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind {
+                addr: settings.bind,
+                source,
+            })?
+            .port();
+        let server = run(listener, state.clone(), &settings)?;
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The shared state (for commands that run beside the server).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until the process is asked to stop.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn run(
+    listener: TcpListener,
+    state: AppState,
+    settings: &Settings,
+) -> Result<Server, StartupError> {
+    let metrics = web::Data::new(Metrics::new()?);
+    let doc = openapi();
+    let table = web::Data::new(RouteTable::from_openapi(
+        &doc,
+        &[
+            ("/openapi.json", Method::GET),
+            ("/docs", Method::GET),
+            ("/docs/{tail:.*}", Method::GET),
+            ("/problems/{code}", Method::GET),
+        ],
+    ));
+    let state = web::Data::new(state);
+    let json_limit = JsonLimit(settings.json_limit_bytes);
+    let mut server = HttpServer::new(move || {
+        let (app, _) = App::new()
+            .into_utoipa_app()
+            .configure(routes::configure)
+            .split_for_parts();
+        app.app_data(state.clone())
+            .app_data(metrics.clone())
+            .app_data(table.clone())
+            .app_data(json_limit)
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc.clone()))
+            .route("/docs", web::get().to(docs_redirect))
+            .route("/problems/{code}", web::get().to(problem_type))
+            .default_service(web::to(not_routed))
+            .wrap(from_fn(observe))
+    })
+    .listen(listener)
+    .map_err(|source| StartupError::Bind {
+        addr: settings.bind,
+        source,
+    })?;
+    if let Some(workers) = settings.workers {
+        server = server.workers(workers.max(1));
+    }
+    Ok(server.run())
+}

@@ -1,0 +1,17 @@
+//! casebridge's schema, as append-only migrations written once with sea-orm's schema builder so
+//! that SQLite and PostgreSQL both run them. Backend-specific SQL is isolated and named.
+//!
+//! Times are stored as microseconds since the Unix epoch (UTC) in 64-bit integers: one
+//! representation that orders, compares and indexes the same on both backends.
+
+pub use sea_orm_migration::prelude::*;
+
+/// Every migration, in the order it is applied.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![]
+    }
+}

@@ -1,0 +1,220 @@
+//! Connecting to SQLite or PostgreSQL, chosen by the URL, and running migrations.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use casebridge_migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
+    SqliteTransactionMode, SqlxSqliteConnector, TransactionOptions, TransactionTrait,
+};
+
+use crate::PersistenceError;
+
+/// Pool sizes and timeouts.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    /// Most connections the pool opens (readers, on SQLite).
+    pub max_connections: u32,
+    /// Connections kept open while idle.
+    pub min_connections: u32,
+    /// How long a request waits for a free connection before failing.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            min_connections: 1,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Which database engine stores the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite: one file, one writer at a time.
+    Sqlite,
+    /// PostgreSQL, for scale and several service instances.
+    Postgres,
+}
+
+/// The database: a pool for reads and one for writes.
+///
+/// SQLite allows one writer at a time. Rather than letting concurrent write transactions
+/// collide and spin in SQLite's busy handler, writes queue for a single dedicated connection
+/// (in-process, fairly); reads run in parallel on the reader pool thanks to WAL. On PostgreSQL
+/// both are the same pool.
+#[derive(Debug, Clone)]
+pub struct Database {
+    read: DatabaseConnection,
+    write: DatabaseConnection,
+    backend: Backend,
+    sqlite_file: Option<PathBuf>,
+}
+
+impl Database {
+    /// Connects to the database the URL names: `sqlite://…` or `postgres://…`.
+    #[tracing::instrument(skip_all)]
+    pub async fn connect(url: &str, pool: &PoolSettings) -> Result<Self, PersistenceError> {
+        if url.starts_with("sqlite:") {
+            Self::connect_sqlite(url, pool).await
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::connect_postgres(url, pool).await
+        } else {
+            Err(PersistenceError::Config(
+                "the database URL must start with sqlite: or postgres://".to_owned(),
+            ))
+        }
+    }
+
+    async fn connect_sqlite(url: &str, pool: &PoolSettings) -> Result<Self, PersistenceError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| PersistenceError::Config(format!("invalid SQLite URL: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let file = options.get_filename().to_path_buf();
+        let in_memory = file.as_os_str() == ":memory:" || url.contains("mode=memory");
+        if let Some(dir) = file
+            .parent()
+            .filter(|d| !in_memory && !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                PersistenceError::Config(format!(
+                    "cannot create the data directory {}: {e}",
+                    dir.display()
+                ))
+            })?;
+        }
+        let base = SqlitePoolOptions::new()
+            .acquire_timeout(pool.acquire_timeout)
+            .min_connections(pool.min_connections.min(1));
+        // An in-memory database exists once per connection: everything shares one.
+        let writer_pool = base
+            .clone()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(|e| PersistenceError::Unavailable(e.to_string()))?;
+        let write = SqlxSqliteConnector::from_sqlx_sqlite_pool(writer_pool);
+        let read = if in_memory {
+            write.clone()
+        } else {
+            let reader_pool = base
+                .max_connections(pool.max_connections.max(1))
+                .connect_with(options)
+                .await
+                .map_err(|e| PersistenceError::Unavailable(e.to_string()))?;
+            SqlxSqliteConnector::from_sqlx_sqlite_pool(reader_pool)
+        };
+        Ok(Self {
+            read,
+            write,
+            backend: Backend::Sqlite,
+            sqlite_file: (!in_memory).then_some(file),
+        })
+    }
+
+    async fn connect_postgres(url: &str, pool: &PoolSettings) -> Result<Self, PersistenceError> {
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .max_connections(pool.max_connections.max(1))
+            .min_connections(pool.min_connections)
+            .acquire_timeout(pool.acquire_timeout)
+            .connect_timeout(pool.acquire_timeout)
+            .sqlx_logging(false);
+        let conn = sea_orm::Database::connect(options)
+            .await
+            .map_err(|e| PersistenceError::Unavailable(e.to_string()))?;
+        Ok(Self {
+            read: conn.clone(),
+            write: conn,
+            backend: Backend::Postgres,
+            sqlite_file: None,
+        })
+    }
+
+    /// Which engine this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The connection for reads.
+    pub fn reader(&self) -> &DatabaseConnection {
+        &self.read
+    }
+
+    /// The connection for writes outside an explicit transaction.
+    pub fn writer(&self) -> &DatabaseConnection {
+        &self.write
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`), so a transaction that reads then writes never fails half-way on a lock
+    /// another process took in between.
+    pub async fn begin(&self) -> Result<DatabaseTransaction, PersistenceError> {
+        let options = TransactionOptions {
+            sqlite_transaction_mode: (self.backend == Backend::Sqlite)
+                .then_some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        };
+        Ok(self.write.begin_with_options(options).await?)
+    }
+
+    /// Applies every pending migration.
+    #[tracing::instrument(skip_all)]
+    pub async fn migrate(&self) -> Result<(), PersistenceError> {
+        Migrator::up(&self.write, None).await?;
+        Ok(())
+    }
+
+    /// Whether the database answers: a round trip on both pools, and for SQLite, the file is
+    /// still where it was (a deleted file keeps answering from its open handles while every
+    /// write is lost).
+    pub async fn check_ready(&self) -> Result<(), PersistenceError> {
+        if let Some(file) = self.sqlite_file.as_ref().filter(|f| !f.exists()) {
+            return Err(PersistenceError::Unavailable(format!(
+                "the database file {} is gone",
+                file.display()
+            )));
+        }
+        let ping = async {
+            self.read.execute_unprepared("SELECT 1").await?;
+            if self.backend == Backend::Sqlite {
+                self.write.execute_unprepared("SELECT 1").await?;
+            }
+            Ok::<_, sea_orm::DbErr>(())
+        };
+        match tokio_timeout(Duration::from_secs(3), ping).await {
+            Some(result) => result.map_err(|e| PersistenceError::Unavailable(e.to_string())),
+            None => Err(PersistenceError::Unavailable(
+                "the database did not answer within 3 seconds".to_owned(),
+            )),
+        }
+    }
+
+    /// Closes both pools.
+    pub async fn close(self) {
+        let _ = self.read.close_by_ref().await;
+        let _ = self.write.close_by_ref().await;
+    }
+
+    /// The SQL dialect of the connection.
+    pub fn db_backend(&self) -> DbBackend {
+        self.read.get_database_backend()
+    }
+}
+
+/// Runs a future with a deadline; `None` when it ran out.
+async fn tokio_timeout<F: std::future::Future>(limit: Duration, fut: F) -> Option<F::Output> {
+    tokio::time::timeout(limit, fut).await.ok()
+}

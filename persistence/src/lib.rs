@@ -1,0 +1,10 @@
+//! casebridge storage: sea-orm over SQLite (embedded default) and PostgreSQL (for scale).
+//!
+//! `entities/` holds one file per table and nothing else; `repo/` holds the queries, one file
+//! per aggregate, and the conversions to and from the domain's types.
+
+mod db;
+mod error;
+
+pub use db::{Backend, Database, PoolSettings};
+pub use error::PersistenceError;

@@ -1,0 +1,160 @@
+//! The foundation: operations endpoints, the error model for unrouted requests, request ids,
+//! the docs and the committed OpenAPI document.
+
+use casebridge_tests::spawn_app;
+
+#[tokio::test]
+async fn healthz_answers_ok() {
+    let app = spawn_app().await;
+    let res = app.api.get("/healthz").send().await;
+    res.assert_status(200);
+    assert_eq!(res.text(), "ok");
+}
+
+#[tokio::test]
+async fn readyz_answers_ok_while_the_database_answers() {
+    let app = spawn_app().await;
+    app.api.get("/readyz").send().await.assert_status(200);
+}
+
+#[tokio::test]
+async fn readyz_is_503_when_the_database_is_unreachable() {
+    let app = spawn_app().await;
+    app.take_database_away().await;
+    let res = app.api.get("/readyz").send().await;
+    res.assert_problem(503, "service_unavailable");
+    // The process itself is still alive.
+    app.api.get("/healthz").send().await.assert_status(200);
+}
+
+#[tokio::test]
+async fn an_unknown_route_is_a_404_problem() {
+    let app = spawn_app().await;
+    app.api
+        .get("/v1/no-such-thing")
+        .send()
+        .await
+        .assert_problem(404, "not_found");
+}
+
+#[tokio::test]
+async fn a_wrong_method_is_a_405_problem_naming_the_allowed_ones() {
+    let app = spawn_app().await;
+    let res = app.api.delete("/healthz").send().await;
+    res.assert_problem(405, "method_not_allowed");
+    assert_eq!(res.header("allow").as_deref(), Some("GET"));
+}
+
+#[tokio::test]
+async fn a_request_id_is_generated_when_absent_and_echoed_when_given() {
+    let app = spawn_app().await;
+    let generated = app.api.get("/healthz").send().await;
+    let id = generated.header("x-request-id").expect("a request id");
+    assert_eq!(
+        uuid::Uuid::parse_str(&id).map(|u| u.get_version_num()),
+        Ok(7)
+    );
+    let echoed = app
+        .api
+        .get("/healthz")
+        .header("x-request-id", "trace-abc-123")
+        .send()
+        .await;
+    assert_eq!(
+        echoed.header("x-request-id").as_deref(),
+        Some("trace-abc-123")
+    );
+    // Problems carry it too, so a client can quote it.
+    let problem = app
+        .api
+        .get("/nowhere")
+        .header("x-request-id", "trace-xyz")
+        .send()
+        .await;
+    assert_eq!(problem.header("x-request-id").as_deref(), Some("trace-xyz"));
+}
+
+#[tokio::test]
+async fn an_unusable_client_request_id_is_replaced() {
+    let app = spawn_app().await;
+    let res = app
+        .api
+        .get("/healthz")
+        .header("x-request-id", &"x".repeat(500))
+        .send()
+        .await;
+    assert_ne!(res.header("x-request-id").map(|s| s.len()), Some(500));
+}
+
+#[tokio::test]
+async fn responses_carry_security_headers() {
+    let app = spawn_app().await;
+    let res = app.api.get("/healthz").send().await;
+    assert_eq!(
+        res.header("x-content-type-options").as_deref(),
+        Some("nosniff")
+    );
+    assert_eq!(res.header("x-frame-options").as_deref(), Some("DENY"));
+    assert!(res.header("content-security-policy").is_some());
+    assert_eq!(res.header("cache-control").as_deref(), Some("no-store"));
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_status() {
+    let app = spawn_app().await;
+    app.api.get("/healthz").send().await;
+    app.api.get("/nowhere/at/all").send().await;
+    let res = app.api.get("/metrics").send().await;
+    res.assert_status(200);
+    let text = res.text();
+    assert!(
+        text.contains(
+            r#"casebridge_http_requests_total{method="GET",route="/healthz",status="200"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(text.contains("casebridge_http_request_duration_seconds_bucket"));
+    // Raw paths never become labels.
+    assert!(!text.contains("/nowhere/at/all"));
+}
+
+#[tokio::test]
+async fn the_openapi_document_and_the_interactive_docs_are_served() {
+    let app = spawn_app().await;
+    let doc = app.api.get("/openapi.json").send().await;
+    doc.assert_status(200);
+    assert_eq!(doc.body["openapi"], "3.1.0");
+    assert!(doc.body["paths"]["/healthz"]["get"].is_object());
+    let redirect = app.api.get("/docs").send().await;
+    redirect.assert_status(308);
+    assert_eq!(redirect.header("location").as_deref(), Some("/docs/"));
+    let page = app.api.get("/docs/").send().await;
+    page.assert_status(200);
+    assert!(page.text().contains("swagger-ui"));
+    // Served from the binary: the bundle is there, no CDN.
+    let bundle = app.api.get("/docs/swagger-ui-bundle.js").send().await;
+    bundle.assert_status(200);
+    assert!(bundle.bytes.len() > 100_000);
+}
+
+#[tokio::test]
+async fn a_problem_type_uri_documents_its_code() {
+    let app = spawn_app().await;
+    let problem = app.api.get("/nowhere").send().await;
+    let uri = problem.body["type"].as_str().expect("a type").to_owned();
+    let doc = app.api.get(&uri).send().await;
+    doc.assert_status(200);
+    assert_eq!(doc.body["code"], "not_found");
+    assert_eq!(doc.body["status"], 404);
+}
+
+#[test]
+fn the_committed_openapi_document_matches_the_code() {
+    let generated = casebridge_api::openapi::openapi_yaml().expect("the document renders");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../openapi.yaml");
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "openapi.yaml is out of date with the code; regenerate it with\n\n    cargo run -- openapi > openapi.yaml\n"
+    );
+}
