@@ -23,6 +23,13 @@ pub struct JsonLimit(pub usize);
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
+impl<T> std::ops::Deref for ApiJson<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
@@ -166,9 +173,26 @@ fn strip_position(message: &str) -> String {
     }
 }
 
+/// Deserialises a field that distinguishes absent (`None`, with `#[serde(default)]`) from
+/// `null` (`Some(None)`) and a value (`Some(Some(v))`): PATCH bodies clear fields with `null`.
+pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
 /// A query string, parsed; repeated keys fill lists (`status=new&status=closed`).
 #[derive(Debug)]
 pub struct ApiQuery<T>(pub T);
+
+impl<T> std::ops::Deref for ApiQuery<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
 
 impl<T: DeserializeOwned> FromRequest for ApiQuery<T> {
     type Error = ApiError;

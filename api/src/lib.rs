@@ -7,12 +7,15 @@ pub mod extract;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod pagination;
 pub mod problem;
+pub mod provisioning;
 pub mod routes;
 pub mod settings;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod wire;
 
 pub use clock::{Clock, ShiftedClock, SystemClock};
 pub use settings::{LogFormat, Settings, SettingsArgs};

@@ -23,6 +23,22 @@ enum Command {
     Serve,
     /// Apply pending database migrations, then exit.
     Migrate,
+    /// Create the first provider domain and its super admin; prints a one-time password when
+    /// no password is given.
+    Bootstrap {
+        /// The provider domain's name, e.g. `support.casebridge.internal`.
+        #[arg(long)]
+        domain: String,
+        /// The super admin's email, an address of that domain.
+        #[arg(long)]
+        email: String,
+        /// The super admin's password (12..=128 characters); omit to get a one-time password.
+        #[arg(long, env = "CASEBRIDGE_BOOTSTRAP_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        /// The super admin's display name.
+        #[arg(long, default_value = "Provider administrator")]
+        display_name: String,
+    },
     /// Ask the running service's `/healthz` (for container health checks); exit 0 when up.
     Healthcheck,
     /// Print the OpenAPI document.
@@ -68,6 +84,21 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve(settings).await,
             Command::Migrate => migrate(settings).await,
+            Command::Bootstrap {
+                domain,
+                email,
+                password,
+                display_name,
+            } => {
+                bootstrap(
+                    settings,
+                    &domain,
+                    &email,
+                    password.as_deref(),
+                    &display_name,
+                )
+                .await
+            }
             Command::Openapi { .. } | Command::Healthcheck => Ok(()),
         }
     });
@@ -97,6 +128,35 @@ async fn migrate(settings: casebridge_api::Settings) -> Result<(), String> {
     db.migrate().await.map_err(|e| e.to_string())?;
     tracing::info!("migrations applied");
     db.close().await;
+    Ok(())
+}
+
+async fn bootstrap(
+    settings: casebridge_api::Settings,
+    domain: &str,
+    email: &str,
+    password: Option<&str>,
+    display_name: &str,
+) -> Result<(), String> {
+    let db = Database::connect(&settings.database_url, &settings.pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    db.migrate().await.map_err(|e| e.to_string())?;
+    let created =
+        casebridge_api::provisioning::bootstrap(&db, domain, email, password, display_name)
+            .await
+            .map_err(|e| e.to_string())?;
+    db.close().await;
+    println!(
+        "Created the provider domain {} with its super admin {}.",
+        created.domain.name, created.admin.email
+    );
+    match created.one_time_password {
+        Some(otp) => println!(
+            "One-time password: {otp}\nSign in with POST /v1/auth/token and change it with POST /v1/me/password."
+        ),
+        None => println!("Sign in with POST /v1/auth/token."),
+    }
     Ok(())
 }
 

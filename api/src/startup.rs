@@ -11,16 +11,19 @@ use casebridge_persistence::{Database, PersistenceError};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::auth::AuthCache;
+use crate::auth::actor::AUTH_CACHE_TTL;
 use crate::auth::jwt::TokenService;
 use crate::clock::{Clock, SystemClock};
 use crate::extract::JsonLimit;
 use crate::metrics::Metrics;
 use crate::middleware::observe;
 use crate::openapi::openapi;
+use crate::pagination::PageTokens;
 use crate::routes;
 use crate::routes::fallback::{RouteTable, docs_redirect, not_routed, problem_type};
 use crate::settings::Settings;
-use crate::state::AppState;
+use crate::state::{AppState, SignInThrottles};
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -67,7 +70,21 @@ impl Application {
             &settings.jwt_issuer,
             settings.token_ttl,
         ));
-        let state = AppState { db, tokens, clock };
+        let pages = PageTokens::new(
+            settings
+                .jwt_keys
+                .first()
+                .map(|k| k.secret())
+                .unwrap_or_default(),
+        );
+        let state = AppState {
+            db,
+            tokens,
+            clock,
+            auth_cache: Arc::new(AuthCache::new(AUTH_CACHE_TTL)),
+            sign_in: Arc::new(SignInThrottles::default()),
+            pages,
+        };
         let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Bind {
             addr: settings.bind,
             source,

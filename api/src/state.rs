@@ -1,11 +1,39 @@
-//! What every handler can reach: the database, the token service and the clock.
+//! What every handler can reach: the database, tokens, the clock and the caches.
 
 use std::sync::Arc;
 
 use casebridge_persistence::Database;
+use time::Duration;
 
+use crate::auth::AuthCache;
 use crate::auth::jwt::TokenService;
+use crate::auth::throttle::{Limit, Throttle};
 use crate::clock::Clock;
+use crate::pagination::PageTokens;
+
+/// Failed sign-ins, counted per account and per client address.
+#[derive(Debug)]
+pub struct SignInThrottles {
+    /// Per `domain/email`.
+    pub account: Throttle,
+    /// Per client address.
+    pub address: Throttle,
+}
+
+impl Default for SignInThrottles {
+    fn default() -> Self {
+        Self {
+            account: Throttle::new(Limit {
+                max_failures: 5,
+                window: Duration::minutes(15),
+            }),
+            address: Throttle::new(Limit {
+                max_failures: 50,
+                window: Duration::minutes(15),
+            }),
+        }
+    }
+}
 
 /// Shared application state, cheap to clone.
 #[derive(Debug, Clone)]
@@ -16,4 +44,10 @@ pub struct AppState {
     pub tokens: Arc<TokenService>,
     /// Tells the time.
     pub clock: Arc<dyn Clock>,
+    /// Users' authentication state.
+    pub auth_cache: Arc<AuthCache>,
+    /// Failed sign-ins.
+    pub sign_in: Arc<SignInThrottles>,
+    /// Page tokens.
+    pub pages: PageTokens,
 }

@@ -267,6 +267,40 @@ pub fn check_super_admin_email(email: &crate::EmailAddress) -> Result<(), Domain
     }
 }
 
+/// Checks that an account's email is an address of its own domain.
+pub fn check_email_in_domain(
+    email: &crate::EmailAddress,
+    domain: &crate::DomainName,
+) -> Result<(), DomainError> {
+    if email.belongs_to(domain) {
+        Ok(())
+    } else {
+        Err(DomainError::EmailDomainMismatch)
+    }
+}
+
+/// Checks that a change leaves the domain administrable: `active_super_admins_after` counts
+/// the unsuspended super admins the domain would have once the change is made.
+pub fn check_keeps_a_super_admin(active_super_admins_after: usize) -> Result<(), DomainError> {
+    if active_super_admins_after == 0 {
+        Err(DomainError::LastSuperAdmin)
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks that an administrator is not suspending their own account.
+pub fn check_suspension_target(
+    admin: crate::UserId,
+    target: crate::UserId,
+) -> Result<(), DomainError> {
+    if admin == target {
+        Err(DomainError::CannotSuspendSelf)
+    } else {
+        Ok(())
+    }
+}
+
 /// A notice shown to a user in `/v1/me`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Notice {
@@ -652,6 +686,43 @@ mod tests {
             Err(DomainError::ConsumerAccountNotAllowed)
         );
         assert_eq!(check_super_admin_email(&work), Ok(()));
+    }
+
+    #[test]
+    fn an_account_email_must_be_of_its_own_domain() {
+        let domain =
+            crate::DomainName::parse("reseller.example").unwrap_or_else(|e| panic!("{e:?}"));
+        let own =
+            crate::EmailAddress::parse("a@reseller.example").unwrap_or_else(|e| panic!("{e:?}"));
+        let sub =
+            crate::EmailAddress::parse("a@eu.reseller.example").unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(check_email_in_domain(&own, &domain), Ok(()));
+        assert_eq!(
+            check_email_in_domain(&sub, &domain),
+            Err(DomainError::EmailDomainMismatch)
+        );
+    }
+
+    #[test]
+    fn a_domain_keeps_at_least_one_active_super_admin() {
+        assert_eq!(check_keeps_a_super_admin(1), Ok(()));
+        assert_eq!(
+            check_keeps_a_super_admin(0),
+            Err(DomainError::LastSuperAdmin)
+        );
+    }
+
+    #[test]
+    fn an_administrator_cannot_suspend_their_own_account() {
+        let me = crate::UserId::generate();
+        assert_eq!(
+            check_suspension_target(me, me),
+            Err(DomainError::CannotSuspendSelf)
+        );
+        assert_eq!(
+            check_suspension_target(me, crate::UserId::generate()),
+            Ok(())
+        );
     }
 
     #[test]

@@ -102,6 +102,15 @@ pub enum DomainError {
     /// A super admin cannot be a consumer mail account.
     #[error("a super admin cannot use a consumer email account")]
     ConsumerAccountNotAllowed,
+    /// The email address is not of the domain the account belongs to.
+    #[error("the email address does not belong to the domain")]
+    EmailDomainMismatch,
+    /// The change would leave the domain without an active super admin.
+    #[error("the domain must keep at least one active super admin")]
+    LastSuperAdmin,
+    /// A super admin cannot suspend their own account.
+    #[error("you cannot suspend your own account")]
+    CannotSuspendSelf,
     /// The old support center is retired for this user.
     #[error("the old support center is retired")]
     LegacySupportCenterRetired,
@@ -182,6 +191,9 @@ impl DomainError {
             DomainError::RoleRetired => "role_retired",
             DomainError::RoleNotAvailableInRealm => "role_not_available_in_realm",
             DomainError::ConsumerAccountNotAllowed => "consumer_account_not_allowed",
+            DomainError::EmailDomainMismatch => "email_domain_mismatch",
+            DomainError::LastSuperAdmin => "last_super_admin",
+            DomainError::CannotSuspendSelf => "cannot_suspend_self",
             DomainError::LegacySupportCenterRetired => "legacy_support_center_retired",
             DomainError::ResellerAccessNotGranted => "reseller_access_not_granted",
             DomainError::SupportPartnerIsReseller => "support_partner_is_reseller",
@@ -298,6 +310,9 @@ mod tests {
             DomainError::RoleNotAvailableInRealm,
             DomainError::ConsumerAccountNotAllowed,
             DomainError::LegacySupportCenterRetired,
+            DomainError::EmailDomainMismatch,
+            DomainError::LastSuperAdmin,
+            DomainError::CannotSuspendSelf,
             DomainError::ResellerAccessNotGranted,
             DomainError::SupportPartnerIsReseller,
             DomainError::SupportPartnerExists,

@@ -4,7 +4,9 @@
 //! per aggregate, and the conversions to and from the domain's types.
 
 mod db;
+pub mod entities;
 mod error;
+pub mod repo;
 
 pub use db::{Backend, Database, PoolSettings};
 pub use error::PersistenceError;

@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 pub mod client;
+pub mod session;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,6 +21,7 @@ use casebridge_persistence::{Backend, PoolSettings};
 use sea_orm::ConnectionTrait;
 
 pub use client::{Response, TestClient};
+pub use session::{PASSWORD, PROVIDER_DOMAIN, Session};
 
 static TRACING: Once = Once::new();
 

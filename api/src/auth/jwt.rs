@@ -98,6 +98,11 @@ impl SigningKey {
         &self.kid
     }
 
+    /// The secret, from which other keys of the service are derived.
+    pub fn secret(&self) -> &[u8] {
+        &self.secret
+    }
+
     /// The `kid:secret` form, for the key file.
     pub fn to_spec(&self) -> String {
         format!("{}:{}", self.kid, String::from_utf8_lossy(&self.secret))

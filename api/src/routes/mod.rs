@@ -1,9 +1,17 @@
 //! One file per resource, each with a `configure` function.
 
+pub mod admin;
+pub mod auth;
 pub mod fallback;
+pub mod legacy;
+pub mod provider;
 pub mod system;
 
 /// Registers every documented route.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     system::configure(cfg);
+    auth::configure(cfg);
+    admin::configure(cfg);
+    legacy::configure(cfg);
+    provider::configure(cfg);
 }

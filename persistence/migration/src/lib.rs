@@ -6,12 +6,16 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod m20261121_000001_create_domains_and_users;
+
 /// Every migration, in the order it is applied.
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![]
+        vec![Box::new(
+            m20261121_000001_create_domains_and_users::Migration,
+        )]
     }
 }

@@ -1,0 +1,210 @@
+//! The `Actor` extractor: the authenticated user, its domain and what it may do.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use casebridge_domain::{
+    Access, Capability, DomainId, DomainName, EmailAddress, HeldRole, Realm, UserId, Viewer,
+};
+use casebridge_persistence::repo::identity::{self, AuthRecord};
+use casebridge_persistence::{Database, PersistenceError};
+use futures_util::future::LocalBoxFuture;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// How long a user's authentication state is reused before it is read again. Changes made
+/// through this instance take effect at once (the entry is dropped); other instances notice
+/// within this bound.
+pub const AUTH_CACHE_TTL: Duration = Duration::from_secs(2);
+
+/// Users' authentication state, cached so that a request does not pay a database round trip
+/// for it.
+#[derive(Debug)]
+pub struct AuthCache {
+    ttl: Duration,
+    entries: RwLock<HashMap<UserId, (Instant, Arc<AuthRecord>)>>,
+}
+
+impl AuthCache {
+    /// An empty cache.
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The user's state, from the cache or the database.
+    pub async fn get(
+        &self,
+        db: &Database,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> Result<Option<Arc<AuthRecord>>, PersistenceError> {
+        if let Ok(entries) = self.entries.read()
+            && let Some((at, record)) = entries.get(&user)
+            && at.elapsed() < self.ttl
+        {
+            return Ok(Some(record.clone()));
+        }
+        let Some(record) = identity::load_auth(db.reader(), user, now).await? else {
+            self.invalidate(user);
+            return Ok(None);
+        };
+        let record = Arc::new(record);
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() > 50_000 {
+                let ttl = self.ttl;
+                entries.retain(|_, (at, _)| at.elapsed() < ttl);
+            }
+            entries.insert(user, (Instant::now(), record.clone()));
+        }
+        Ok(Some(record))
+    }
+
+    /// Forgets a user's state (after a change to it).
+    pub fn invalidate(&self, user: UserId) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.remove(&user);
+        }
+    }
+
+    /// Forgets these users' state.
+    pub fn invalidate_many(&self, users: &[UserId]) {
+        if let Ok(mut entries) = self.entries.write() {
+            for u in users {
+                entries.remove(u);
+            }
+        }
+    }
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// The user.
+    pub user_id: UserId,
+    /// Its email.
+    pub email: EmailAddress,
+    /// Its display name.
+    pub display_name: String,
+    /// Where its case mail goes instead of `email`.
+    pub notification_email: Option<EmailAddress>,
+    /// Its domain.
+    pub domain_id: DomainId,
+    /// The domain's name.
+    pub domain: DomainName,
+    /// The domain's realm.
+    pub realm: Realm,
+    /// Roles and privileges, as the rules see them.
+    pub access: Access,
+    /// The roles held, with their names.
+    pub roles: Vec<(HeldRole, String)>,
+    /// The presented token's id.
+    pub jti: Uuid,
+    /// When the presented token expires.
+    pub token_expires_at: OffsetDateTime,
+}
+
+impl Actor {
+    /// Refuses the request unless the actor has the capability.
+    pub fn require(&self, capability: Capability) -> Result<(), ApiError> {
+        self.access
+            .require_capability(capability)
+            .map_err(ApiError::from)
+    }
+
+    /// Who the actor is, as the visibility rule sees it.
+    pub fn viewer(&self) -> Viewer {
+        match self.realm {
+            Realm::Reseller => Viewer::Partner(self.domain_id),
+            Realm::Customer => Viewer::Customer(self.domain_id),
+            Realm::Provider => Viewer::Provider,
+        }
+    }
+}
+
+fn bearer_token(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+impl FromRequest for Actor {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer_token(req).map(str::to_owned);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
+            let token = token.ok_or_else(|| {
+                ApiError::unauthenticated("Send a token as Authorization: Bearer <token>.")
+            })?;
+            authenticate(&state, &token).await
+        })
+    }
+}
+
+fn refused(reason: &str) -> ApiError {
+    tracing::info!(reason, "token refused");
+    ApiError::unauthenticated("The access token is missing, invalid, expired or revoked.")
+}
+
+/// Checks a token and the state of its user.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<Actor, ApiError> {
+    let now = state.clock.now();
+    let claims = state.tokens.verify(token, now)?;
+    let user_id: UserId = claims.sub.parse().map_err(|_| refused("bad subject"))?;
+    let jti = Uuid::parse_str(&claims.jti).map_err(|_| refused("bad token id"))?;
+    let record = state
+        .auth_cache
+        .get(&state.db, user_id, now)
+        .await?
+        .ok_or_else(|| refused("user no longer exists"))?;
+    if record.domain.name.as_str() != claims.aud {
+        return Err(refused("audience is not the user's domain"));
+    }
+    if record.domain.realm.as_str() != claims.realm {
+        return Err(refused("realm does not match"));
+    }
+    if record.user.suspended {
+        return Err(refused("user suspended"));
+    }
+    if record.user.token_version != claims.ver {
+        return Err(refused("token version superseded"));
+    }
+    if record.revoked.contains(&jti) {
+        return Err(refused("token revoked"));
+    }
+    let held: Vec<HeldRole> = record.roles.iter().map(|r| r.held.clone()).collect();
+    Ok(Actor {
+        user_id,
+        email: record.user.email.clone(),
+        display_name: record.user.display_name.clone(),
+        notification_email: record.user.notification_email.clone(),
+        domain_id: record.domain.id,
+        domain: record.domain.name.clone(),
+        realm: record.domain.realm,
+        access: Access::derive(record.domain.realm, &held),
+        roles: record
+            .roles
+            .iter()
+            .map(|r| (r.held.clone(), r.name.clone()))
+            .collect(),
+        jti,
+        token_expires_at: OffsetDateTime::from_unix_timestamp(claims.exp)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+    })
+}

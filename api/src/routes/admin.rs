@@ -1,0 +1,844 @@
+//! Users and roles of a domain, for its super admins.
+
+use std::collections::BTreeSet;
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, delete, get, patch, post, put, web};
+use casebridge_domain::access::{
+    check_assignable, check_email_in_domain, check_keeps_a_super_admin, check_super_admin_email,
+    check_suspension_target,
+};
+use casebridge_domain::{
+    Access, BuiltInRole, Capability, DisplayName, EmailAddress, FieldParser, HeldRole, OrgUnitPath,
+    Password, Privilege as DomainPrivilege, RoleId, RoleName, RoleRef, UserId,
+};
+use casebridge_persistence::repo::identity::{
+    self, AssignedRole, NewUser, UserChanges, UserRecord,
+};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Actor;
+use crate::auth::password;
+use crate::extract::{ApiJson, ApiQuery, nullable, path_param};
+use crate::pagination::page_size;
+use crate::problem::{ApiError, Problem};
+use crate::state::AppState;
+use crate::wire;
+
+/// Registers the endpoints.
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_users)
+        .service(create_user)
+        .service(get_user)
+        .service(update_user)
+        .service(set_user_roles)
+        .service(list_roles)
+        .service(create_role)
+        .service(delete_role);
+}
+
+/// A role as clients see it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RoleView {
+    /// A built-in role's name, or a custom role's id: what role assignment takes.
+    #[schema(example = "reseller_admin")]
+    pub id: String,
+    /// The role's name.
+    pub name: String,
+    /// Whether the role is built in.
+    pub built_in: bool,
+    /// Whether the role is retired (grants nothing, cannot be assigned).
+    pub retired: bool,
+    /// The privileges it grants.
+    pub privileges: Vec<wire::Privilege>,
+}
+
+impl RoleView {
+    /// The view of a held role.
+    pub fn from_held((held, name): &(HeldRole, String)) -> Self {
+        match held.role {
+            RoleRef::BuiltIn(b) => Self::built_in(b),
+            RoleRef::Custom(id) => Self {
+                id: id.to_string(),
+                name: name.clone(),
+                built_in: false,
+                retired: false,
+                privileges: held.custom_privileges.iter().map(|p| (*p).into()).collect(),
+            },
+        }
+    }
+
+    fn built_in(role: BuiltInRole) -> Self {
+        Self {
+            id: role.as_str().to_owned(),
+            name: role.as_str().to_owned(),
+            built_in: true,
+            retired: role.is_retired(),
+            privileges: role.privileges().into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// A user account as clients see it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserView {
+    /// Id.
+    pub id: String,
+    /// Email (the sign-in name).
+    pub email: String,
+    /// Display name.
+    pub display_name: String,
+    /// Where case mail goes instead of `email`, when set.
+    pub notification_email: Option<String>,
+    /// Organisational unit path.
+    pub org_unit: Option<String>,
+    /// Whether the account is suspended.
+    pub suspended: bool,
+    /// Whether the password is a one-time password to be changed.
+    pub must_change_password: bool,
+    /// Roles held.
+    pub roles: Vec<RoleView>,
+    /// Whether the user may use the portal's endpoints.
+    pub portal_access: bool,
+    /// What the user would need for portal access; empty when it has it.
+    pub missing_privileges: Vec<wire::Privilege>,
+    /// Created.
+    #[serde(with = "wire::timestamp")]
+    #[schema(value_type = String, format = DateTime)]
+    pub create_time: OffsetDateTime,
+    /// Last changed.
+    #[serde(with = "wire::timestamp")]
+    #[schema(value_type = String, format = DateTime)]
+    pub update_time: OffsetDateTime,
+}
+
+impl UserView {
+    /// The view of a user with its access and roles.
+    pub fn new(user: &UserRecord, access: &Access, roles: &[(HeldRole, String)]) -> Self {
+        Self {
+            id: user.id.to_string(),
+            email: user.email.to_string(),
+            display_name: user.display_name.clone(),
+            notification_email: user.notification_email.as_ref().map(ToString::to_string),
+            org_unit: user.org_unit.clone(),
+            suspended: user.suspended,
+            must_change_password: user.must_change_password,
+            roles: roles.iter().map(RoleView::from_held).collect(),
+            portal_access: access.has_portal_access(),
+            missing_privileges: access
+                .missing_privileges()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            create_time: user.create_time,
+            update_time: user.update_time,
+        }
+    }
+}
+
+fn view_of(actor: &Actor, user: &UserRecord, roles: &[AssignedRole]) -> UserView {
+    let pairs: Vec<(HeldRole, String)> = roles
+        .iter()
+        .map(|r| (r.held.clone(), r.name.clone()))
+        .collect();
+    let held: Vec<HeldRole> = roles.iter().map(|r| r.held.clone()).collect();
+    UserView::new(user, &Access::derive(actor.realm, &held), &pairs)
+}
+
+/// Query of the user list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListUsersQuery {
+    /// `false`: only users who cannot reach the portal (and why, in `missing_privileges`);
+    /// `true`: only those who can.
+    pub portal_access: Option<bool>,
+    /// Words that must appear in the email or display name.
+    pub q: Option<String>,
+    /// Page size: default 25, at most 100.
+    pub page_size: Option<i64>,
+    /// The `next_page_token` of the previous page.
+    pub page_token: Option<String>,
+}
+
+/// A page of users.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListUsersResponse {
+    /// The users, by email.
+    pub users: Vec<UserView>,
+    /// Token of the next page; empty on the last page.
+    pub next_page_token: String,
+    /// How many users match, over all pages.
+    pub total_size: u64,
+}
+
+/// Lists the domain's users; `portal_access=false` shows who cannot reach the portal and why.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(ListUsersQuery),
+    responses(
+        (status = 200, description = "A page of users.", body = ListUsersResponse),
+        (status = 400, description = "A parameter or the page token is invalid (`invalid_query_parameter`, `invalid_page_token`).", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only super admins administer the domain (`super_admin_required`).", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/admin/users")]
+async fn list_users(
+    state: web::Data<AppState>,
+    actor: Actor,
+    query: ApiQuery<ListUsersQuery>,
+) -> Result<HttpResponse, ApiError> {
+    actor.require(Capability::AdministerDomain)?;
+    let query = query.0;
+    let size = page_size(query.page_size)?;
+    let needle = query
+        .q
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_lowercase();
+    let scope = format!(
+        "admin/users|{}|{:?}|{}",
+        actor.domain_id, query.portal_access, needle
+    );
+    let after: Option<String> = query
+        .page_token
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .map(|t| state.pages.decode(&scope, t))
+        .transpose()?;
+    // Domains hold hundreds of users, not millions: the rule for portal access is applied
+    // by the domain layer to each, rather than re-expressed in SQL.
+    let db = state.db.reader();
+    let users = identity::list_users(db, actor.domain_id).await?;
+    let roles = identity::domain_user_roles(db, actor.domain_id).await?;
+    let matching: Vec<UserView> = users
+        .iter()
+        .map(|u| {
+            view_of(
+                &actor,
+                u,
+                roles.get(&u.id).map(Vec::as_slice).unwrap_or_default(),
+            )
+        })
+        .filter(|v| {
+            query
+                .portal_access
+                .is_none_or(|want| v.portal_access == want)
+        })
+        .filter(|v| {
+            needle.is_empty()
+                || needle
+                    .split_whitespace()
+                    .all(|w| v.email.contains(w) || v.display_name.to_lowercase().contains(w))
+        })
+        .collect();
+    let total_size = matching.len() as u64;
+    let mut page: Vec<UserView> = matching
+        .into_iter()
+        .filter(|v| after.as_ref().is_none_or(|a| v.email.as_str() > a.as_str()))
+        .take(usize::try_from(size + 1).unwrap_or(usize::MAX))
+        .collect();
+    let next_page_token = if page.len() as u64 > size {
+        page.truncate(usize::try_from(size).unwrap_or(usize::MAX));
+        page.last()
+            .map(|v| state.pages.encode(&scope, &v.email))
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    Ok(HttpResponse::Ok().json(ListUsersResponse {
+        users: page,
+        next_page_token,
+        total_size,
+    }))
+}
+
+/// A new account in the domain.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUserRequest {
+    /// Email in this domain.
+    #[schema(example = "agent@reseller.example.com")]
+    pub email: String,
+    /// Display name.
+    pub display_name: String,
+    /// Initial password (12..=128 characters); when absent a one-time password is generated
+    /// and returned once.
+    pub password: Option<String>,
+    /// Organisational unit path, e.g. `/Support`.
+    pub org_unit: Option<String>,
+    /// Where case mail goes instead of the email.
+    pub notification_email: Option<String>,
+}
+
+/// An account just created.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedUser {
+    /// The account.
+    #[serde(flatten)]
+    pub user: UserView,
+    /// The generated one-time password, shown this once; absent when a password was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub one_time_password: Option<String>,
+}
+
+/// Creates an account in the domain (the email must be an address of this domain). It holds
+/// no roles until some are assigned.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    request_body = CreateUserRequest,
+    responses(
+        (status = 201, description = "Created.", body = CreatedUser, headers(("Location" = String, description = "The user's URL"))),
+        (status = 403, description = "Only super admins administer the domain (`super_admin_required`).", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The email is taken in this domain (`user_exists`).", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid (`invalid_request`), or the email is not of this domain (`email_domain_mismatch`).", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/admin/users")]
+async fn create_user(
+    state: web::Data<AppState>,
+    actor: Actor,
+    body: ApiJson<CreateUserRequest>,
+) -> Result<HttpResponse, ApiError> {
+    actor.require(Capability::AdministerDomain)?;
+    let body = body.0;
+    let mut p = FieldParser::new();
+    let email = p.field("email", EmailAddress::parse(&body.email));
+    let display_name = p.field("display_name", DisplayName::parse(&body.display_name));
+    let org_unit = p.optional("org_unit", body.org_unit.as_deref(), OrgUnitPath::parse);
+    let notification_email = p.optional(
+        "notification_email",
+        body.notification_email.as_deref(),
+        EmailAddress::parse,
+    );
+    let password = match (&email, &body.password) {
+        (Some(email), Some(raw)) => p.field("password", Password::parse(raw, email)),
+        _ => None,
+    };
+    let (email, display_name) = p.finish(|| Some((email?, display_name?)))?;
+    check_email_in_domain(&email, &actor.domain)?;
+    let one_time = password.is_none().then(password::one_time_password);
+    let secret = password
+        .as_ref()
+        .map(|p| p.expose().to_owned())
+        .or_else(|| one_time.clone())
+        .unwrap_or_default();
+    let hash = web::block(move || password::hash(&secret))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    let new = NewUser {
+        id: UserId::generate(),
+        domain_id: actor.domain_id,
+        email,
+        display_name,
+        password_hash: hash,
+        must_change_password: one_time.is_some(),
+        org_unit: org_unit.map(|o| o.as_str().to_owned()),
+        notification_email,
+        legacy_id: None,
+    };
+    let user = identity::insert_user(state.db.writer(), &new, state.clock.now())
+        .await
+        .map_err(|e| {
+            conflict_as(
+                e,
+                crate::problem::ErrorCode::UserExists,
+                "A user with this email already exists in the domain.",
+            )
+        })?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/v1/admin/users/{}", user.id)))
+        .json(CreatedUser {
+            user: view_of(&actor, &user, &[]),
+            one_time_password: one_time,
+        }))
+}
+
+/// Maps a unique-key collision to a specific conflict code.
+pub fn conflict_as(
+    err: casebridge_persistence::PersistenceError,
+    code: crate::problem::ErrorCode,
+    detail: &str,
+) -> ApiError {
+    if err.is_conflict() {
+        ApiError::new(code, detail)
+    } else {
+        err.into()
+    }
+}
+
+/// The id of a user in the path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct UserPath {
+    /// The user's id.
+    pub user_id: String,
+}
+
+async fn load_user(
+    state: &AppState,
+    actor: &Actor,
+    raw: &str,
+) -> Result<(UserRecord, Vec<AssignedRole>), ApiError> {
+    let id: UserId = path_param("user_id", raw)?;
+    let db = state.db.reader();
+    let user = identity::find_user(db, actor.domain_id, id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let roles = identity::user_roles(db, id).await?;
+    Ok((user, roles))
+}
+
+/// Reads one user of the domain.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(UserPath),
+    responses(
+        (status = 200, description = "The user.", body = UserView),
+        (status = 403, description = "Only super admins administer the domain (`super_admin_required`).", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user in this domain (`not_found`).", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/admin/users/{user_id}")]
+async fn get_user(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<UserPath>,
+) -> Result<HttpResponse, ApiError> {
+    actor.require(Capability::AdministerDomain)?;
+    let (user, roles) = load_user(&state, &actor, &path.user_id).await?;
+    Ok(HttpResponse::Ok().json(view_of(&actor, &user, &roles)))
+}
+
+/// Changes to an account; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserRequest {
+    /// `true` suspends (every token stops working), `false` restores.
+    pub suspended: Option<bool>,
+    /// `true` replaces the password by a one-time password, returned once.
+    pub reset_password: Option<bool>,
+    /// A new password (every token stops working).
+    pub password: Option<String>,
+    /// Where case mail goes instead of the email; `null` clears it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub notification_email: Option<Option<String>>,
+    /// Display name.
+    pub display_name: Option<String>,
+    /// Organisational unit path; `null` clears it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub org_unit: Option<Option<String>>,
+}
+
+/// An account after a change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UpdatedUser {
+    /// The account.
+    #[serde(flatten)]
+    pub user: UserView,
+    /// The new one-time password, when `reset_password` was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub one_time_password: Option<String>,
+}
+
+/// Suspends or restores an account, resets its password, or changes where its case mail goes.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(UserPath),
+    request_body = UpdateUserRequest,
+    responses(
+        (status = 200, description = "Changed.", body = UpdatedUser),
+        (status = 403, description = "Only super admins administer the domain (`super_admin_required`).", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user in this domain (`not_found`).", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "You cannot suspend yourself (`cannot_suspend_self`), nor the last active super admin (`last_super_admin`).", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/v1/admin/users/{user_id}")]
+async fn update_user(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<UserPath>,
+    body: ApiJson<UpdateUserRequest>,
+) -> Result<HttpResponse, ApiError> {
+    actor.require(Capability::AdministerDomain)?;
+    let (user, roles) = load_user(&state, &actor, &path.user_id).await?;
+    let body = body.0;
+    let mut p = FieldParser::new();
+    let display_name = p.optional(
+        "display_name",
+        body.display_name.as_deref(),
+        DisplayName::parse,
+    );
+    let notification_email = match &body.notification_email {
+        Some(Some(raw)) => p
+            .field("notification_email", EmailAddress::parse(raw))
+            .map(|e| Some(Some(e))),
+        Some(None) => Some(Some(None)),
+        None => Some(None),
+    };
+    let org_unit = match &body.org_unit {
+        Some(Some(raw)) => p
+            .field("org_unit", OrgUnitPath::parse(raw))
+            .map(|o| Some(Some(o.as_str().to_owned()))),
+        Some(None) => Some(Some(None)),
+        None => Some(None),
+    };
+    let new_password = p.optional("password", body.password.as_deref(), |raw| {
+        Password::parse(raw, &user.email)
+    });
+    if body.password.is_some() && body.reset_password == Some(true) {
+        p.refuse(
+            "reset_password",
+            casebridge_domain::InvalidValue::new(
+                "conflicting_fields",
+                "give either password or reset_password, not both",
+            ),
+        );
+    }
+    let (notification_email, org_unit) = p.finish(|| Some((notification_email?, org_unit?)))?;
+    if body.suspended == Some(true) && !user.suspended {
+        check_suspension_target(actor.user_id, user.id)?;
+        let holds_super_admin = roles
+            .iter()
+            .any(|r| r.held.role == RoleRef::BuiltIn(BuiltInRole::SuperAdmin));
+        if holds_super_admin {
+            let active = active_super_admins(&state, &actor).await?;
+            check_keeps_a_super_admin(active.iter().filter(|id| **id != user.id).count())?;
+        }
+    }
+    let one_time = (body.reset_password == Some(true)).then(password::one_time_password);
+    let secret = new_password
+        .as_ref()
+        .map(|p| p.expose().to_owned())
+        .or_else(|| one_time.clone());
+    let password_hash = match secret {
+        Some(secret) => Some((
+            web::block(move || password::hash(&secret))
+                .await
+                .map_err(ApiError::internal)?
+                .map_err(ApiError::internal)?,
+            one_time.is_some(),
+        )),
+        None => None,
+    };
+    let changes = UserChanges {
+        suspended: body.suspended,
+        password_hash,
+        notification_email,
+        display_name,
+        org_unit,
+    };
+    let updated = identity::update_user(
+        state.db.writer(),
+        actor.domain_id,
+        user.id,
+        &changes,
+        state.clock.now(),
+    )
+    .await?;
+    state.auth_cache.invalidate(user.id);
+    Ok(HttpResponse::Ok().json(UpdatedUser {
+        user: view_of(&actor, &updated, &roles),
+        one_time_password: one_time,
+    }))
+}
+
+/// The unsuspended super admins of the actor's domain.
+async fn active_super_admins(state: &AppState, actor: &Actor) -> Result<Vec<UserId>, ApiError> {
+    let db = state.db.reader();
+    let ids =
+        identity::users_with_built_in_role(db, actor.domain_id, BuiltInRole::SuperAdmin).await?;
+    let mut active = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(u) = identity::find_user(db, actor.domain_id, id).await?
+            && !u.suspended
+        {
+            active.push(id);
+        }
+    }
+    Ok(active)
+}
+
+/// The roles a user is to hold.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetRolesRequest {
+    /// Built-in role names (`super_admin`, `reseller_admin`) or custom role ids. The list
+    /// replaces the user's roles.
+    #[schema(example = json!(["reseller_admin"]))]
+    pub roles: Vec<String>,
+}
+
+/// Replaces a user's roles. Takes effect on the user's next request: every token the user
+/// holds stops working, and the next sign-in carries the new roles.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(UserPath),
+    request_body = SetRolesRequest,
+    responses(
+        (status = 200, description = "The user with its new roles.", body = UserView),
+        (status = 403, description = "Only super admins administer the domain (`super_admin_required`).", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user in this domain (`not_found`).", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The domain would lose its last active super admin (`last_super_admin`).", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A role is unknown (`invalid_request`), retired (`role_retired`), not available in this realm (`role_not_available_in_realm`), or a super admin would use a consumer account (`consumer_account_not_allowed`).", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/v1/admin/users/{user_id}/roles")]
+async fn set_user_roles(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<UserPath>,
+    body: ApiJson<SetRolesRequest>,
+) -> Result<HttpResponse, ApiError> {
+    actor.require(Capability::AdministerDomain)?;
+    let (user, old_roles) = load_user(&state, &actor, &path.user_id).await?;
+    let mut p = FieldParser::new();
+    let refs: Vec<Option<RoleRef>> = body
+        .roles
+        .iter()
+        .enumerate()
+        .map(|(i, raw)| p.field(format!("roles[{i}]"), RoleRef::parse(raw)))
+        .collect();
+    let refs: Vec<RoleRef> = p.finish(|| refs.into_iter().collect())?;
+    for r in &refs {
+        check_assignable(*r, actor.realm)?;
+    }
+    let custom_ids: Vec<RoleId> = refs
+        .iter()
+        .filter_map(|r| match r {
+            RoleRef::Custom(id) => Some(*id),
+            RoleRef::BuiltIn(_) => None,
+        })
+        .collect();
+    let found = identity::find_roles(state.db.reader(), actor.domain_id, &custom_ids).await?;
+    let mut p = FieldParser::new();
+    for (i, r) in refs.iter().enumerate() {
+        if let RoleRef::Custom(id) = r
+            && !found.iter().any(|f| f.id == *id)
+        {
+            p.refuse(
+                format!("roles[{i}]"),
+                casebridge_domain::InvalidValue::new(
+                    "unknown_role",
+                    "no custom role with this id in the domain",
+                ),
+            );
+        }
+    }
+    p.finish(|| Some(()))?;
+    let super_admin = RoleRef::BuiltIn(BuiltInRole::SuperAdmin);
+    let gains_super_admin = refs.contains(&super_admin);
+    if gains_super_admin {
+        check_super_admin_email(&user.email)?;
+    }
+    let held_super_admin = old_roles.iter().any(|r| r.held.role == super_admin);
+    if held_super_admin && !gains_super_admin && !user.suspended {
+        let active = active_super_admins(&state, &actor).await?;
+        check_keeps_a_super_admin(active.iter().filter(|id| **id != user.id).count())?;
+    }
+    let tx = state.db.begin().await?;
+    identity::replace_roles(&tx, user.id, &refs).await?;
+    tx.commit()
+        .await
+        .map_err(casebridge_persistence::PersistenceError::from)?;
+    state.auth_cache.invalidate(user.id);
+    let roles = identity::user_roles(state.db.reader(), user.id).await?;
+    let user = identity::find_user(state.db.reader(), actor.domain_id, user.id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(HttpResponse::Ok().json(view_of(&actor, &user, &roles)))
+}
+
+/// Query of the role list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListRolesQuery {
+    /// Page size: default 25, at most 100.
+    pub page_size: Option<i64>,
+    /// The `next_page_token` of the previous page.
+    pub page_token: Option<String>,
+}
+
+/// The roles of the domain.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListRolesResponse {
+    /// Built-in roles first, then custom roles by name.
+    pub roles: Vec<RoleView>,
+    /// Token of the next page; empty on the last page.
+    pub next_page_token: String,
+    /// How many roles there are.
+    pub total_size: u64,
+}
+
+/// Lists the roles users of the domain can hold: the built-in ones and the domain's custom
+/// roles.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(ListRolesQuery),
+    responses(
+        (status = 200, description = "The roles.", body = ListRolesResponse),
+        (status = 400, description = "A parameter or the page token is invalid (`invalid_query_parameter`, `invalid_page_token`).", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only super admins administer the domain (`super_admin_required`).", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/admin/roles")]
+async fn list_roles(
+    state: web::Data<AppState>,
+    actor: Actor,
+    query: ApiQuery<ListRolesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    actor.require(Capability::AdministerDomain)?;
+    let size = page_size(query.0.page_size)?;
+    let scope = format!("admin/roles|{}", actor.domain_id);
+    let offset: u64 = query
+        .0
+        .page_token
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .map(|t| state.pages.decode(&scope, t))
+        .transpose()?
+        .unwrap_or(0);
+    let mut all: Vec<RoleView> = BuiltInRole::ALL
+        .into_iter()
+        .filter(|b| b.available_in(actor.realm))
+        .map(RoleView::built_in)
+        .collect();
+    for r in identity::list_roles(state.db.reader(), actor.domain_id).await? {
+        all.push(RoleView {
+            id: r.id.to_string(),
+            name: r.name,
+            built_in: false,
+            retired: false,
+            privileges: r.privileges.into_iter().map(Into::into).collect(),
+        });
+    }
+    let total_size = all.len() as u64;
+    let start = usize::try_from(offset).unwrap_or(usize::MAX).min(all.len());
+    let end = start
+        .saturating_add(usize::try_from(size).unwrap_or(usize::MAX))
+        .min(all.len());
+    let next_page_token = if end < all.len() {
+        state.pages.encode(&scope, &(end as u64))
+    } else {
+        String::new()
+    };
+    Ok(HttpResponse::Ok().json(ListRolesResponse {
+        roles: all[start..end].to_vec(),
+        next_page_token,
+        total_size,
+    }))
+}
+
+/// A new custom role.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRoleRequest {
+    /// Name, unique in the domain.
+    #[schema(example = "Support desk")]
+    pub name: String,
+    /// Privileges it grants.
+    pub privileges: Vec<wire::Privilege>,
+}
+
+/// Creates a custom role: a named set of privileges.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    request_body = CreateRoleRequest,
+    responses(
+        (status = 201, description = "Created.", body = RoleView, headers(("Location" = String, description = "The role's URL"))),
+        (status = 403, description = "Only super admins administer the domain (`super_admin_required`).", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The name is taken (`role_exists`).", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/admin/roles")]
+async fn create_role(
+    state: web::Data<AppState>,
+    actor: Actor,
+    body: ApiJson<CreateRoleRequest>,
+) -> Result<HttpResponse, ApiError> {
+    actor.require(Capability::AdministerDomain)?;
+    let body = body.0;
+    let mut p = FieldParser::new();
+    let name = p.field("name", RoleName::parse(&body.name));
+    if body.name.trim().parse::<BuiltInRole>().is_ok() {
+        p.refuse(
+            "name",
+            casebridge_domain::InvalidValue::new("reserved_name", "is the name of a built-in role"),
+        );
+    }
+    let name = p.finish(|| name)?;
+    let privileges: BTreeSet<DomainPrivilege> =
+        body.privileges.into_iter().map(Into::into).collect();
+    let role = identity::insert_role(
+        state.db.writer(),
+        actor.domain_id,
+        &name,
+        &privileges,
+        state.clock.now(),
+    )
+    .await
+    .map_err(|e| {
+        conflict_as(
+            e,
+            crate::problem::ErrorCode::RoleExists,
+            "A role with this name already exists in the domain.",
+        )
+    })?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/v1/admin/roles/{}", role.id)))
+        .json(RoleView {
+            id: role.id.to_string(),
+            name: role.name,
+            built_in: false,
+            retired: false,
+            privileges: role.privileges.into_iter().map(Into::into).collect(),
+        }))
+}
+
+/// The id of a custom role in the path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct RolePath {
+    /// The custom role's id.
+    pub role_id: String,
+}
+
+/// Deletes a custom role. Its holders lose it at once (their tokens stop working).
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(RolePath),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 403, description = "Only super admins administer the domain (`super_admin_required`).", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such custom role in this domain (`not_found`).", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/v1/admin/roles/{role_id}")]
+async fn delete_role(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<RolePath>,
+) -> Result<HttpResponse, ApiError> {
+    actor.require(Capability::AdministerDomain)?;
+    let id: RoleId = path_param("role_id", &path.role_id)?;
+    let tx = state.db.begin().await?;
+    let holders = identity::delete_role(&tx, actor.domain_id, id).await?;
+    tx.commit()
+        .await
+        .map_err(casebridge_persistence::PersistenceError::from)?;
+    state.auth_cache.invalidate_many(&holders);
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,745 @@
+//! Domains, users, roles and revoked tokens.
+
+use std::collections::{BTreeSet, HashMap};
+
+use casebridge_domain::{
+    BuiltInRole, DisplayName, DomainId, DomainName, EmailAddress, HeldRole, Privilege, Realm,
+    RoleId, RoleName, RoleRef, UserId,
+};
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{from_micros, stored, to_micros};
+use crate::PersistenceError;
+use crate::entities::{domains, revoked_tokens, roles, user_roles, users};
+
+/// A tenant domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainRecord {
+    /// Id.
+    pub id: DomainId,
+    /// DNS name.
+    pub name: DomainName,
+    /// Realm.
+    pub realm: Realm,
+    /// When it was created.
+    pub create_time: OffsetDateTime,
+}
+
+impl TryFrom<domains::Model> for DomainRecord {
+    type Error = PersistenceError;
+    fn try_from(m: domains::Model) -> Result<Self, Self::Error> {
+        Ok(Self {
+            id: DomainId::from_uuid(m.id),
+            name: stored("domain name", DomainName::parse(&m.name))?,
+            realm: stored("domain realm", m.realm.parse::<Realm>())?,
+            create_time: from_micros(m.create_time),
+        })
+    }
+}
+
+/// A user account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Id.
+    pub id: UserId,
+    /// The domain it belongs to.
+    pub domain_id: DomainId,
+    /// Email, unique within the domain.
+    pub email: EmailAddress,
+    /// Display name.
+    pub display_name: String,
+    /// PHC string of the password hash.
+    pub password_hash: String,
+    /// Whether the account is suspended.
+    pub suspended: bool,
+    /// Bumped to invalidate every older token.
+    pub token_version: i64,
+    /// Where case mail goes instead of `email`.
+    pub notification_email: Option<EmailAddress>,
+    /// Organisational unit.
+    pub org_unit: Option<String>,
+    /// Whether the password is a one-time password.
+    pub must_change_password: bool,
+    /// Created.
+    pub create_time: OffsetDateTime,
+    /// Last changed.
+    pub update_time: OffsetDateTime,
+}
+
+impl TryFrom<users::Model> for UserRecord {
+    type Error = PersistenceError;
+    fn try_from(m: users::Model) -> Result<Self, Self::Error> {
+        Ok(Self {
+            id: UserId::from_uuid(m.id),
+            domain_id: DomainId::from_uuid(m.domain_id),
+            email: stored("user email", EmailAddress::parse(&m.email))?,
+            display_name: m.display_name,
+            password_hash: m.password_hash,
+            suspended: m.suspended,
+            token_version: m.token_version,
+            notification_email: m
+                .notification_email
+                .as_deref()
+                .map(EmailAddress::parse)
+                .transpose()
+                .map_err(|e| PersistenceError::Corrupt(format!("notification email: {e}")))?,
+            org_unit: m.org_unit,
+            must_change_password: m.must_change_password,
+            create_time: from_micros(m.create_time),
+            update_time: from_micros(m.update_time),
+        })
+    }
+}
+
+/// A custom role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleRecord {
+    /// Id.
+    pub id: RoleId,
+    /// Name.
+    pub name: String,
+    /// Privileges it grants.
+    pub privileges: BTreeSet<Privilege>,
+    /// Created.
+    pub create_time: OffsetDateTime,
+}
+
+fn parse_privileges(text: &str) -> Result<BTreeSet<Privilege>, PersistenceError> {
+    text.split(',')
+        .filter(|s| !s.is_empty())
+        .map(|p| stored("role privilege", p.parse::<Privilege>()))
+        .collect()
+}
+
+fn privileges_text(privileges: &BTreeSet<Privilege>) -> String {
+    privileges
+        .iter()
+        .map(|p| p.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+impl TryFrom<roles::Model> for RoleRecord {
+    type Error = PersistenceError;
+    fn try_from(m: roles::Model) -> Result<Self, Self::Error> {
+        Ok(Self {
+            id: RoleId::from_uuid(m.id),
+            privileges: parse_privileges(&m.privileges)?,
+            name: m.name,
+            create_time: from_micros(m.create_time),
+        })
+    }
+}
+
+/// A role a user holds, with what the rules need to know of it and what clients see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssignedRole {
+    /// The role and its privileges.
+    pub held: HeldRole,
+    /// The role's name (built-in name, or the custom role's name).
+    pub name: String,
+}
+
+/// Everything authentication needs to know of a user, in one load.
+#[derive(Debug, Clone)]
+pub struct AuthRecord {
+    /// The user.
+    pub user: UserRecord,
+    /// Its domain.
+    pub domain: DomainRecord,
+    /// Its roles.
+    pub roles: Vec<AssignedRole>,
+    /// Its signed-out tokens that have not expired yet.
+    pub revoked: BTreeSet<Uuid>,
+}
+
+/// A new user to store.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Id.
+    pub id: UserId,
+    /// Domain.
+    pub domain_id: DomainId,
+    /// Email.
+    pub email: EmailAddress,
+    /// Display name.
+    pub display_name: DisplayName,
+    /// PHC hash.
+    pub password_hash: String,
+    /// Whether the password must be changed at first sign-in.
+    pub must_change_password: bool,
+    /// Organisational unit.
+    pub org_unit: Option<String>,
+    /// Where case mail goes.
+    pub notification_email: Option<EmailAddress>,
+    /// The old support center's id.
+    pub legacy_id: Option<String>,
+}
+
+/// Stores a new domain; `Conflict` when the name is taken.
+#[tracing::instrument(skip_all, fields(domain = %name))]
+pub async fn insert_domain(
+    conn: &impl ConnectionTrait,
+    id: DomainId,
+    name: &DomainName,
+    realm: Realm,
+    now: OffsetDateTime,
+) -> Result<DomainRecord, PersistenceError> {
+    let model = domains::ActiveModel {
+        id: Set(id.as_uuid()),
+        name: Set(name.as_str().to_owned()),
+        realm: Set(realm.as_str().to_owned()),
+        legacy_id: Set(None),
+        create_time: Set(to_micros(now)),
+    };
+    domains::Entity::insert(model)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(DomainRecord {
+        id,
+        name: name.clone(),
+        realm,
+        create_time: from_micros(to_micros(now)),
+    })
+}
+
+/// The domain with this name.
+pub async fn find_domain_by_name(
+    conn: &impl ConnectionTrait,
+    name: &str,
+) -> Result<Option<DomainRecord>, PersistenceError> {
+    domains::Entity::find()
+        .filter(domains::Column::Name.eq(name.to_ascii_lowercase()))
+        .one(conn)
+        .await?
+        .map(DomainRecord::try_from)
+        .transpose()
+}
+
+/// The domain with this id.
+pub async fn find_domain(
+    conn: &impl ConnectionTrait,
+    id: DomainId,
+) -> Result<Option<DomainRecord>, PersistenceError> {
+    domains::Entity::find_by_id(id.as_uuid())
+        .one(conn)
+        .await?
+        .map(DomainRecord::try_from)
+        .transpose()
+}
+
+/// Whether any domain of the realm exists.
+pub async fn realm_has_domains(
+    conn: &impl ConnectionTrait,
+    realm: Realm,
+) -> Result<bool, PersistenceError> {
+    Ok(domains::Entity::find()
+        .filter(domains::Column::Realm.eq(realm.as_str()))
+        .one(conn)
+        .await?
+        .is_some())
+}
+
+/// Stores a new user; `Conflict` when the email is taken in the domain.
+#[tracing::instrument(skip_all, fields(user_id = %user.id))]
+pub async fn insert_user(
+    conn: &impl ConnectionTrait,
+    user: &NewUser,
+    now: OffsetDateTime,
+) -> Result<UserRecord, PersistenceError> {
+    let t = to_micros(now);
+    let model = users::ActiveModel {
+        id: Set(user.id.as_uuid()),
+        domain_id: Set(user.domain_id.as_uuid()),
+        email: Set(user.email.as_str().to_owned()),
+        display_name: Set(user.display_name.as_str().to_owned()),
+        password_hash: Set(user.password_hash.clone()),
+        suspended: Set(false),
+        token_version: Set(0),
+        notification_email: Set(user
+            .notification_email
+            .as_ref()
+            .map(|e| e.as_str().to_owned())),
+        org_unit: Set(user.org_unit.clone()),
+        must_change_password: Set(user.must_change_password),
+        legacy_id: Set(user.legacy_id.clone()),
+        create_time: Set(t),
+        update_time: Set(t),
+    };
+    users::Entity::insert(model)
+        .exec_without_returning(conn)
+        .await?;
+    find_user(conn, user.domain_id, user.id)
+        .await?
+        .ok_or(PersistenceError::NotFound)
+}
+
+/// The user with this id, in this domain only.
+pub async fn find_user(
+    conn: &impl ConnectionTrait,
+    domain: DomainId,
+    id: UserId,
+) -> Result<Option<UserRecord>, PersistenceError> {
+    users::Entity::find_by_id(id.as_uuid())
+        .filter(users::Column::DomainId.eq(domain.as_uuid()))
+        .one(conn)
+        .await?
+        .map(UserRecord::try_from)
+        .transpose()
+}
+
+/// The user with this email in this domain.
+pub async fn find_user_by_email(
+    conn: &impl ConnectionTrait,
+    domain: DomainId,
+    email: &str,
+) -> Result<Option<UserRecord>, PersistenceError> {
+    users::Entity::find()
+        .filter(users::Column::DomainId.eq(domain.as_uuid()))
+        .filter(users::Column::Email.eq(email.to_ascii_lowercase()))
+        .one(conn)
+        .await?
+        .map(UserRecord::try_from)
+        .transpose()
+}
+
+/// Every user of a domain, by email.
+pub async fn list_users(
+    conn: &impl ConnectionTrait,
+    domain: DomainId,
+) -> Result<Vec<UserRecord>, PersistenceError> {
+    users::Entity::find()
+        .filter(users::Column::DomainId.eq(domain.as_uuid()))
+        .order_by_asc(users::Column::Email)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(UserRecord::try_from)
+        .collect()
+}
+
+/// What changes about a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserChanges {
+    /// Suspend or restore.
+    pub suspended: Option<bool>,
+    /// New password hash, and whether it is a one-time password.
+    pub password_hash: Option<(String, bool)>,
+    /// New notification email (`Some(None)` clears it).
+    pub notification_email: Option<Option<EmailAddress>>,
+    /// New display name.
+    pub display_name: Option<DisplayName>,
+    /// New organisational unit (`Some(None)` clears it).
+    pub org_unit: Option<Option<String>>,
+}
+
+/// Applies changes to a user of a domain; suspension and password changes also invalidate
+/// every token the user holds.
+#[tracing::instrument(skip_all, fields(user_id = %id))]
+pub async fn update_user(
+    conn: &impl ConnectionTrait,
+    domain: DomainId,
+    id: UserId,
+    changes: &UserChanges,
+    now: OffsetDateTime,
+) -> Result<UserRecord, PersistenceError> {
+    let mut update = users::Entity::update_many()
+        .col_expr(users::Column::UpdateTime, Expr::value(to_micros(now)))
+        .filter(users::Column::Id.eq(id.as_uuid()))
+        .filter(users::Column::DomainId.eq(domain.as_uuid()));
+    let mut invalidates_tokens = false;
+    if let Some(s) = changes.suspended {
+        update = update.col_expr(users::Column::Suspended, Expr::value(s));
+        invalidates_tokens = true;
+    }
+    if let Some((hash, one_time)) = &changes.password_hash {
+        update = update
+            .col_expr(users::Column::PasswordHash, Expr::value(hash.clone()))
+            .col_expr(users::Column::MustChangePassword, Expr::value(*one_time));
+        invalidates_tokens = true;
+    }
+    if let Some(email) = &changes.notification_email {
+        update = update.col_expr(
+            users::Column::NotificationEmail,
+            Expr::value(email.as_ref().map(|e| e.as_str().to_owned())),
+        );
+    }
+    if let Some(name) = &changes.display_name {
+        update = update.col_expr(
+            users::Column::DisplayName,
+            Expr::value(name.as_str().to_owned()),
+        );
+    }
+    if let Some(ou) = &changes.org_unit {
+        update = update.col_expr(users::Column::OrgUnit, Expr::value(ou.clone()));
+    }
+    if invalidates_tokens {
+        update = update.col_expr(
+            users::Column::TokenVersion,
+            Expr::col(users::Column::TokenVersion).add(1),
+        );
+    }
+    let result = update.exec(conn).await?;
+    if result.rows_affected == 0 {
+        return Err(PersistenceError::NotFound);
+    }
+    find_user(conn, domain, id)
+        .await?
+        .ok_or(PersistenceError::NotFound)
+}
+
+/// Rehashes a password in place (a stronger hash of the same password): tokens stay valid.
+pub async fn rehash_password(
+    conn: &impl ConnectionTrait,
+    id: UserId,
+    hash: &str,
+) -> Result<(), PersistenceError> {
+    users::Entity::update_many()
+        .col_expr(users::Column::PasswordHash, Expr::value(hash.to_owned()))
+        .filter(users::Column::Id.eq(id.as_uuid()))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Invalidates every token of the given users.
+pub async fn bump_token_versions(
+    conn: &impl ConnectionTrait,
+    ids: &[UserId],
+) -> Result<(), PersistenceError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    users::Entity::update_many()
+        .col_expr(
+            users::Column::TokenVersion,
+            Expr::col(users::Column::TokenVersion).add(1),
+        )
+        .filter(users::Column::Id.is_in(ids.iter().map(|i| i.as_uuid())))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// The roles a user holds, with custom roles' privileges and names.
+pub async fn user_roles(
+    conn: &impl ConnectionTrait,
+    user: UserId,
+) -> Result<Vec<AssignedRole>, PersistenceError> {
+    let rows = assignments_with_custom_roles(conn, user).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (assignment, custom) in rows {
+        let role = match (assignment.custom_role_id, custom) {
+            (Some(_), Some(custom)) => {
+                let custom = RoleRecord::try_from(custom)?;
+                AssignedRole {
+                    held: HeldRole::custom(custom.id, custom.privileges),
+                    name: custom.name,
+                }
+            }
+            (Some(_), None) => continue,
+            (None, _) => {
+                let built_in = stored("built-in role", assignment.role.parse::<BuiltInRole>())?;
+                AssignedRole {
+                    held: HeldRole::built_in(built_in),
+                    name: built_in.as_str().to_owned(),
+                }
+            }
+        };
+        out.push(role);
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// A user's role assignments, each with its custom role when it has one.
+async fn assignments_with_custom_roles(
+    conn: &impl ConnectionTrait,
+    user: UserId,
+) -> Result<Vec<(user_roles::Model, Option<roles::Model>)>, PersistenceError> {
+    let assignments = user_roles::Entity::find()
+        .filter(user_roles::Column::UserId.eq(user.as_uuid()))
+        .all(conn)
+        .await?;
+    let ids: Vec<Uuid> = assignments
+        .iter()
+        .filter_map(|a| a.custom_role_id)
+        .collect();
+    let customs = if ids.is_empty() {
+        Vec::new()
+    } else {
+        roles::Entity::find()
+            .filter(roles::Column::Id.is_in(ids))
+            .all(conn)
+            .await?
+    };
+    Ok(assignments
+        .into_iter()
+        .map(|a| {
+            let custom = a
+                .custom_role_id
+                .and_then(|id| customs.iter().find(|r| r.id == id).cloned());
+            (a, custom)
+        })
+        .collect())
+}
+
+/// The roles of every user of a domain, in two queries.
+pub async fn domain_user_roles(
+    conn: &impl ConnectionTrait,
+    domain: DomainId,
+) -> Result<HashMap<UserId, Vec<AssignedRole>>, PersistenceError> {
+    let customs: HashMap<Uuid, RoleRecord> = list_roles(conn, domain)
+        .await?
+        .into_iter()
+        .map(|r| (r.id.as_uuid(), r))
+        .collect();
+    let domain_users = Query::select()
+        .column(users::Column::Id)
+        .from(users::Entity)
+        .and_where(users::Column::DomainId.eq(domain.as_uuid()))
+        .to_owned();
+    let assignments = user_roles::Entity::find()
+        .filter(user_roles::Column::UserId.in_subquery(domain_users))
+        .all(conn)
+        .await?;
+    let mut out: HashMap<UserId, Vec<AssignedRole>> = HashMap::new();
+    for a in assignments {
+        let role = match a.custom_role_id {
+            Some(id) => match customs.get(&id) {
+                Some(custom) => AssignedRole {
+                    held: HeldRole::custom(custom.id, custom.privileges.iter().copied()),
+                    name: custom.name.clone(),
+                },
+                None => continue,
+            },
+            None => {
+                let built_in = stored("built-in role", a.role.parse::<BuiltInRole>())?;
+                AssignedRole {
+                    held: HeldRole::built_in(built_in),
+                    name: built_in.as_str().to_owned(),
+                }
+            }
+        };
+        out.entry(UserId::from_uuid(a.user_id))
+            .or_default()
+            .push(role);
+    }
+    for roles in out.values_mut() {
+        roles.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    Ok(out)
+}
+
+/// Replaces a user's roles and invalidates its tokens.
+#[tracing::instrument(skip_all, fields(user_id = %user))]
+pub async fn replace_roles(
+    conn: &impl ConnectionTrait,
+    user: UserId,
+    roles: &[RoleRef],
+) -> Result<(), PersistenceError> {
+    user_roles::Entity::delete_many()
+        .filter(user_roles::Column::UserId.eq(user.as_uuid()))
+        .exec(conn)
+        .await?;
+    let mut seen = BTreeSet::new();
+    let models: Vec<user_roles::ActiveModel> = roles
+        .iter()
+        .filter(|r| seen.insert(**r))
+        .map(|r| user_roles::ActiveModel {
+            user_id: Set(user.as_uuid()),
+            role: Set(r.to_string()),
+            custom_role_id: Set(match r {
+                RoleRef::Custom(id) => Some(id.as_uuid()),
+                RoleRef::BuiltIn(_) => None,
+            }),
+        })
+        .collect();
+    if !models.is_empty() {
+        user_roles::Entity::insert_many(models)
+            .exec_without_returning(conn)
+            .await?;
+    }
+    bump_token_versions(conn, &[user]).await
+}
+
+/// The users of a domain holding a built-in role.
+pub async fn users_with_built_in_role(
+    conn: &impl ConnectionTrait,
+    domain: DomainId,
+    role: BuiltInRole,
+) -> Result<Vec<UserId>, PersistenceError> {
+    let assignments = user_roles::Entity::find()
+        .filter(user_roles::Column::Role.eq(role.as_str()))
+        .all(conn)
+        .await?;
+    let ids: Vec<Uuid> = assignments.into_iter().map(|a| a.user_id).collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(users::Entity::find()
+        .filter(users::Column::Id.is_in(ids))
+        .filter(users::Column::DomainId.eq(domain.as_uuid()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|u| UserId::from_uuid(u.id))
+        .collect())
+}
+
+/// The custom roles of a domain, by name.
+pub async fn list_roles(
+    conn: &impl ConnectionTrait,
+    domain: DomainId,
+) -> Result<Vec<RoleRecord>, PersistenceError> {
+    roles::Entity::find()
+        .filter(roles::Column::DomainId.eq(domain.as_uuid()))
+        .order_by_asc(roles::Column::Name)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(RoleRecord::try_from)
+        .collect()
+}
+
+/// The custom roles of a domain with these ids (ids of other domains are not found).
+pub async fn find_roles(
+    conn: &impl ConnectionTrait,
+    domain: DomainId,
+    ids: &[RoleId],
+) -> Result<Vec<RoleRecord>, PersistenceError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    roles::Entity::find()
+        .filter(roles::Column::DomainId.eq(domain.as_uuid()))
+        .filter(roles::Column::Id.is_in(ids.iter().map(|i| i.as_uuid())))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(RoleRecord::try_from)
+        .collect()
+}
+
+/// Stores a custom role; `Conflict` when the name is taken in the domain.
+pub async fn insert_role(
+    conn: &impl ConnectionTrait,
+    domain: DomainId,
+    name: &RoleName,
+    privileges: &BTreeSet<Privilege>,
+    now: OffsetDateTime,
+) -> Result<RoleRecord, PersistenceError> {
+    let id = RoleId::generate();
+    let model = roles::ActiveModel {
+        id: Set(id.as_uuid()),
+        domain_id: Set(domain.as_uuid()),
+        name: Set(name.as_str().to_owned()),
+        privileges: Set(privileges_text(privileges)),
+        create_time: Set(to_micros(now)),
+    };
+    roles::Entity::insert(model)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(RoleRecord {
+        id,
+        name: name.as_str().to_owned(),
+        privileges: privileges.clone(),
+        create_time: from_micros(to_micros(now)),
+    })
+}
+
+/// Deletes a custom role of a domain; its holders lose it and their tokens. Returns the
+/// users who held it.
+pub async fn delete_role(
+    conn: &impl ConnectionTrait,
+    domain: DomainId,
+    id: RoleId,
+) -> Result<Vec<UserId>, PersistenceError> {
+    let exists = roles::Entity::find_by_id(id.as_uuid())
+        .filter(roles::Column::DomainId.eq(domain.as_uuid()))
+        .one(conn)
+        .await?
+        .is_some();
+    if !exists {
+        return Err(PersistenceError::NotFound);
+    }
+    let holders: Vec<UserId> = user_roles::Entity::find()
+        .filter(user_roles::Column::CustomRoleId.eq(id.as_uuid()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|a| UserId::from_uuid(a.user_id))
+        .collect();
+    user_roles::Entity::delete_many()
+        .filter(user_roles::Column::CustomRoleId.eq(id.as_uuid()))
+        .exec(conn)
+        .await?;
+    roles::Entity::delete_by_id(id.as_uuid()).exec(conn).await?;
+    bump_token_versions(conn, &holders).await?;
+    Ok(holders)
+}
+
+/// Records a signed-out token until it would have expired anyway.
+pub async fn revoke_token(
+    conn: &impl ConnectionTrait,
+    jti: Uuid,
+    user: UserId,
+    expires_at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<(), PersistenceError> {
+    // Housekeeping on the way: rows of tokens past their expiry can go.
+    revoked_tokens::Entity::delete_many()
+        .filter(revoked_tokens::Column::ExpiresAt.lt(to_micros(now)))
+        .exec(conn)
+        .await?;
+    let model = revoked_tokens::ActiveModel {
+        jti: Set(jti),
+        user_id: Set(user.as_uuid()),
+        expires_at: Set(to_micros(expires_at)),
+    };
+    match revoked_tokens::Entity::insert(model)
+        .exec_without_returning(conn)
+        .await
+    {
+        Ok(_) => Ok(()),
+        // Signing out twice is signing out.
+        Err(e) if PersistenceError::from(e.clone()).is_conflict() => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Everything authentication needs of a user, or `None` when it no longer exists.
+#[tracing::instrument(skip_all, fields(user_id = %user))]
+pub async fn load_auth(
+    conn: &impl ConnectionTrait,
+    user: UserId,
+    now: OffsetDateTime,
+) -> Result<Option<AuthRecord>, PersistenceError> {
+    let Some(model) = users::Entity::find_by_id(user.as_uuid()).one(conn).await? else {
+        return Ok(None);
+    };
+    let user_record = UserRecord::try_from(model)?;
+    let Some(domain) = find_domain(conn, user_record.domain_id).await? else {
+        return Ok(None);
+    };
+    let roles = user_roles(conn, user).await?;
+    let revoked = revoked_tokens::Entity::find()
+        .filter(revoked_tokens::Column::UserId.eq(user.as_uuid()))
+        .filter(revoked_tokens::Column::ExpiresAt.gte(to_micros(now)))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|r| r.jti)
+        .collect();
+    Ok(Some(AuthRecord {
+        user: user_record,
+        domain,
+        roles,
+        revoked,
+    }))
+}
