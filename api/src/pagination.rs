@@ -128,6 +128,31 @@ fn keyed(key: &[u8]) -> HmacSha256 {
     <HmacSha256 as Mac>::new_from_slice(key).expect("HMAC takes keys of any length")
 }
 
+/// One page of a short list held in memory (a domain's roles, a customer's support partners),
+/// with an offset token bound to the scope.
+pub fn page_of<T: Clone>(
+    pages: &PageTokens,
+    scope: &str,
+    all: &[T],
+    size: Option<i64>,
+    token: Option<&str>,
+) -> Result<(Vec<T>, String), ApiError> {
+    let size = usize::try_from(page_size(size)?).unwrap_or(usize::MAX);
+    let start: usize = token
+        .filter(|t| !t.is_empty())
+        .map(|t| pages.decode::<usize>(scope, t))
+        .transpose()?
+        .unwrap_or(0)
+        .min(all.len());
+    let end = start.saturating_add(size).min(all.len());
+    let next = if end < all.len() {
+        pages.encode(scope, &end)
+    } else {
+        String::new()
+    };
+    Ok((all[start..end].to_vec(), next))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,7 +21,7 @@ use casebridge_persistence::{Backend, PoolSettings};
 use sea_orm::ConnectionTrait;
 
 pub use client::{Response, TestClient};
-pub use session::{PASSWORD, PROVIDER_DOMAIN, Session};
+pub use session::{PASSWORD, PROVIDER_DOMAIN, Session, World};
 
 static TRACING: Once = Once::new();
 

@@ -144,3 +144,118 @@ impl TestApp {
             .await
     }
 }
+
+/// A small world: the provider, two reseller domains, a support-partner domain, and a premium
+/// customer of the first reseller that has authorised it.
+#[derive(Debug, Clone)]
+pub struct World {
+    /// The provider's super admin.
+    pub provider: Session,
+    /// Super admin of `reseller.example`.
+    pub reseller: Session,
+    /// Super admin of `other-reseller.example`.
+    pub other_reseller: Session,
+    /// Super admin of `helpdesk.example`, a reseller domain that can become a support partner.
+    pub partner: Session,
+    /// Super admin of `acme.example`, the customer's own domain.
+    pub customer_admin: Session,
+    /// The customer's id.
+    pub customer_id: String,
+}
+
+impl TestApp {
+    /// Records a customer through the provider; returns its id.
+    pub async fn create_customer(
+        &self,
+        provider: &Session,
+        name: &str,
+        domain: &str,
+        reseller_domain: &str,
+        tier: &str,
+    ) -> String {
+        let res = self
+            .post_as(
+                provider,
+                "/v1/provider/customers",
+                json!({
+                    "name": name,
+                    "domain": domain,
+                    "reseller_domain": reseller_domain,
+                    "support_tier": tier,
+                    "postal_address": {
+                        "lines": ["1 Main Street"],
+                        "locality": "Springfield",
+                        "region": "IL",
+                        "postal_code": "62701",
+                        "country_code": "US"
+                    },
+                    "contact": {"name": "Chris Contact", "email": format!("it@{domain}"), "phone": "+1 217 555 0100"}
+                }),
+            )
+            .await;
+        res.assert_status(201);
+        res.body["id"].as_str().expect("an id").to_owned()
+    }
+
+    /// The customer's super admin grants or revokes its reseller's access.
+    pub async fn set_reseller_access(&self, customer_admin: &Session, granted: bool) {
+        self.api
+            .put("/v1/customer/reseller-access")
+            .token(&customer_admin.token)
+            .json(&json!({ "granted": granted }))
+            .send()
+            .await
+            .assert_status(200);
+    }
+
+    /// The customer takes on a support partner.
+    pub async fn add_support_partner(&self, customer_admin: &Session, partner_domain: &str) {
+        self.post_as(
+            customer_admin,
+            "/v1/customer/support-partners",
+            json!({ "partner_domain": partner_domain }),
+        )
+        .await
+        .assert_status(201);
+    }
+
+    /// Builds the small world.
+    pub async fn world(&self) -> World {
+        self.world_with_tier("premium").await
+    }
+
+    /// Builds the small world with the customer on this support tier.
+    pub async fn world_with_tier(&self, tier: &str) -> World {
+        let provider = self.provider_admin().await;
+        let reseller = self
+            .domain_admin(&provider, "reseller.example", "reseller")
+            .await;
+        let other_reseller = self
+            .domain_admin(&provider, "other-reseller.example", "reseller")
+            .await;
+        let partner = self
+            .domain_admin(&provider, "helpdesk.example", "reseller")
+            .await;
+        let customer_admin = self
+            .domain_admin(&provider, "acme.example", "customer")
+            .await;
+        let customer_id = self
+            .create_customer(
+                &provider,
+                "Acme Corporation",
+                "acme.example",
+                "reseller.example",
+                tier,
+            )
+            .await;
+        self.set_reseller_access(&customer_admin, true).await;
+        World {
+            provider,
+            reseller,
+            other_reseller,
+            partner,
+            customer_admin,
+            customer_id,
+        }
+    }
+}

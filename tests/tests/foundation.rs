@@ -1,6 +1,8 @@
 //! The foundation: operations endpoints, the error model for unrouted requests, request ids,
 //! the docs and the committed OpenAPI document.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use casebridge_tests::spawn_app;
 
 #[tokio::test]

@@ -1,6 +1,8 @@
 //! Identity: domain-scoped sign-in, tokens and their revocation, users and roles, portal
 //! access, the retired role, throttling and the old support center's redirect.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use casebridge_tests::{PASSWORD, Session, TestApp, spawn_app};

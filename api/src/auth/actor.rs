@@ -121,6 +121,15 @@ impl Actor {
             .map_err(ApiError::from)
     }
 
+    /// The actor as the audit trail records it.
+    pub fn audit(&self) -> casebridge_persistence::repo::audit::AuditActor {
+        casebridge_persistence::repo::audit::AuditActor {
+            user_id: Some(self.user_id),
+            email: Some(self.email.to_string()),
+            domain_id: Some(self.domain_id),
+        }
+    }
+
     /// Who the actor is, as the visibility rule sees it.
     pub fn viewer(&self) -> Viewer {
         match self.realm {
@@ -207,4 +216,66 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Actor, ApiErr
         token_expires_at: OffsetDateTime::from_unix_timestamp(claims.exp)
             .unwrap_or(OffsetDateTime::UNIX_EPOCH),
     })
+}
+
+/// Capabilities as types, so that a handler states what it needs in its signature and the
+/// check runs before the request body is even read.
+pub mod capability {
+    use casebridge_domain::Capability;
+
+    /// A capability an endpoint requires.
+    pub trait Requirement {
+        /// The capability.
+        const CAPABILITY: Capability;
+    }
+
+    macro_rules! requirements {
+        ($($name:ident),+ $(,)?) => {
+            $(
+                #[doc = concat!("Requires [`Capability::", stringify!($name), "`].")]
+                #[derive(Debug, Clone, Copy)]
+                pub struct $name;
+
+                impl Requirement for $name {
+                    const CAPABILITY: Capability = Capability::$name;
+                }
+            )+
+        };
+    }
+
+    requirements!(
+        SignedIn,
+        ViewCustomers,
+        WorkCustomerCases,
+        WorkOwnCases,
+        ManageCustomerRelationships,
+        AdministerDomain,
+        SupportCases,
+        Provision,
+    );
+}
+
+/// An actor that has the capability `R`.
+#[derive(Debug, Clone)]
+pub struct Authorized<R>(pub Actor, std::marker::PhantomData<R>);
+
+impl<R> std::ops::Deref for Authorized<R> {
+    type Target = Actor;
+    fn deref(&self) -> &Actor {
+        &self.0
+    }
+}
+
+impl<R: capability::Requirement + 'static> FromRequest for Authorized<R> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let actor = Actor::from_request(req, payload);
+        Box::pin(async move {
+            let actor = actor.await?;
+            actor.require(R::CAPABILITY)?;
+            Ok(Authorized(actor, std::marker::PhantomData))
+        })
+    }
 }

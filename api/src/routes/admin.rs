@@ -9,8 +9,8 @@ use casebridge_domain::access::{
     check_suspension_target,
 };
 use casebridge_domain::{
-    Access, BuiltInRole, Capability, DisplayName, EmailAddress, FieldParser, HeldRole, OrgUnitPath,
-    Password, Privilege as DomainPrivilege, RoleId, RoleName, RoleRef, UserId,
+    Access, BuiltInRole, DisplayName, EmailAddress, FieldParser, HeldRole, OrgUnitPath, Password,
+    Privilege as DomainPrivilege, RoleId, RoleName, RoleRef, UserId,
 };
 use casebridge_persistence::repo::identity::{
     self, AssignedRole, NewUser, UserChanges, UserRecord,
@@ -20,9 +20,11 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Actor;
+use crate::auth::actor::Authorized;
+use crate::auth::actor::capability::AdministerDomain;
 use crate::auth::password;
 use crate::extract::{ApiJson, ApiQuery, nullable, path_param};
-use crate::pagination::page_size;
+use crate::pagination::{page_of, page_size};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 use crate::wire;
@@ -187,10 +189,9 @@ pub struct ListUsersResponse {
 #[get("/v1/admin/users")]
 async fn list_users(
     state: web::Data<AppState>,
-    actor: Actor,
+    actor: Authorized<AdministerDomain>,
     query: ApiQuery<ListUsersQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.require(Capability::AdministerDomain)?;
     let query = query.0;
     let size = page_size(query.page_size)?;
     let needle = query
@@ -301,10 +302,9 @@ pub struct CreatedUser {
 #[post("/v1/admin/users")]
 async fn create_user(
     state: web::Data<AppState>,
-    actor: Actor,
+    actor: Authorized<AdministerDomain>,
     body: ApiJson<CreateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.require(Capability::AdministerDomain)?;
     let body = body.0;
     let mut p = FieldParser::new();
     let email = p.field("email", EmailAddress::parse(&body.email));
@@ -408,10 +408,9 @@ async fn load_user(
 #[get("/v1/admin/users/{user_id}")]
 async fn get_user(
     state: web::Data<AppState>,
-    actor: Actor,
+    actor: Authorized<AdministerDomain>,
     path: web::Path<UserPath>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.require(Capability::AdministerDomain)?;
     let (user, roles) = load_user(&state, &actor, &path.user_id).await?;
     Ok(HttpResponse::Ok().json(view_of(&actor, &user, &roles)))
 }
@@ -465,11 +464,10 @@ pub struct UpdatedUser {
 #[patch("/v1/admin/users/{user_id}")]
 async fn update_user(
     state: web::Data<AppState>,
-    actor: Actor,
+    actor: Authorized<AdministerDomain>,
     path: web::Path<UserPath>,
     body: ApiJson<UpdateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.require(Capability::AdministerDomain)?;
     let (user, roles) = load_user(&state, &actor, &path.user_id).await?;
     let body = body.0;
     let mut p = FieldParser::new();
@@ -596,11 +594,10 @@ pub struct SetRolesRequest {
 #[put("/v1/admin/users/{user_id}/roles")]
 async fn set_user_roles(
     state: web::Data<AppState>,
-    actor: Actor,
+    actor: Authorized<AdministerDomain>,
     path: web::Path<UserPath>,
     body: ApiJson<SetRolesRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.require(Capability::AdministerDomain)?;
     let (user, old_roles) = load_user(&state, &actor, &path.user_id).await?;
     let mut p = FieldParser::new();
     let refs: Vec<Option<RoleRef>> = body
@@ -695,20 +692,9 @@ pub struct ListRolesResponse {
 #[get("/v1/admin/roles")]
 async fn list_roles(
     state: web::Data<AppState>,
-    actor: Actor,
+    actor: Authorized<AdministerDomain>,
     query: ApiQuery<ListRolesQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.require(Capability::AdministerDomain)?;
-    let size = page_size(query.0.page_size)?;
-    let scope = format!("admin/roles|{}", actor.domain_id);
-    let offset: u64 = query
-        .0
-        .page_token
-        .as_deref()
-        .filter(|t| !t.is_empty())
-        .map(|t| state.pages.decode(&scope, t))
-        .transpose()?
-        .unwrap_or(0);
     let mut all: Vec<RoleView> = BuiltInRole::ALL
         .into_iter()
         .filter(|b| b.available_in(actor.realm))
@@ -723,20 +709,18 @@ async fn list_roles(
             privileges: r.privileges.into_iter().map(Into::into).collect(),
         });
     }
-    let total_size = all.len() as u64;
-    let start = usize::try_from(offset).unwrap_or(usize::MAX).min(all.len());
-    let end = start
-        .saturating_add(usize::try_from(size).unwrap_or(usize::MAX))
-        .min(all.len());
-    let next_page_token = if end < all.len() {
-        state.pages.encode(&scope, &(end as u64))
-    } else {
-        String::new()
-    };
+    let scope = format!("admin/roles|{}", actor.domain_id);
+    let (roles, next_page_token) = page_of(
+        &state.pages,
+        &scope,
+        &all,
+        query.page_size,
+        query.page_token.as_deref(),
+    )?;
     Ok(HttpResponse::Ok().json(ListRolesResponse {
-        roles: all[start..end].to_vec(),
+        roles,
         next_page_token,
-        total_size,
+        total_size: all.len() as u64,
     }))
 }
 
@@ -765,10 +749,9 @@ pub struct CreateRoleRequest {
 #[post("/v1/admin/roles")]
 async fn create_role(
     state: web::Data<AppState>,
-    actor: Actor,
+    actor: Authorized<AdministerDomain>,
     body: ApiJson<CreateRoleRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.require(Capability::AdministerDomain)?;
     let body = body.0;
     let mut p = FieldParser::new();
     let name = p.field("name", RoleName::parse(&body.name));
@@ -829,10 +812,9 @@ pub struct RolePath {
 #[delete("/v1/admin/roles/{role_id}")]
 async fn delete_role(
     state: web::Data<AppState>,
-    actor: Actor,
+    actor: Authorized<AdministerDomain>,
     path: web::Path<RolePath>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.require(Capability::AdministerDomain)?;
     let id: RoleId = path_param("role_id", &path.role_id)?;
     let tx = state.db.begin().await?;
     let holders = identity::delete_role(&tx, actor.domain_id, id).await?;

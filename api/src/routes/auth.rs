@@ -1,12 +1,13 @@
 //! Signing in to one domain, signing out, and who you are.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use casebridge_domain::{Capability, Password, Privilege as DomainPrivilege};
+use casebridge_domain::{Password, Privilege as DomainPrivilege};
 use casebridge_persistence::repo::identity::{self, UserChanges, UserRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::Actor;
+use crate::auth::actor::Authorized;
+use crate::auth::actor::capability::SignedIn;
 use crate::auth::password::{self, Verification};
 use crate::extract::ApiJson;
 use crate::problem::{ApiError, ErrorCode, Problem};
@@ -185,8 +186,10 @@ async fn rehash(state: &AppState, user: &UserRecord, password: String) {
     responses((status = 204, description = "Signed out."))
 )]
 #[post("/v1/auth/logout")]
-async fn logout(state: web::Data<AppState>, actor: Actor) -> Result<HttpResponse, ApiError> {
-    actor.require(Capability::SignedIn)?;
+async fn logout(
+    state: web::Data<AppState>,
+    actor: Authorized<SignedIn>,
+) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
     identity::revoke_token(
         state.db.writer(),
@@ -238,8 +241,10 @@ pub struct MeResponse {
     responses((status = 200, description = "You.", body = MeResponse))
 )]
 #[get("/v1/me")]
-async fn get_me(state: web::Data<AppState>, actor: Actor) -> Result<HttpResponse, ApiError> {
-    actor.require(Capability::SignedIn)?;
+async fn get_me(
+    state: web::Data<AppState>,
+    actor: Authorized<SignedIn>,
+) -> Result<HttpResponse, ApiError> {
     let user = identity::find_user(state.db.reader(), actor.domain_id, actor.user_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
@@ -295,10 +300,9 @@ pub struct PasswordChange {
 #[post("/v1/me/password")]
 async fn change_password(
     state: web::Data<AppState>,
-    actor: Actor,
+    actor: Authorized<SignedIn>,
     body: ApiJson<PasswordChange>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.require(Capability::SignedIn)?;
     let body = body.0;
     let new = Password::parse(&body.new_password, &actor.email).map_err(|e| {
         ApiError::from(casebridge_domain::DomainError::InvalidFields(vec![

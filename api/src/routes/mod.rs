@@ -2,6 +2,8 @@
 
 pub mod admin;
 pub mod auth;
+pub mod customer;
+pub mod customers;
 pub mod fallback;
 pub mod legacy;
 pub mod provider;
@@ -13,5 +15,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     auth::configure(cfg);
     admin::configure(cfg);
     legacy::configure(cfg);
+    customers::configure(cfg);
+    customer::configure(cfg);
     provider::configure(cfg);
 }

@@ -1,21 +1,42 @@
-//! The provider's provisioning: domains (customers and transfers come with the customers).
+//! The provider's provisioning: domains, customers (the partner sales console's data) and
+//! transfers between resellers.
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, post, web};
-use casebridge_domain::{Capability, DisplayName, DomainName, EmailAddress, FieldParser, Password};
+use actix_web::{HttpResponse, get, patch, post, web};
+use casebridge_domain::{
+    CustomerId, DisplayName, DomainName, EmailAddress, FieldParser, Password, Realm,
+};
+use casebridge_persistence::PersistenceError;
+use casebridge_persistence::repo::audit::{self, NewEvent};
+use casebridge_persistence::repo::customers::{
+    self, CustomerChanges, CustomerQuery, CustomerRecord, ManagedOrAll, NewCustomer,
+};
+use casebridge_persistence::repo::identity::{self, DomainRecord};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use serde_json::json;
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Actor;
-use crate::extract::ApiJson;
-use crate::problem::{ApiError, Problem};
+use crate::auth::actor::Authorized;
+use crate::auth::actor::capability::Provision;
+use crate::extract::{ApiJson, ApiQuery, path_param};
+use crate::pagination::page_size;
+use crate::problem::{ApiError, ErrorCode, FieldIssue, Problem};
 use crate::provisioning::{self, NewDomain};
+use crate::routes::customers::{
+    Contact, CustomerPath, PostalAddress, cursor, next_token, parse_contact, parse_postal_address,
+};
 use crate::state::AppState;
 use crate::wire;
 
 /// Registers the endpoints.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(create_domain);
+    cfg.service(create_domain)
+        .service(create_customer)
+        .service(list_customers)
+        .service(get_customer)
+        .service(update_customer)
+        .service(transfer_customer);
 }
 
 /// The first super admin of a new domain.
@@ -84,10 +105,9 @@ pub struct DomainView {
 #[post("/v1/provider/domains")]
 async fn create_domain(
     state: web::Data<AppState>,
-    actor: Actor,
+    _actor: Authorized<Provision>,
     body: ApiJson<CreateDomainRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.require(Capability::Provision)?;
     let body = body.0;
     let mut p = FieldParser::new();
     let name = p.field("name", DomainName::parse(&body.name));
@@ -130,4 +150,476 @@ async fn create_domain(
                 one_time_password: created.one_time_password,
             },
         }))
+}
+
+/// A customer as the provider keeps it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProviderCustomer {
+    /// Id.
+    pub id: String,
+    /// The organisation's name.
+    pub name: String,
+    /// Its own (customer-realm) domain.
+    pub domain: String,
+    /// Its reseller's domain.
+    pub reseller_domain: String,
+    /// Whether it authorised its reseller.
+    pub reseller_access: wire::ResellerAccess,
+    /// Its support tier.
+    pub support_tier: wire::SupportTier,
+    /// Its postal address.
+    pub postal_address: PostalAddress,
+    /// Its contact person.
+    pub contact: Contact,
+    /// Since when its reseller manages it.
+    #[serde(with = "wire::timestamp")]
+    #[schema(value_type = String, format = DateTime)]
+    pub managed_since: OffsetDateTime,
+    /// Created.
+    #[serde(with = "wire::timestamp")]
+    #[schema(value_type = String, format = DateTime)]
+    pub create_time: OffsetDateTime,
+    /// Last changed.
+    #[serde(with = "wire::timestamp")]
+    #[schema(value_type = String, format = DateTime)]
+    pub update_time: OffsetDateTime,
+}
+
+impl From<CustomerRecord> for ProviderCustomer {
+    fn from(c: CustomerRecord) -> Self {
+        Self {
+            id: c.id.to_string(),
+            name: c.name,
+            domain: c.domain_name,
+            reseller_domain: c.reseller_domain_name,
+            reseller_access: c.reseller_access.into(),
+            support_tier: c.support_tier.into(),
+            postal_address: c.postal_address.into(),
+            contact: c.contact.into(),
+            managed_since: c.managed_since,
+            create_time: c.create_time,
+            update_time: c.update_time,
+        }
+    }
+}
+
+/// A reseller's period of managing a customer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResellerPeriod {
+    /// The reseller's domain.
+    pub reseller_domain: String,
+    /// From.
+    #[serde(with = "wire::timestamp")]
+    #[schema(value_type = String, format = DateTime)]
+    pub start_time: OffsetDateTime,
+    /// Until; absent while it still manages the customer.
+    #[serde(
+        with = "wire::timestamp::option",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub end_time: Option<OffsetDateTime>,
+}
+
+/// A customer with its support partners and the history of who managed it when.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProviderCustomerDetail {
+    /// The customer.
+    #[serde(flatten)]
+    pub customer: ProviderCustomer,
+    /// Its active support partners' domains.
+    pub support_partners: Vec<String>,
+    /// Which resellers managed it when, oldest first.
+    pub reseller_history: Vec<ResellerPeriod>,
+}
+
+async fn detail(state: &AppState, id: CustomerId) -> Result<ProviderCustomerDetail, ApiError> {
+    let db = state.db.reader();
+    let customer = customers::find_customer(db, id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let partners = customers::support_partners(db, id).await?;
+    let mut history = Vec::new();
+    for (reseller, start_time, end_time) in customers::reseller_history(db, id).await? {
+        let name = identity::find_domain(db, reseller)
+            .await?
+            .map(|d| d.name.to_string())
+            .unwrap_or_default();
+        history.push(ResellerPeriod {
+            reseller_domain: name,
+            start_time,
+            end_time,
+        });
+    }
+    Ok(ProviderCustomerDetail {
+        customer: customer.into(),
+        support_partners: partners.into_iter().map(|p| p.domain_name).collect(),
+        reseller_history: history,
+    })
+}
+
+/// A new customer, as the partner sales console records it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCustomerRequest {
+    /// The organisation's name.
+    #[schema(example = "Acme Corporation")]
+    pub name: String,
+    /// Its own domain: an existing customer-realm domain.
+    #[schema(example = "acme.example")]
+    pub domain: String,
+    /// Its reseller: an existing reseller-realm domain.
+    #[schema(example = "reseller.example.com")]
+    pub reseller_domain: String,
+    /// Its support tier.
+    pub support_tier: wire::SupportTier,
+    /// Its postal address.
+    pub postal_address: PostalAddress,
+    /// Its contact person.
+    pub contact: Contact,
+}
+
+fn wrong_domain(field: &str, code: &str, message: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidRequest,
+        format!("The field {field} is invalid: {message}."),
+    )
+    .with_errors(vec![FieldIssue {
+        field: field.to_owned(),
+        code: code.to_owned(),
+        message: message.to_owned(),
+    }])
+}
+
+/// An existing domain of the realm, or a 422 naming the field.
+async fn domain_of_realm(
+    state: &AppState,
+    field: &str,
+    name: &DomainName,
+    realm: Realm,
+) -> Result<DomainRecord, ApiError> {
+    let code = match realm {
+        Realm::Customer => "not_a_customer_domain",
+        Realm::Reseller => "not_a_reseller_domain",
+        Realm::Provider => "not_a_provider_domain",
+    };
+    identity::find_domain_by_name(state.db.reader(), name.as_str())
+        .await?
+        .filter(|d| d.realm == realm)
+        .ok_or_else(|| {
+            wrong_domain(
+                field,
+                code,
+                &format!("must be an existing {} domain", realm.as_str()),
+            )
+        })
+}
+
+/// Records a customer: it belongs to a reseller and has not authorised it yet (the customer's
+/// super admin grants access with `PUT /v1/customer/reseller-access`).
+#[utoipa::path(
+    tag = "provider",
+    security(("bearer" = [])),
+    request_body = CreateCustomerRequest,
+    responses(
+        (status = 201, description = "Created.", body = ProviderCustomerDetail, headers(("Location" = String, description = "The customer's URL"))),
+        (status = 403, description = "Only the provider's super admins provision (`wrong_realm`, `super_admin_required`).", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The domain already has a customer record (`customer_exists`).", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid, or a domain does not exist in the right realm (`invalid_request`).", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/provider/customers")]
+async fn create_customer(
+    state: web::Data<AppState>,
+    actor: Authorized<Provision>,
+    body: ApiJson<CreateCustomerRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let mut p = FieldParser::new();
+    let name = p.field("name", DisplayName::parse(&body.name));
+    let domain = p.field("domain", DomainName::parse(&body.domain));
+    let reseller = p.field("reseller_domain", DomainName::parse(&body.reseller_domain));
+    let address = parse_postal_address(&mut p, "postal_address", &body.postal_address);
+    let contact = parse_contact(&mut p, "contact", &body.contact);
+    let (name, domain, reseller, address, contact) =
+        p.finish(|| Some((name?, domain?, reseller?, address?, contact?)))?;
+    let domain = domain_of_realm(&state, "domain", &domain, Realm::Customer).await?;
+    let reseller = domain_of_realm(&state, "reseller_domain", &reseller, Realm::Reseller).await?;
+    let now = state.clock.now();
+    let tx = state.db.begin().await?;
+    let id = customers::insert_customer(
+        &tx,
+        &NewCustomer {
+            name: name.into_inner(),
+            domain_id: domain.id,
+            reseller_domain_id: reseller.id,
+            support_tier: body.support_tier.into(),
+            postal_address: address,
+            contact,
+        },
+        now,
+    )
+    .await
+    .map_err(|e| {
+        crate::routes::admin::conflict_as(
+            e,
+            ErrorCode::CustomerExists,
+            "The domain already has a customer record.",
+        )
+    })?;
+    audit::record(
+        &tx,
+        &actor.audit(),
+        NewEvent {
+            action: "customer.created",
+            subject_type: "customer",
+            subject_id: id.to_string(),
+            customer_id: Some(id),
+            case_id: None,
+            details: json!({"domain": domain.name.as_str(), "reseller_domain": reseller.name.as_str()}),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await.map_err(PersistenceError::from)?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/v1/provider/customers/{id}")))
+        .json(detail(&state, id).await?))
+}
+
+/// Query of the provider's customer list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListProviderCustomersQuery {
+    /// Words that must appear in the customer's name or domain.
+    pub q: Option<String>,
+    /// Page size: default 25, at most 100.
+    pub page_size: Option<i64>,
+    /// The `next_page_token` of the previous page.
+    pub page_token: Option<String>,
+}
+
+/// A page of customers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListProviderCustomersResponse {
+    /// The customers, by name.
+    pub customers: Vec<ProviderCustomer>,
+    /// Token of the next page; empty on the last page.
+    pub next_page_token: String,
+    /// How many customers match, over all pages.
+    pub total_size: u64,
+}
+
+/// Lists every customer.
+#[utoipa::path(
+    tag = "provider",
+    security(("bearer" = [])),
+    params(ListProviderCustomersQuery),
+    responses(
+        (status = 200, description = "A page of customers.", body = ListProviderCustomersResponse),
+        (status = 400, description = "A parameter or the page token is invalid (`invalid_query_parameter`, `invalid_page_token`).", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the provider's super admins provision (`wrong_realm`, `super_admin_required`).", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/provider/customers")]
+async fn list_customers(
+    state: web::Data<AppState>,
+    _actor: Authorized<Provision>,
+    query: ApiQuery<ListProviderCustomersQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let size = page_size(query.page_size)?;
+    let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let scope = format!("provider/customers|{}", q.unwrap_or_default());
+    let after = cursor(&state, &scope, query.page_token.as_deref())?;
+    let (items, total_size) = customers::list_customers(
+        state.db.reader(),
+        &CustomerQuery {
+            partner: None,
+            q: q.map(str::to_owned),
+            after,
+            limit: size + 1,
+        },
+    )
+    .await?;
+    let mut page: Vec<CustomerRecord> = items
+        .into_iter()
+        .map(|i| match i {
+            ManagedOrAll::All(c) => c,
+            ManagedOrAll::Managed(m) => m.customer,
+        })
+        .collect();
+    let next_page_token = next_token(&state, &scope, &mut page, size, |c| c);
+    Ok(HttpResponse::Ok().json(ListProviderCustomersResponse {
+        customers: page.into_iter().map(ProviderCustomer::from).collect(),
+        next_page_token,
+        total_size,
+    }))
+}
+
+/// Reads a customer with its support partners and reseller history.
+#[utoipa::path(
+    tag = "provider",
+    security(("bearer" = [])),
+    params(CustomerPath),
+    responses(
+        (status = 200, description = "The customer.", body = ProviderCustomerDetail),
+        (status = 403, description = "Only the provider's super admins provision (`wrong_realm`, `super_admin_required`).", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such customer (`not_found`).", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/provider/customers/{customer_id}")]
+async fn get_customer(
+    state: web::Data<AppState>,
+    _actor: Authorized<Provision>,
+    path: web::Path<CustomerPath>,
+) -> Result<HttpResponse, ApiError> {
+    let id: CustomerId = path_param("customer_id", &path.customer_id)?;
+    Ok(HttpResponse::Ok().json(detail(&state, id).await?))
+}
+
+/// Changes to a customer's sales-console data; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCustomerRequest {
+    /// The organisation's name.
+    pub name: Option<String>,
+    /// Its support tier.
+    pub support_tier: Option<wire::SupportTier>,
+    /// Its postal address (replaced whole).
+    pub postal_address: Option<PostalAddress>,
+    /// Its contact person (replaced whole).
+    pub contact: Option<Contact>,
+}
+
+/// Updates a customer's name, support tier, postal address or contact. Its reseller changes
+/// only by transfer.
+#[utoipa::path(
+    tag = "provider",
+    security(("bearer" = [])),
+    params(CustomerPath),
+    request_body = UpdateCustomerRequest,
+    responses(
+        (status = 200, description = "The customer.", body = ProviderCustomerDetail),
+        (status = 403, description = "Only the provider's super admins provision (`wrong_realm`, `super_admin_required`).", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such customer (`not_found`).", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/v1/provider/customers/{customer_id}")]
+async fn update_customer(
+    state: web::Data<AppState>,
+    actor: Authorized<Provision>,
+    path: web::Path<CustomerPath>,
+    body: ApiJson<UpdateCustomerRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id: CustomerId = path_param("customer_id", &path.customer_id)?;
+    let mut p = FieldParser::new();
+    let name = p.optional("name", body.name.as_deref(), DisplayName::parse);
+    let address = body
+        .postal_address
+        .as_ref()
+        .map(|a| parse_postal_address(&mut p, "postal_address", a));
+    let contact = body
+        .contact
+        .as_ref()
+        .map(|c| parse_contact(&mut p, "contact", c));
+    let changes = p.finish(|| {
+        Some(CustomerChanges {
+            name: name.map(DisplayName::into_inner),
+            support_tier: body.support_tier.map(Into::into),
+            postal_address: address.flatten(),
+            contact: contact.flatten(),
+        })
+    })?;
+    let now = state.clock.now();
+    let tx = state.db.begin().await?;
+    customers::update_customer(&tx, id, &changes, now).await?;
+    audit::record(
+        &tx,
+        &actor.audit(),
+        NewEvent {
+            action: "customer.updated",
+            subject_type: "customer",
+            subject_id: id.to_string(),
+            customer_id: Some(id),
+            case_id: None,
+            details: json!({
+                "name": changes.name,
+                "support_tier": changes.support_tier.map(|t| t.as_str()),
+                "postal_address_changed": changes.postal_address.is_some(),
+                "contact_changed": changes.contact.is_some(),
+            }),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await.map_err(PersistenceError::from)?;
+    Ok(HttpResponse::Ok().json(detail(&state, id).await?))
+}
+
+/// A transfer to another reseller.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferRequest {
+    /// The new reseller's domain.
+    #[schema(example = "other-reseller.example")]
+    pub to_reseller_domain: String,
+}
+
+/// Moves a customer to another reseller. The old reseller stops managing it; the new one
+/// manages it once the customer authorises it; cases filed before the move leave both
+/// resellers' sight. The history of who managed it when is kept.
+#[utoipa::path(
+    tag = "provider",
+    security(("bearer" = [])),
+    params(CustomerPath),
+    request_body = TransferRequest,
+    responses(
+        (status = 200, description = "The customer after the transfer.", body = ProviderCustomerDetail),
+        (status = 403, description = "Only the provider's super admins provision (`wrong_realm`, `super_admin_required`).", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such customer (`not_found`).", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "It already belongs to that reseller (`transfer_to_same_reseller`).", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/provider/customers/{customer_id}/transfer")]
+async fn transfer_customer(
+    state: web::Data<AppState>,
+    actor: Authorized<Provision>,
+    path: web::Path<CustomerPath>,
+    body: ApiJson<TransferRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id: CustomerId = path_param("customer_id", &path.customer_id)?;
+    let mut p = FieldParser::new();
+    let target = p.field(
+        "to_reseller_domain",
+        DomainName::parse(&body.to_reseller_domain),
+    );
+    let target = p.finish(|| target)?;
+    let target = domain_of_realm(&state, "to_reseller_domain", &target, Realm::Reseller).await?;
+    let now = state.clock.now();
+    let tx = state.db.begin().await?;
+    let customer = customers::find_customer(&tx, id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let before = customers::management(&tx, &customer).await?;
+    let after = before.transfer_to(target.id)?;
+    customers::apply_transfer(&tx, id, &after, now).await?;
+    audit::record(
+        &tx,
+        &actor.audit(),
+        NewEvent {
+            action: "customer.transferred",
+            subject_type: "customer",
+            subject_id: id.to_string(),
+            customer_id: Some(id),
+            case_id: None,
+            details: json!({
+                "from_reseller_domain": customer.reseller_domain_name,
+                "to_reseller_domain": target.name.as_str(),
+            }),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await.map_err(PersistenceError::from)?;
+    Ok(HttpResponse::Ok().json(detail(&state, id).await?))
 }

@@ -7,6 +7,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261121_000001_create_domains_and_users;
+mod m20261121_000002_create_customers_and_audit;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -14,8 +15,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(
-            m20261121_000001_create_domains_and_users::Migration,
-        )]
+        vec![
+            Box::new(m20261121_000001_create_domains_and_users::Migration),
+            Box::new(m20261121_000002_create_customers_and_audit::Migration),
+        ]
     }
 }

@@ -1,8 +1,14 @@
 //! One file per table, and nothing else.
+
+// The ORM derives generate items (Column, Entity, ActiveModel…) that carry no docs of their own.
 #![allow(missing_docs)]
 
+pub mod audit_events;
+pub mod customer_resellers;
+pub mod customers;
 pub mod domains;
 pub mod revoked_tokens;
 pub mod roles;
+pub mod support_partners;
 pub mod user_roles;
 pub mod users;

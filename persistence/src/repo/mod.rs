@@ -1,5 +1,7 @@
 //! Queries, one file per aggregate, and the conversions to and from the domain's types.
 
+pub mod audit;
+pub mod customers;
 pub mod identity;
 
 use time::OffsetDateTime;
