@@ -19,9 +19,16 @@ use crate::problem::{ApiError, ErrorCode, FieldIssue};
 #[derive(Debug, Clone, Copy)]
 pub struct JsonLimit(pub usize);
 
-/// A JSON request body, parsed.
+/// A JSON request body, parsed (the raw bytes are kept for request fingerprints).
 #[derive(Debug)]
-pub struct ApiJson<T>(pub T);
+pub struct ApiJson<T>(pub T, actix_web::web::Bytes);
+
+impl<T> ApiJson<T> {
+    /// The body as received.
+    pub fn raw(&self) -> &[u8] {
+        &self.1
+    }
+}
 
 impl<T> std::ops::Deref for ApiJson<T> {
     type Target = T;
@@ -75,7 +82,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
                 }
                 body.extend_from_slice(&chunk);
             }
-            parse_json(&body).map(ApiJson)
+            let body = body.freeze();
+            parse_json(&body).map(|v| ApiJson(v, body))
         })
     }
 }

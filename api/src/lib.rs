@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod clock;
+pub mod conditions;
 pub mod extract;
 pub mod metrics;
 pub mod middleware;

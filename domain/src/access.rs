@@ -467,6 +467,9 @@ pub enum Capability {
     WorkCustomerCases,
     /// See and work on the organisation's own cases, as a customer user.
     WorkOwnCases,
+    /// Work on a case one can see, in whichever realm: as a partner
+    /// (`access_customer_support_cases`), a customer user (portal access) or support.
+    WorkCases,
     /// Decide the customer organisation's reseller access and support partners.
     ManageCustomerRelationships,
     /// Administer the domain's users and roles.
@@ -479,11 +482,12 @@ pub enum Capability {
 
 impl Capability {
     /// Every capability.
-    pub const ALL: [Capability; 8] = [
+    pub const ALL: [Capability; 9] = [
         Capability::SignedIn,
         Capability::ViewCustomers,
         Capability::WorkCustomerCases,
         Capability::WorkOwnCases,
+        Capability::WorkCases,
         Capability::ManageCustomerRelationships,
         Capability::AdministerDomain,
         Capability::SupportCases,
@@ -493,7 +497,7 @@ impl Capability {
     /// The realm whose users may have it; `None` for every realm.
     pub fn realm(self) -> Option<Realm> {
         match self {
-            Capability::SignedIn | Capability::AdministerDomain => None,
+            Capability::SignedIn | Capability::AdministerDomain | Capability::WorkCases => None,
             Capability::ViewCustomers | Capability::WorkCustomerCases => Some(Realm::Reseller),
             Capability::WorkOwnCases | Capability::ManageCustomerRelationships => {
                 Some(Realm::Customer)
@@ -515,6 +519,10 @@ impl Access {
             Capability::ViewCustomers => self.require(Privilege::ViewCustomers),
             Capability::WorkCustomerCases => self.require(Privilege::AccessCustomerSupportCases),
             Capability::WorkOwnCases | Capability::SupportCases => self.require_portal_access(),
+            Capability::WorkCases => match self.realm {
+                Realm::Reseller => self.require(Privilege::AccessCustomerSupportCases),
+                Realm::Customer | Realm::Provider => self.require_portal_access(),
+            },
             Capability::ManageCustomerRelationships
             | Capability::AdministerDomain
             | Capability::Provision => self.require_super_admin(),
@@ -792,6 +800,19 @@ mod tests {
                                     })
                                 }
                                 (Capability::WorkOwnCases | Capability::SupportCases, _) => Ok(()),
+                                (Capability::WorkCases, Realm::Reseller) if !reseller_portal => {
+                                    Err(DomainError::PortalAccessRequired {
+                                        missing: a.missing_privileges(),
+                                    })
+                                }
+                                (Capability::WorkCases, Realm::Customer)
+                                    if !has(Privilege::Support) =>
+                                {
+                                    Err(DomainError::PortalAccessRequired {
+                                        missing: vec![Privilege::Support],
+                                    })
+                                }
+                                (Capability::WorkCases, _) => Ok(()),
                                 (_, _) if super_admin => Ok(()),
                                 (_, _) => Err(DomainError::SuperAdminRequired),
                             },

@@ -10,3 +10,7 @@ pub mod repo;
 
 pub use db::{Backend, Database, PoolSettings};
 pub use error::PersistenceError;
+/// What repository functions run on: a connection or a transaction.
+pub use sea_orm::ConnectionTrait as Connection;
+/// A write transaction.
+pub use sea_orm::DatabaseTransaction as Transaction;

@@ -21,7 +21,7 @@ use casebridge_persistence::{Backend, PoolSettings};
 use sea_orm::ConnectionTrait;
 
 pub use client::{Response, TestClient};
-pub use session::{PASSWORD, PROVIDER_DOMAIN, Session, World};
+pub use session::{BOUNCED, PASSWORD, PROVIDER_DOMAIN, Session, World, case_body};
 
 static TRACING: Once = Once::new();
 
@@ -54,6 +54,73 @@ pub struct TestApp {
     database: TestDatabase,
     _data_dir: tempfile::TempDir,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// A fresh, migrated database for tests of the repository itself: a temporary SQLite file,
+/// or a new PostgreSQL database when `TEST_DATABASE_URL` says so. Dropped with the guard.
+pub struct FreshDatabase {
+    /// The database.
+    pub db: casebridge_persistence::Database,
+    database: TestDatabase,
+    _dir: tempfile::TempDir,
+}
+
+impl FreshDatabase {
+    /// Creates and migrates it.
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (url, database) = match std::env::var("TEST_DATABASE_URL") {
+            Ok(url) if url.starts_with("postgres") => {
+                let name = format!("casebridge_test_{}", uuid::Uuid::now_v7().simple());
+                let admin = sea_orm::Database::connect(&url).await.expect("PostgreSQL");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .expect("creating the test database");
+                let _ = admin.close().await;
+                (
+                    replace_database(&url, &name),
+                    TestDatabase::Postgres {
+                        admin_url: url,
+                        name,
+                    },
+                )
+            }
+            _ => {
+                let file = dir.path().join("casebridge.db");
+                (
+                    format!("sqlite://{}?mode=rwc", file.display()),
+                    TestDatabase::Sqlite { file },
+                )
+            }
+        };
+        let db = casebridge_persistence::Database::connect(&url, &PoolSettings::default())
+            .await
+            .expect("the test database");
+        db.migrate().await.expect("migrations");
+        Self {
+            db,
+            database,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for FreshDatabase {
+    fn drop(&mut self) {
+        if let TestDatabase::Postgres { admin_url, name } = &self.database {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            let handle = std::thread::spawn(move || {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    rt.block_on(drop_postgres_database(admin_url, name));
+                }
+            });
+            let _ = handle.join();
+        }
+    }
 }
 
 /// Starts the application on port 0 against a fresh database.

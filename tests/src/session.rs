@@ -259,3 +259,56 @@ impl TestApp {
         }
     }
 }
+
+/// The catalogue's "Gmail > Mail delivery > Messages bounced".
+pub const BOUNCED: &str = "0193a5c0-0000-7000-8000-000000000001";
+
+/// A case body for the "Messages bounced" category, with every field filled.
+pub fn case_body(title: &str) -> Value {
+    json!({
+        "product_type": "google_workspace",
+        "title": title,
+        "classification_id": BOUNCED,
+        "description": "Since this morning every message to the partner's domain bounces with 550 5.7.1 from their MX 203.0.113.25.",
+        "answers": {
+            "bounce_message": "550 5.7.1 Service unavailable; client host blocked",
+            "affected_users_count": "about 40"
+        },
+        "severity": "P2",
+        "language_code": "en-GB",
+        "time_zone": "Europe/London",
+        "subscriber_emails": ["it-lead@acme.example"]
+    })
+}
+
+impl TestApp {
+    /// Files a case for a customer, returning the response.
+    pub async fn try_file_case(
+        &self,
+        who: &Session,
+        customer_id: &str,
+        body: Value,
+    ) -> crate::Response {
+        self.post_as(who, &format!("/v1/customers/{customer_id}/cases"), body)
+            .await
+    }
+
+    /// Files a case, asserting success; returns the case.
+    pub async fn file_case(&self, who: &Session, customer_id: &str, title: &str) -> Value {
+        let res = self.try_file_case(who, customer_id, case_body(title)).await;
+        res.assert_status(201);
+        res.body
+    }
+
+    /// The ids of the cases in a list response, in order.
+    pub fn case_ids(res: &crate::Response) -> Vec<String> {
+        res.body["cases"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| c["id"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}

@@ -248,6 +248,7 @@ pub mod capability {
         ViewCustomers,
         WorkCustomerCases,
         WorkOwnCases,
+        WorkCases,
         ManageCustomerRelationships,
         AdministerDomain,
         SupportCases,

@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Actor;
 use crate::auth::actor::Authorized;
-use crate::auth::actor::capability::ManageCustomerRelationships;
+use crate::auth::actor::capability::{ManageCustomerRelationships, WorkOwnCases};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::pagination::page_of;
 use crate::problem::{ApiError, ErrorCode, FieldIssue, Problem};
@@ -23,7 +23,8 @@ use crate::wire;
 
 /// Registers the endpoints.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(get_reseller_access)
+    cfg.service(list_own_cases)
+        .service(get_reseller_access)
         .service(set_reseller_access)
         .service(list_support_partners)
         .service(add_support_partner)
@@ -348,4 +349,30 @@ async fn remove_support_partner(
     .await?;
     tx.commit().await.map_err(PersistenceError::from)?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Your organisation's cases, those your partners filed on your behalf included.
+#[utoipa::path(
+    tag = "customer",
+    security(("bearer" = [])),
+    params(crate::routes::cases::CustomerCasesQuery),
+    responses(
+        (status = 200, description = "A page of cases.", body = crate::routes::cases::ListCasesResponse),
+        (status = 400, description = "A parameter or the page token is invalid (`invalid_query_parameter`, `invalid_page_token`).", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Customer users with portal access only (`wrong_realm`, `portal_access_required`).", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/customer/cases")]
+async fn list_own_cases(
+    state: web::Data<AppState>,
+    actor: Authorized<WorkOwnCases>,
+    query: ApiQuery<crate::routes::cases::CustomerCasesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    crate::routes::cases::list_for(
+        &state,
+        "customer/cases",
+        actor.viewer(),
+        query.filters(None),
+    )
+    .await
 }

@@ -2,11 +2,15 @@
 
 pub mod admin;
 pub mod auth;
+pub mod cases;
+pub mod classifications;
+pub mod comments;
 pub mod customer;
 pub mod customers;
 pub mod fallback;
 pub mod legacy;
 pub mod provider;
+pub mod provider_cases;
 pub mod system;
 
 /// Registers every documented route.
@@ -17,5 +21,9 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     legacy::configure(cfg);
     customers::configure(cfg);
     customer::configure(cfg);
+    classifications::configure(cfg);
+    cases::configure(cfg);
+    comments::configure(cfg);
+    provider_cases::configure(cfg);
     provider::configure(cfg);
 }

@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261121_000001_create_domains_and_users;
 mod m20261121_000002_create_customers_and_audit;
+mod m20261121_000003_create_cases;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261121_000001_create_domains_and_users::Migration),
             Box::new(m20261121_000002_create_customers_and_audit::Migration),
+            Box::new(m20261121_000003_create_cases::Migration),
         ]
     }
 }

@@ -4,9 +4,14 @@
 #![allow(missing_docs)]
 
 pub mod audit_events;
+pub mod case_access;
+pub mod case_classifications;
+pub mod case_comments;
+pub mod cases;
 pub mod customer_resellers;
 pub mod customers;
 pub mod domains;
+pub mod idempotency_keys;
 pub mod revoked_tokens;
 pub mod roles;
 pub mod support_partners;

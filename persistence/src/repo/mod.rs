@@ -1,7 +1,9 @@
 //! Queries, one file per aggregate, and the conversions to and from the domain's types.
 
 pub mod audit;
+pub mod cases;
 pub mod customers;
+pub mod idempotency;
 pub mod identity;
 
 use time::OffsetDateTime;

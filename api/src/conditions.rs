@@ -1,0 +1,183 @@
+//! Conditional and repeatable requests: `ETag`/`If-Match` on cases, and `Idempotency-Key` on
+//! creating requests.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use casebridge_persistence::repo::idempotency::{self, StoredResponse};
+use casebridge_persistence::{Database, PersistenceError};
+use sha2::{Digest, Sha256};
+
+use crate::auth::Actor;
+use crate::problem::{ApiError, ErrorCode};
+use crate::state::AppState;
+
+/// The `Idempotency-Key` header.
+pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+
+/// The entity tag of a case at a version.
+pub fn etag(version: i64) -> String {
+    format!("\"{version}\"")
+}
+
+/// Checks `If-Match` against the current entity tag: absent or `*` passes; a list passes
+/// when one of its tags matches.
+pub fn check_if_match(req: &HttpRequest, current_version: i64) -> Result<(), ApiError> {
+    let Some(value) = req.headers().get(header::IF_MATCH) else {
+        return Ok(());
+    };
+    let value = value.to_str().map_err(|_| {
+        ApiError::new(
+            ErrorCode::InvalidHeader,
+            "The If-Match header is not readable text.",
+        )
+    })?;
+    let current = etag(current_version);
+    let matches = value.split(',').map(str::trim).any(|tag| {
+        tag == "*" || tag == current || tag.strip_prefix("W/") == Some(current.as_str())
+    });
+    if matches { Ok(()) } else { Err(stale()) }
+}
+
+/// Whether the request states a precondition on the version.
+pub fn has_if_match(req: &HttpRequest) -> bool {
+    req.headers().contains_key(header::IF_MATCH)
+}
+
+/// `412 precondition_failed`.
+pub fn stale() -> ApiError {
+    ApiError::new(
+        ErrorCode::PreconditionFailed,
+        "The case changed since you read it (its ETag no longer matches If-Match); read it again and retry.",
+    )
+}
+
+/// Maps a lost optimistic-concurrency race: with `If-Match` it is the precondition failing;
+/// without, the client is told to retry.
+pub fn on_stale_write(req: &HttpRequest) -> impl Fn(PersistenceError) -> ApiError + '_ {
+    move |e| match e {
+        PersistenceError::StaleWrite if has_if_match(req) => stale(),
+        PersistenceError::StaleWrite => ApiError::new(
+            ErrorCode::Conflict,
+            "The case was changed by a concurrent request; retry.",
+        ),
+        other => other.into(),
+    }
+}
+
+/// A client's idempotency key with the fingerprint of its request.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    key: String,
+    request_hash: String,
+}
+
+impl Idempotency {
+    /// Reads the `Idempotency-Key` header (1..=255 visible ASCII characters), fingerprinting
+    /// the request by method, path and body.
+    pub fn from_request(req: &HttpRequest, body: &[u8]) -> Result<Option<Self>, ApiError> {
+        let Some(value) = req.headers().get(&IDEMPOTENCY_KEY) else {
+            return Ok(None);
+        };
+        let key = value
+            .to_str()
+            .ok()
+            .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::InvalidHeader,
+                    "The Idempotency-Key header must be 1 to 255 visible ASCII characters.",
+                )
+            })?;
+        let mut hasher = Sha256::new();
+        hasher.update(req.method().as_str().as_bytes());
+        hasher.update(b" ");
+        hasher.update(req.path().as_bytes());
+        hasher.update(b"\n");
+        hasher.update(body);
+        Ok(Some(Self {
+            key: key.to_owned(),
+            request_hash: URL_SAFE_NO_PAD.encode(hasher.finalize()),
+        }))
+    }
+
+    /// The original response when this key was used before with the same request; 409 when
+    /// it was used with another.
+    pub async fn replay(
+        &self,
+        state: &AppState,
+        actor: &Actor,
+    ) -> Result<Option<HttpResponse>, ApiError> {
+        self.replay_from(&state.db, actor, state.clock.now()).await
+    }
+
+    async fn replay_from(
+        &self,
+        db: &Database,
+        actor: &Actor,
+        now: time::OffsetDateTime,
+    ) -> Result<Option<HttpResponse>, ApiError> {
+        let Some((hash, stored)) =
+            idempotency::find(db.reader(), actor.user_id, &self.key, now).await?
+        else {
+            return Ok(None);
+        };
+        if hash != self.request_hash {
+            return Err(ApiError::new(
+                ErrorCode::IdempotencyKeyReused,
+                "This Idempotency-Key was used with a different request; use a new key for a new request.",
+            ));
+        }
+        Ok(Some(replayed(&stored)))
+    }
+
+    /// Keeps the response for replay, in the transaction that made it.
+    pub async fn store(
+        &self,
+        conn: &impl casebridge_persistence::Connection,
+        actor: &Actor,
+        response: &StoredResponse,
+        now: time::OffsetDateTime,
+    ) -> Result<(), PersistenceError> {
+        idempotency::store(
+            conn,
+            actor.user_id,
+            &self.key,
+            &self.request_hash,
+            response,
+            now,
+        )
+        .await
+    }
+
+    /// After losing a race to a concurrent request with the same key (the store conflicted and
+    /// the transaction rolled back), answers as that request did.
+    pub async fn after_conflict(&self, state: &AppState, actor: &Actor) -> ApiError {
+        match self.replay(state, actor).await {
+            Ok(Some(_)) | Ok(None) => ApiError::new(
+                ErrorCode::Conflict,
+                "A request with this Idempotency-Key is being processed; retry shortly.",
+            ),
+            Err(e) => e,
+        }
+    }
+}
+
+/// A stored response, answered again.
+pub fn replayed(stored: &StoredResponse) -> HttpResponse {
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+    let mut res = HttpResponse::build(status);
+    res.insert_header((header::CONTENT_TYPE, "application/json"));
+    for (name, value) in &stored.headers {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::try_from(name.as_str()),
+            HeaderValue::from_str(value),
+        ) {
+            res.insert_header((n, v));
+        }
+    }
+    res.insert_header((HeaderName::from_static("idempotent-replayed"), "true"));
+    res.body(stored.body.clone())
+}

@@ -1,0 +1,280 @@
+//! The visibility rule is decided once, in `domain::visibility::can_see`; the case lists
+//! express it as a query. This test builds random worlds of resellers, customers, support
+//! partnerships, transfers and cases through the repository, and checks that for every viewer
+//! the query returns exactly the cases the rule lets it see, on the backend under test.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+
+use casebridge_domain::visibility::{CaseAudience, can_see};
+use casebridge_domain::{
+    CaseId, ClassificationId, DisplayName, DomainId, DomainName, EmailAddress, ProductType, Realm,
+    ResellerAccess, Severity, SupportTier, UserId, Viewer,
+};
+use casebridge_persistence::repo::cases::{self, CaseOrder, CaseQuery, NewCase};
+use casebridge_persistence::repo::customers::{self, ContactData, NewCustomer, PostalAddressData};
+use casebridge_persistence::repo::identity::{self, NewUser};
+use casebridge_tests::{BOUNCED, FreshDatabase};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use time::{Duration, OffsetDateTime};
+
+struct Tenant {
+    domain: DomainId,
+    user: UserId,
+    email: String,
+}
+
+async fn tenant(
+    db: &casebridge_persistence::Database,
+    name: &str,
+    realm: Realm,
+    now: OffsetDateTime,
+) -> Tenant {
+    let domain = identity::insert_domain(
+        db.writer(),
+        DomainId::generate(),
+        &DomainName::parse(name).unwrap(),
+        realm,
+        now,
+    )
+    .await
+    .unwrap();
+    let email = format!("agent@{name}");
+    let user = identity::insert_user(
+        db.writer(),
+        &NewUser {
+            id: UserId::generate(),
+            domain_id: domain.id,
+            email: EmailAddress::parse(&email).unwrap(),
+            display_name: DisplayName::parse("Agent").unwrap(),
+            password_hash: "$argon2id$unused".to_owned(),
+            must_change_password: false,
+            org_unit: None,
+            notification_email: None,
+            legacy_id: None,
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    Tenant {
+        domain: domain.id,
+        user: user.id,
+        email,
+    }
+}
+
+async fn visible_by_rule(
+    db: &casebridge_persistence::Database,
+    viewer: Viewer,
+    all: &[CaseId],
+) -> BTreeSet<CaseId> {
+    let mut out = BTreeSet::new();
+    for id in all {
+        let case = cases::find_case(db.reader(), *id).await.unwrap().unwrap();
+        let customer = customers::find_customer(db.reader(), case.customer_id)
+            .await
+            .unwrap()
+            .unwrap();
+        let management = customers::management(db.reader(), &customer).await.unwrap();
+        let recorded = cases::recorded_partners(db.reader(), *id).await.unwrap();
+        let audience = CaseAudience {
+            recorded_partners: &recorded,
+            customer_domain: customer.domain_id,
+            management: &management,
+        };
+        if can_see(viewer, &audience) {
+            out.insert(*id);
+        }
+    }
+    out
+}
+
+async fn visible_by_query(
+    db: &casebridge_persistence::Database,
+    viewer: Viewer,
+) -> BTreeSet<CaseId> {
+    let mut out = BTreeSet::new();
+    let mut after = None;
+    loop {
+        let (page, _) = cases::list_cases(
+            db.reader(),
+            &CaseQuery {
+                viewer,
+                customer: None,
+                q: None,
+                statuses: vec![],
+                severities: vec![],
+                updated_after: None,
+                order: CaseOrder::UpdateTimeDesc,
+                after,
+                limit: 7,
+            },
+        )
+        .await
+        .unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(cases::CaseCursor::after(last, CaseOrder::UpdateTimeDesc));
+        let n = page.len();
+        out.extend(page.into_iter().map(|c| c.id));
+        if n < 7 {
+            break;
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
+    // How often a partner saw cases, and how often a case recorded for a partner was hidden
+    // from it: both must happen, or the worlds test nothing.
+    let (mut seen_by_partners, mut hidden_from_recorded) = (0usize, 0usize);
+    for seed in 0..6u64 {
+        let fresh = FreshDatabase::new().await;
+        let db = &fresh.db;
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut now = OffsetDateTime::now_utc();
+        let mut resellers = Vec::new();
+        for i in 0..4 {
+            resellers.push(tenant(db, &format!("r{i}.example"), Realm::Reseller, now).await);
+        }
+        let mut customer_tenants = Vec::new();
+        let mut customer_ids = Vec::new();
+        for i in 0..3 {
+            let t = tenant(db, &format!("c{i}.example"), Realm::Customer, now).await;
+            let reseller = resellers[rng.gen_range(0..resellers.len())].domain;
+            let id = customers::insert_customer(
+                db.writer(),
+                &NewCustomer {
+                    name: format!("Customer {i}"),
+                    domain_id: t.domain,
+                    reseller_domain_id: reseller,
+                    support_tier: SupportTier::Standard,
+                    postal_address: PostalAddressData {
+                        lines: vec!["1 Street".into()],
+                        locality: "Town".into(),
+                        region: None,
+                        postal_code: None,
+                        country_code: "DE".into(),
+                    },
+                    contact: ContactData {
+                        name: "Contact".into(),
+                        email: format!("it@c{i}.example"),
+                        phone: None,
+                    },
+                },
+                now,
+            )
+            .await
+            .unwrap();
+            customer_tenants.push(t);
+            customer_ids.push(id);
+        }
+        let mut all_cases = Vec::new();
+        for _ in 0..40 {
+            now += Duration::seconds(1);
+            let c = customer_ids[rng.gen_range(0..customer_ids.len())];
+            let customer = customers::find_customer(db.reader(), c)
+                .await
+                .unwrap()
+                .unwrap();
+            let management = customers::management(db.reader(), &customer).await.unwrap();
+            match rng.gen_range(0..10) {
+                // File a case as one of the managing partners.
+                0..=4 => {
+                    let partners = management.partner_domains();
+                    let filer = partners[rng.gen_range(0..partners.len())];
+                    let who = resellers.iter().find(|r| r.domain == filer).unwrap();
+                    let id = cases::insert_case(
+                        db.writer(),
+                        &NewCase {
+                            customer_id: c,
+                            product_type: ProductType::GoogleWorkspace,
+                            title: "t".into(),
+                            classification_id: BOUNCED.parse::<ClassificationId>().unwrap(),
+                            description: "d".into(),
+                            answers: Default::default(),
+                            severity: Severity::P3,
+                            language_code: "en".into(),
+                            time_zone: "UTC".into(),
+                            subscriber_emails: vec![],
+                            creator_user_id: who.user,
+                            creator_email: who.email.clone(),
+                            creator_domain_id: who.domain,
+                            reseller_domain_id: management.reseller,
+                            partner_domains: partners,
+                            follow_up_of: None,
+                        },
+                        now,
+                    )
+                    .await
+                    .unwrap();
+                    all_cases.push(id);
+                }
+                // Grant or revoke the reseller's access.
+                5 => {
+                    let access = if rng.gen_bool(0.5) {
+                        ResellerAccess::Granted
+                    } else {
+                        ResellerAccess::Revoked
+                    };
+                    customers::set_reseller_access(db.writer(), c, access, now)
+                        .await
+                        .unwrap();
+                }
+                // Take on a support partner.
+                6 | 7 => {
+                    let p = resellers[rng.gen_range(0..resellers.len())].domain;
+                    if management.check_add_support_partner(p).is_ok() {
+                        customers::add_support_partner(db.writer(), c, p, now)
+                            .await
+                            .unwrap();
+                    }
+                }
+                // End a support partnership.
+                8 => {
+                    if let Some(p) = management.support_partners.first() {
+                        customers::remove_support_partner(db.writer(), c, *p)
+                            .await
+                            .unwrap();
+                    }
+                }
+                // Transfer to another reseller.
+                _ => {
+                    let to = resellers[rng.gen_range(0..resellers.len())].domain;
+                    if let Ok(after) = management.transfer_to(to) {
+                        customers::apply_transfer(db.writer(), c, &after, now)
+                            .await
+                            .unwrap();
+                    }
+                }
+            }
+        }
+        let mut viewers: Vec<Viewer> = resellers
+            .iter()
+            .map(|r| Viewer::Partner(r.domain))
+            .collect();
+        viewers.extend(customer_tenants.iter().map(|t| Viewer::Customer(t.domain)));
+        viewers.push(Viewer::Provider);
+        for viewer in viewers {
+            let rule = visible_by_rule(db, viewer, &all_cases).await;
+            let query = visible_by_query(db, viewer).await;
+            assert_eq!(query, rule, "seed {seed}, viewer {viewer:?}");
+            if let Viewer::Partner(d) = viewer {
+                seen_by_partners += rule.len();
+                for id in &all_cases {
+                    let recorded = cases::recorded_partners(db.reader(), *id).await.unwrap();
+                    if recorded.contains(&d) && !rule.contains(id) {
+                        hidden_from_recorded += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        seen_by_partners > 0 && hidden_from_recorded > 0,
+        "{seen_by_partners} {hidden_from_recorded}"
+    );
+}
