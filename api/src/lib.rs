@@ -5,6 +5,7 @@ pub mod auth;
 pub mod clock;
 pub mod conditions;
 pub mod extract;
+pub mod mail;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
@@ -15,6 +16,7 @@ pub mod routes;
 pub mod settings;
 pub mod startup;
 pub mod state;
+pub mod storage;
 pub mod telemetry;
 pub mod wire;
 

@@ -92,6 +92,7 @@ error_codes! {
     ReopenWindowExpired => ("reopen_window_expired", CONFLICT, "The case was closed more than 30 days ago"),
     AlreadyEscalated => ("already_escalated", CONFLICT, "The case is already escalated"),
     NotEscalated => ("not_escalated", CONFLICT, "The case is not escalated"),
+    AttachmentLimitReached => ("attachment_limit_reached", CONFLICT, "The case holds as many attachments as it may"),
     // 412, 413, 415
     PreconditionFailed => ("precondition_failed", PRECONDITION_FAILED, "The resource changed since it was read"),
     PayloadTooLarge => ("payload_too_large", PAYLOAD_TOO_LARGE, "The request body is too large"),
@@ -526,6 +527,7 @@ mod tests {
             DomainError::AlreadyEscalated,
             DomainError::NotEscalated,
             DomainError::ActionNotAllowed,
+            DomainError::AttachmentLimitReached,
             DomainError::AttachmentRemovalRequiresSupport,
             DomainError::FollowUpRequiresClosedCase,
             DomainError::RequiredAnswerMissing {

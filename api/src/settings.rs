@@ -123,6 +123,83 @@ pub struct SettingsArgs {
     /// HTTP worker threads; default: one per core.
     #[arg(long, env = "CASEBRIDGE_WORKERS", global = true)]
     pub workers: Option<usize>,
+
+    /// Largest attachment accepted, in bytes.
+    #[arg(long, env = "CASEBRIDGE_ATTACHMENT_MAX_BYTES", default_value_t = 50 * 1024 * 1024, global = true)]
+    pub attachment_max_bytes: u64,
+
+    /// Most attachments one case holds.
+    #[arg(
+        long,
+        env = "CASEBRIDGE_ATTACHMENTS_PER_CASE",
+        default_value_t = 100,
+        global = true
+    )]
+    pub attachments_per_case: u64,
+
+    /// SMTP server that sends case mail; without one, mail waits in the outbox.
+    #[arg(long, env = "CASEBRIDGE_SMTP_HOST", global = true)]
+    pub smtp_host: Option<String>,
+
+    /// SMTP port; default 25 without TLS, 587 with STARTTLS, 465 with TLS.
+    #[arg(long, env = "CASEBRIDGE_SMTP_PORT", global = true)]
+    pub smtp_port: Option<u16>,
+
+    /// SMTP user name.
+    #[arg(long, env = "CASEBRIDGE_SMTP_USERNAME", global = true)]
+    pub smtp_username: Option<String>,
+
+    /// SMTP password.
+    #[arg(
+        long,
+        env = "CASEBRIDGE_SMTP_PASSWORD",
+        global = true,
+        hide_env_values = true
+    )]
+    pub smtp_password: Option<String>,
+
+    /// SMTP transport security.
+    #[arg(
+        long,
+        env = "CASEBRIDGE_SMTP_TLS",
+        value_enum,
+        default_value = "starttls",
+        global = true
+    )]
+    pub smtp_tls: SmtpTls,
+
+    /// The sender of case mail.
+    #[arg(
+        long,
+        env = "CASEBRIDGE_MAIL_FROM",
+        default_value = "casebridge <casebridge@localhost>",
+        global = true
+    )]
+    pub mail_from: String,
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SmtpTls {
+    /// Plain text (a relay on the same host or network only).
+    None,
+    /// Upgrade with STARTTLS (submission, port 587).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+/// Where case mail is sent.
+#[derive(Debug, Clone)]
+pub struct SmtpSettings {
+    /// Host.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// Credentials.
+    pub credentials: Option<(String, String)>,
+    /// Transport security.
+    pub tls: SmtpTls,
 }
 
 /// Everything the service needs to start, resolved.
@@ -148,6 +225,14 @@ pub struct Settings {
     pub json_limit_bytes: usize,
     /// HTTP worker threads.
     pub workers: Option<usize>,
+    /// Largest attachment, in bytes.
+    pub attachment_max_bytes: u64,
+    /// Most attachments per case.
+    pub attachments_per_case: u64,
+    /// Where mail goes; `None` keeps it in the outbox.
+    pub smtp: Option<SmtpSettings>,
+    /// The sender of case mail.
+    pub mail_from: String,
 }
 
 /// Why settings could not be resolved.
@@ -199,6 +284,22 @@ impl SettingsArgs {
             },
             json_limit_bytes: self.json_limit_bytes,
             workers: self.workers,
+            attachment_max_bytes: self.attachment_max_bytes,
+            attachments_per_case: self.attachments_per_case,
+            smtp: self
+                .smtp_host
+                .filter(|h| !h.is_empty())
+                .map(|host| SmtpSettings {
+                    port: self.smtp_port.unwrap_or(match self.smtp_tls {
+                        SmtpTls::None => 25,
+                        SmtpTls::Starttls => 587,
+                        SmtpTls::Tls => 465,
+                    }),
+                    host,
+                    credentials: self.smtp_username.zip(self.smtp_password),
+                    tls: self.smtp_tls,
+                }),
+            mail_from: self.mail_from,
         })
     }
 }

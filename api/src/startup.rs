@@ -16,6 +16,7 @@ use crate::auth::actor::AUTH_CACHE_TTL;
 use crate::auth::jwt::TokenService;
 use crate::clock::{Clock, SystemClock};
 use crate::extract::JsonLimit;
+use crate::mail::{Mailer, run_worker};
 use crate::metrics::Metrics;
 use crate::middleware::observe;
 use crate::openapi::openapi;
@@ -23,7 +24,8 @@ use crate::pagination::PageTokens;
 use crate::routes;
 use crate::routes::fallback::{RouteTable, docs_redirect, not_routed, problem_type};
 use crate::settings::Settings;
-use crate::state::{AppState, SignInThrottles};
+use crate::state::{AppState, AttachmentLimits, SignInThrottles};
+use crate::storage::LocalFileStore;
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +44,21 @@ pub enum StartupError {
     /// Metrics could not be registered.
     #[error("metrics: {0}")]
     Metrics(#[from] prometheus::Error),
+    /// Attachment storage could not be prepared.
+    #[error("attachment storage: {0}")]
+    Storage(std::io::Error),
+    /// The mail settings are unusable.
+    #[error("mail: {0}")]
+    Mail(String),
+}
+
+/// A background task that ends with its owner.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// A built application, bound to its port, not yet serving.
@@ -49,6 +66,7 @@ pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
+    _mail_worker: Option<AbortOnDrop>,
 }
 
 impl Application {
@@ -77,6 +95,8 @@ impl Application {
                 .map(|k| k.secret())
                 .unwrap_or_default(),
         );
+        let store = LocalFileStore::new(settings.data_dir.join("attachments"))
+            .map_err(StartupError::Storage)?;
         let state = AppState {
             db,
             tokens,
@@ -84,6 +104,29 @@ impl Application {
             auth_cache: Arc::new(AuthCache::new(AUTH_CACHE_TTL)),
             sign_in: Arc::new(SignInThrottles::default()),
             pages,
+            store: Arc::new(store),
+            attachments: AttachmentLimits {
+                max_bytes: settings.attachment_max_bytes,
+                per_case: settings.attachments_per_case,
+            },
+            mail_wake: Arc::new(tokio::sync::Notify::new()),
+        };
+        let mail_worker = match &settings.smtp {
+            Some(smtp) => {
+                let mailer = Mailer::new(smtp, &settings.mail_from).map_err(StartupError::Mail)?;
+                tracing::info!(host = %smtp.host, port = smtp.port, "sending case mail over SMTP");
+                Some(AbortOnDrop(tokio::spawn(run_worker(
+                    state.clone(),
+                    mailer,
+                    state.mail_wake.clone(),
+                ))))
+            }
+            None => {
+                tracing::warn!(
+                    "no SMTP server configured (CASEBRIDGE_SMTP_HOST): case mail is kept in the outbox until one is"
+                );
+                None
+            }
         };
         let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Bind {
             addr: settings.bind,
@@ -101,6 +144,7 @@ impl Application {
             port,
             server,
             state,
+            _mail_worker: mail_worker,
         })
     }
 

@@ -10,6 +10,7 @@ use crate::auth::jwt::TokenService;
 use crate::auth::throttle::{Limit, Throttle};
 use crate::clock::Clock;
 use crate::pagination::PageTokens;
+use crate::storage::AttachmentStore;
 
 /// Failed sign-ins, counted per account and per client address.
 #[derive(Debug)]
@@ -50,4 +51,19 @@ pub struct AppState {
     pub sign_in: Arc<SignInThrottles>,
     /// Page tokens.
     pub pages: PageTokens,
+    /// Where attachments' bytes live.
+    pub store: Arc<dyn AttachmentStore>,
+    /// Attachment limits.
+    pub attachments: AttachmentLimits,
+    /// Wakes the mail worker after a change wrote mail.
+    pub mail_wake: Arc<tokio::sync::Notify>,
+}
+
+/// Attachment limits.
+#[derive(Debug, Clone, Copy)]
+pub struct AttachmentLimits {
+    /// Largest file, in bytes.
+    pub max_bytes: u64,
+    /// Most files per case.
+    pub per_case: u64,
 }

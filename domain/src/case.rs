@@ -294,6 +294,15 @@ impl Lifecycle {
         self.require_open()
     }
 
+    /// Checks that one more file may be attached to a case holding `count` of at most `max`.
+    pub fn check_attachment_room(&self, count: u64, max: u64) -> Result<(), DomainError> {
+        if count < max {
+            Ok(())
+        } else {
+            Err(DomainError::AttachmentLimitReached)
+        }
+    }
+
     /// Checks that an attachment may be removed: only support removes, on request.
     pub fn check_remove_attachment(&self, party: Party) -> Result<(), DomainError> {
         authorize(party, CaseAction::RemoveAttachment)
@@ -660,6 +669,15 @@ mod tests {
         assert_eq!(
             at(Closed).check_add_attachment(Party::Partner),
             Err(DomainError::CaseClosed)
+        );
+    }
+
+    #[test]
+    fn a_case_takes_attachments_up_to_its_limit() {
+        assert_eq!(at(New).check_attachment_room(99, 100), Ok(()));
+        assert_eq!(
+            at(New).check_attachment_room(100, 100),
+            Err(DomainError::AttachmentLimitReached)
         );
     }
 

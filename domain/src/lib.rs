@@ -8,6 +8,7 @@ pub mod case;
 pub mod classification;
 pub mod customer;
 pub mod ids;
+pub mod notification;
 pub mod pii;
 pub mod privacy;
 pub mod values;
@@ -155,6 +156,9 @@ pub enum DomainError {
     /// The party may not take this action on a case.
     #[error("this action is not allowed to you on this case")]
     ActionNotAllowed,
+    /// The case holds as many attachments as it may.
+    #[error("the case has reached its limit of attachments")]
+    AttachmentLimitReached,
     /// Partners and customers cannot remove attachments.
     #[error("only support can remove attachments")]
     AttachmentRemovalRequiresSupport,
@@ -207,6 +211,7 @@ impl DomainError {
             DomainError::AlreadyEscalated => "already_escalated",
             DomainError::NotEscalated => "not_escalated",
             DomainError::ActionNotAllowed => "action_not_allowed",
+            DomainError::AttachmentLimitReached => "attachment_limit_reached",
             DomainError::AttachmentRemovalRequiresSupport => "attachment_removal_requires_support",
             DomainError::FollowUpRequiresClosedCase => "follow_up_requires_closed_case",
             DomainError::RequiredAnswerMissing { .. } => "required_answer_missing",
@@ -328,6 +333,7 @@ mod tests {
             DomainError::AlreadyEscalated,
             DomainError::NotEscalated,
             DomainError::ActionNotAllowed,
+            DomainError::AttachmentLimitReached,
             DomainError::AttachmentRemovalRequiresSupport,
             DomainError::FollowUpRequiresClosedCase,
             DomainError::RequiredAnswerMissing {

@@ -8,6 +8,7 @@
 
 pub mod client;
 pub mod session;
+pub mod smtp;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -174,6 +175,10 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         },
         json_limit_bytes: 1_048_576,
         workers: Some(2),
+        attachment_max_bytes: 1024 * 1024,
+        attachments_per_case: 5,
+        smtp: None,
+        mail_from: "casebridge <casebridge@casebridge.test>".to_owned(),
     };
     adjust(&mut settings);
     let clock = Arc::new(ShiftedClock::new());
@@ -211,7 +216,33 @@ fn replace_database(url: &str, name: &str) -> String {
     }
 }
 
+/// A second instance of an application, on the same database.
+pub struct Sibling {
+    /// A client for it.
+    pub api: TestClient,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Drop for Sibling {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
 impl TestApp {
+    /// Starts another instance of the application on the same database and clock, as a
+    /// second replica behind a load balancer would run.
+    pub async fn spawn_sibling(&self) -> Sibling {
+        let app = Application::build_with_clock(self.settings.clone(), self.clock.clone())
+            .await
+            .expect("the sibling starts");
+        let api = TestClient::new(&format!("http://127.0.0.1:{}", app.port()));
+        Sibling {
+            api,
+            server: tokio::spawn(app.run_until_stopped()),
+        }
+    }
+
     /// Makes the database unreachable: the SQLite file is deleted, the PostgreSQL database
     /// dropped (its connections terminated).
     pub async fn take_database_away(&self) {

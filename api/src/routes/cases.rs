@@ -7,6 +7,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use casebridge_domain::case::check_follow_up_of;
 use casebridge_domain::classification::check_answers;
+use casebridge_domain::notification::CaseNotice;
 use casebridge_domain::privacy::{Participants, check_no_personal_data};
 use casebridge_domain::visibility::{CaseAudience, can_see};
 use casebridge_domain::{
@@ -33,6 +34,7 @@ use crate::auth::actor::Authorized;
 use crate::auth::actor::capability::{WorkCases, WorkCustomerCases};
 use crate::conditions::{Idempotency, check_if_match, etag, on_stale_write};
 use crate::extract::{ApiJson, ApiQuery, path_param};
+use crate::mail;
 use crate::pagination::page_size;
 use crate::problem::{ApiError, ErrorCode, FieldIssue, Problem};
 use crate::routes::customers::CustomerPath;
@@ -504,6 +506,7 @@ async fn create_case(
         now,
     )
     .await?;
+    mail::notify(&tx, &case, &CaseNotice::Created, None, now).await?;
     let location = format!("/v1/cases/{id}");
     let body_json = serde_json::to_string(&Case::from(&case)).map_err(ApiError::internal)?;
     if let Some(key) = &idempotency {
@@ -525,6 +528,7 @@ async fn create_case(
         }
     }
     tx.commit().await.map_err(PersistenceError::from)?;
+    state.mail_wake.notify_one();
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, location))
         .insert_header((header::ETAG, etag(case.version)))
@@ -902,11 +906,17 @@ where
         now,
     )
     .await?;
+    if let Some(notice) = &decision.notice {
+        mail::notify(&tx, &updated, notice, None, now).await?;
+    }
     tx.commit().await.map_err(PersistenceError::from)?;
+    if decision.notice.is_some() {
+        state.mail_wake.notify_one();
+    }
     Ok(case_response(actix_web::http::StatusCode::OK, &updated))
 }
 
-/// A change the rules allowed, with what the timeline records of it.
+/// A change the rules allowed, with what the timeline records of it and whom it is mailed to.
 #[derive(Debug)]
 pub struct Decision {
     /// The change.
@@ -915,6 +925,8 @@ pub struct Decision {
     pub action: &'static str,
     /// The event's details.
     pub details: serde_json::Value,
+    /// The mail the change sends to the case's subscribers, if any.
+    pub notice: Option<CaseNotice>,
 }
 
 /// Changes to a case; absent fields stay as they are.
@@ -983,6 +995,7 @@ async fn update_case(
                 lifecycle: None,
             },
             action: "case.updated",
+            notice: None,
         })
     })
     .await
@@ -992,6 +1005,7 @@ fn lifecycle_change(
     lifecycle: Lifecycle,
     action: &'static str,
     details: serde_json::Value,
+    notice: CaseNotice,
 ) -> Decision {
     Decision {
         changes: CaseChanges {
@@ -1000,6 +1014,7 @@ fn lifecycle_change(
         },
         action,
         details,
+        notice: Some(notice),
     }
 }
 
@@ -1029,6 +1044,7 @@ async fn close_case(
             closed,
             "case.closed",
             json!({"from": seen.case.lifecycle.status.as_str()}),
+            CaseNotice::Closed,
         ))
     })
     .await
@@ -1057,7 +1073,12 @@ async fn reopen_case(
 ) -> Result<HttpResponse, ApiError> {
     change_case(&state, &req, &actor, case_id(&path)?, |seen, party, now| {
         let reopened = seen.case.lifecycle.reopen(party, now)?;
-        Ok(lifecycle_change(reopened, "case.reopened", json!({})))
+        Ok(lifecycle_change(
+            reopened,
+            "case.reopened",
+            json!({}),
+            CaseNotice::Reopened,
+        ))
     })
     .await
 }
@@ -1116,6 +1137,7 @@ async fn escalate_case(
             escalated,
             "case.escalated",
             json!({"reason": reason.as_str()}),
+            CaseNotice::Escalated,
         ))
     })
     .await

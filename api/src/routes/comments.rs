@@ -2,6 +2,7 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use casebridge_domain::notification::CaseNotice;
 use casebridge_domain::privacy::check_no_personal_data;
 use casebridge_domain::{CaseId, CommentBody, CommentId, FieldParser, Party};
 use casebridge_persistence::PersistenceError;
@@ -18,6 +19,7 @@ use crate::auth::actor::Authorized;
 use crate::auth::actor::capability::WorkCases;
 use crate::conditions::{Idempotency, on_stale_write};
 use crate::extract::{ApiJson, ApiQuery};
+use crate::mail;
 use crate::pagination::page_size;
 use crate::problem::{ApiError, Problem};
 use crate::routes::cases::{CasePath, case_id, participants, record_event, visible_case};
@@ -233,6 +235,19 @@ pub async fn add_comment(
         now,
     )
     .await?;
+    if party == Party::Support {
+        let updated = cases::find_case(&tx, id)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        mail::notify(
+            &tx,
+            &updated,
+            &CaseNotice::SupportReplied,
+            Some(&comment.body),
+            now,
+        )
+        .await?;
+    }
     let location = format!("/v1/cases/{id}/comments/{}", comment.id);
     let body_json = serde_json::to_string(&view(&comment, Some(actor.domain.to_string())))
         .map_err(ApiError::internal)?;
@@ -252,6 +267,9 @@ pub async fn add_comment(
         }
     }
     tx.commit().await.map_err(PersistenceError::from)?;
+    if party == Party::Support {
+        state.mail_wake.notify_one();
+    }
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, location))
         .content_type("application/json")

@@ -1,6 +1,7 @@
 //! One file per resource, each with a `configure` function.
 
 pub mod admin;
+pub mod attachments;
 pub mod auth;
 pub mod cases;
 pub mod classifications;
@@ -24,6 +25,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     classifications::configure(cfg);
     cases::configure(cfg);
     comments::configure(cfg);
+    attachments::configure(cfg);
     provider_cases::configure(cfg);
     provider::configure(cfg);
 }

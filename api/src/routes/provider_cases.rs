@@ -2,6 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use casebridge_domain::CaseStatus;
+use casebridge_domain::notification::CaseNotice;
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -87,6 +88,7 @@ async fn set_case_state(
             },
             action: "case.status_changed",
             details: json!({"from": from.as_str(), "to": to.as_str()}),
+            notice: Some(CaseNotice::StatusChanged { from, to }),
         })
     })
     .await
@@ -147,6 +149,7 @@ async fn deescalate_case(
             },
             action: "case.deescalated",
             details: json!({}),
+            notice: None,
         })
     })
     .await

@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261121_000001_create_domains_and_users;
 mod m20261121_000002_create_customers_and_audit;
 mod m20261121_000003_create_cases;
+mod m20261121_000004_create_attachments_and_outbox;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000001_create_domains_and_users::Migration),
             Box::new(m20261121_000002_create_customers_and_audit::Migration),
             Box::new(m20261121_000003_create_cases::Migration),
+            Box::new(m20261121_000004_create_attachments_and_outbox::Migration),
         ]
     }
 }

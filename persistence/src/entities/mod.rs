@@ -3,6 +3,7 @@
 // The ORM derives generate items (Column, Entity, ActiveModel…) that carry no docs of their own.
 #![allow(missing_docs)]
 
+pub mod attachments;
 pub mod audit_events;
 pub mod case_access;
 pub mod case_classifications;
@@ -12,6 +13,7 @@ pub mod customer_resellers;
 pub mod customers;
 pub mod domains;
 pub mod idempotency_keys;
+pub mod outbox;
 pub mod revoked_tokens;
 pub mod roles;
 pub mod support_partners;

@@ -1,10 +1,12 @@
 //! Queries, one file per aggregate, and the conversions to and from the domain's types.
 
+pub mod attachments;
 pub mod audit;
 pub mod cases;
 pub mod customers;
 pub mod idempotency;
 pub mod identity;
+pub mod outbox;
 
 use time::OffsetDateTime;
 
