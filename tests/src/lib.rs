@@ -57,17 +57,17 @@ pub struct TestApp {
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
-/// A fresh, migrated database for tests of the repository itself: a temporary SQLite file,
-/// or a new PostgreSQL database when `TEST_DATABASE_URL` says so. Dropped with the guard.
-pub struct FreshDatabase {
-    /// The database.
-    pub db: casebridge_persistence::Database,
+/// An empty database for a test: a temporary SQLite file, or a new PostgreSQL database when
+/// `TEST_DATABASE_URL` says so. Dropped with the guard.
+pub struct ScratchDatabase {
+    /// Its URL.
+    pub url: String,
     database: TestDatabase,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
-impl FreshDatabase {
-    /// Creates and migrates it.
+impl ScratchDatabase {
+    /// Creates it.
     pub async fn new() -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let (url, database) = match std::env::var("TEST_DATABASE_URL") {
@@ -95,19 +95,16 @@ impl FreshDatabase {
                 )
             }
         };
-        let db = casebridge_persistence::Database::connect(&url, &PoolSettings::default())
-            .await
-            .expect("the test database");
-        db.migrate().await.expect("migrations");
-        Self {
-            db,
-            database,
-            _dir: dir,
-        }
+        Self { url, database, dir }
+    }
+
+    /// A directory that lives as long as the database.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 }
 
-impl Drop for FreshDatabase {
+impl Drop for ScratchDatabase {
     fn drop(&mut self) {
         if let TestDatabase::Postgres { admin_url, name } = &self.database {
             let (admin_url, name) = (admin_url.clone(), name.clone());
@@ -120,6 +117,28 @@ impl Drop for FreshDatabase {
                 }
             });
             let _ = handle.join();
+        }
+    }
+}
+
+/// A fresh, migrated database for tests of the repository itself.
+pub struct FreshDatabase {
+    /// The database.
+    pub db: casebridge_persistence::Database,
+    _scratch: ScratchDatabase,
+}
+
+impl FreshDatabase {
+    /// Creates and migrates it.
+    pub async fn new() -> Self {
+        let scratch = ScratchDatabase::new().await;
+        let db = casebridge_persistence::Database::connect(&scratch.url, &PoolSettings::default())
+            .await
+            .expect("the test database");
+        db.migrate().await.expect("migrations");
+        Self {
+            db,
+            _scratch: scratch,
         }
     }
 }

@@ -197,14 +197,22 @@ async fn two_instances_on_one_database_send_each_mail_once() {
     sink.stop();
     let sibling = app.spawn_sibling().await;
     for i in 0..15 {
-        app.file_case(&w.reseller, &w.customer_id, &format!("Case {i}")).await;
+        app.file_case(&w.reseller, &w.customer_id, &format!("Case {i}"))
+            .await;
     }
     sink.resume();
     app.clock.advance(time::Duration::hours(2));
     let messages = sink.wait_for(30, Duration::from_secs(30)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let messages = if messages.len() < 30 { messages } else { sink.messages() };
-    let mut ids: Vec<&str> = messages.iter().map(|m| m["message_id"].as_str().unwrap()).collect();
+    let messages = if messages.len() < 30 {
+        messages
+    } else {
+        sink.messages()
+    };
+    let mut ids: Vec<&str> = messages
+        .iter()
+        .map(|m| m["message_id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids.len(), 30, "{} mails arrived", ids.len());
     ids.sort_unstable();
     ids.dedup();
