@@ -5,6 +5,7 @@ pub mod auth;
 pub mod clock;
 pub mod conditions;
 pub mod extract;
+pub mod import;
 pub mod mail;
 pub mod metrics;
 pub mod middleware;

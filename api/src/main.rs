@@ -39,6 +39,15 @@ enum Command {
         #[arg(long, default_value = "Provider administrator")]
         display_name: String,
     },
+    /// Import domains, users, customers and cases exported from the old support center
+    /// (JSON Lines; see docs/legacy-import.md). All or nothing, and idempotent.
+    ImportLegacy {
+        /// The export file.
+        file: std::path::PathBuf,
+        /// Check everything and report what would change, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Ask the running service's `/healthz` (for container health checks); exit 0 when up.
     Healthcheck,
     /// Print the OpenAPI document.
@@ -84,6 +93,9 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve(settings).await,
             Command::Migrate => migrate(settings).await,
+            Command::ImportLegacy { file, dry_run } => {
+                import_legacy(settings, &file, dry_run).await
+            }
             Command::Bootstrap {
                 domain,
                 email,
@@ -157,6 +169,29 @@ async fn bootstrap(
         ),
         None => println!("Sign in with POST /v1/auth/token."),
     }
+    Ok(())
+}
+
+async fn import_legacy(
+    settings: casebridge_api::Settings,
+    file: &std::path::Path,
+    dry_run: bool,
+) -> Result<(), String> {
+    use std::io::IsTerminal;
+    let db = Database::connect(&settings.database_url, &settings.pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    db.migrate().await.map_err(|e| e.to_string())?;
+    let options = casebridge_api::import::Options {
+        dry_run,
+        progress: std::io::stderr().is_terminal()
+            || std::env::var_os("CASEBRIDGE_PROGRESS").is_some(),
+    };
+    let result = casebridge_api::import::run(&db, file, options).await;
+    db.close().await;
+    let summary = result
+        .map_err(|e| format!("import-legacy {}: {e}; nothing was written", file.display()))?;
+    print!("{}", summary.report(dry_run));
     Ok(())
 }
 

@@ -82,7 +82,6 @@ pub async fn create_domain(
             must_change_password: one_time.is_some(),
             org_unit: None,
             notification_email: None,
-            legacy_id: None,
         },
         now,
     )

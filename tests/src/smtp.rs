@@ -1,6 +1,7 @@
 //! A real SMTP server for the tests: Python's aiosmtpd, run as a separate process that writes
-//! every message it accepts to a file. When aiosmtpd is not installed, it is installed once into
-//! a virtual environment under `target/test-tools` (from PyPI).
+//! every message it accepts to a file. The Python tools the tests use (aiosmtpd, jsonschema) are
+//! installed once into a virtual environment under `target/test-tools` (from PyPI) when the
+//! machine lacks them.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -15,16 +16,19 @@ fn tools_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-tools")
 }
 
-fn imports_aiosmtpd(python: &Path) -> bool {
+/// The Python packages the tests use, pinned.
+const PACKAGES: [&str; 2] = ["aiosmtpd==1.4.6", "jsonschema==4.23.0"];
+
+fn has_tools(python: &Path) -> bool {
     Command::new(python)
-        .args(["-c", "import aiosmtpd"])
+        .args(["-c", "import aiosmtpd, jsonschema"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
 }
 
-/// A Python interpreter that has aiosmtpd, installing it if need be.
+/// A Python interpreter that has the test tools, installing them if need be.
 pub fn python() -> &'static Path {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
     PYTHON.get_or_init(|| {
@@ -33,11 +37,11 @@ pub fn python() -> &'static Path {
         }
         let venv = tools_dir().join("venv");
         let venv_python = venv.join("bin/python");
-        if imports_aiosmtpd(&venv_python) {
+        if has_tools(&venv_python) {
             return venv_python;
         }
         let system = PathBuf::from("python3");
-        if imports_aiosmtpd(&system) {
+        if has_tools(&system) {
             return system;
         }
         let created = Command::new("python3")
@@ -50,10 +54,11 @@ pub fn python() -> &'static Path {
             "could not create a Python virtual environment for aiosmtpd"
         );
         let installed = Command::new(&venv_python)
-            .args(["-m", "pip", "install", "--quiet", "aiosmtpd==1.4.6"])
+            .args(["-m", "pip", "install", "--quiet"])
+            .args(PACKAGES)
             .status()
             .is_ok_and(|s| s.success());
-        assert!(installed, "could not install aiosmtpd from PyPI");
+        assert!(installed, "could not install the test tools from PyPI");
         venv_python
     })
 }

@@ -53,7 +53,6 @@ async fn tenant(
             must_change_password: false,
             org_unit: None,
             notification_email: None,
-            legacy_id: None,
         },
         now,
     )

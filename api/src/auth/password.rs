@@ -35,8 +35,30 @@ pub enum Verification {
     Invalid,
 }
 
-/// Checks a password against a stored PHC string.
+/// Whether a stored hash is of a kind sign-in verifies: argon2 PHC strings, and the bcrypt
+/// hashes imported from the old support center.
+pub fn is_supported_hash(hash: &str) -> bool {
+    if is_bcrypt(hash) {
+        return hash.parse::<bcrypt::HashParts>().is_ok();
+    }
+    PasswordHash::new(hash).is_ok_and(|h| h.algorithm.as_str().starts_with("argon2"))
+}
+
+fn is_bcrypt(hash: &str) -> bool {
+    ["$2a$", "$2b$", "$2y$", "$2x$"]
+        .iter()
+        .any(|p| hash.starts_with(p))
+}
+
+/// Checks a password against a stored hash. A bcrypt hash (imported) or a weaker argon2 hash
+/// verifies, and asks to be replaced by today's argon2id.
 pub fn verify(password: &str, phc: &str) -> Verification {
+    if is_bcrypt(phc) {
+        return match bcrypt::verify(password, phc) {
+            Ok(true) => Verification::Valid { needs_rehash: true },
+            _ => Verification::Invalid,
+        };
+    }
     let Ok(parsed) = PasswordHash::new(phc) else {
         return Verification::Invalid;
     };
@@ -120,6 +142,19 @@ mod tests {
             verify("correct horse battery", &h),
             Verification::Valid { needs_rehash: true }
         );
+    }
+
+    #[test]
+    fn an_imported_bcrypt_hash_verifies_and_asks_to_be_rehashed() {
+        let h = bcrypt::hash("old support center password", 4).unwrap_or_default();
+        assert!(is_supported_hash(&h));
+        assert_eq!(
+            verify("old support center password", &h),
+            Verification::Valid { needs_rehash: true }
+        );
+        assert_eq!(verify("wrong", &h), Verification::Invalid);
+        assert!(!is_supported_hash("md5:abcdef"));
+        assert!(is_supported_hash(&hash("x").unwrap_or_default()));
     }
 
     #[test]

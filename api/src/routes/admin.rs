@@ -340,7 +340,6 @@ async fn create_user(
         must_change_password: one_time.is_some(),
         org_unit: org_unit.map(|o| o.as_str().to_owned()),
         notification_email,
-        legacy_id: None,
     };
     let user = identity::insert_user(state.db.writer(), &new, state.clock.now())
         .await

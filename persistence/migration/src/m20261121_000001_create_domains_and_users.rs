@@ -12,7 +12,6 @@ pub(crate) enum Domains {
     Id,
     Name,
     Realm,
-    LegacyId,
     CreateTime,
 }
 
@@ -29,7 +28,6 @@ pub(crate) enum Users {
     NotificationEmail,
     OrgUnit,
     MustChangePassword,
-    LegacyId,
     CreateTime,
     UpdateTime,
 }
@@ -70,7 +68,6 @@ impl MigrationTrait for Migration {
                     .col(uuid(Domains::Id).primary_key())
                     .col(string_uniq(Domains::Name))
                     .col(string(Domains::Realm))
-                    .col(string_null(Domains::LegacyId).unique_key())
                     .col(big_integer(Domains::CreateTime))
                     .to_owned(),
             )
@@ -89,7 +86,6 @@ impl MigrationTrait for Migration {
                     .col(string_null(Users::NotificationEmail))
                     .col(string_null(Users::OrgUnit))
                     .col(boolean(Users::MustChangePassword).default(false))
-                    .col(string_null(Users::LegacyId).unique_key())
                     .col(big_integer(Users::CreateTime))
                     .col(big_integer(Users::UpdateTime))
                     .foreign_key(

@@ -21,7 +21,6 @@ pub(crate) enum Customers {
     PostalAddress,
     Contact,
     ManagedSince,
-    LegacyId,
     CreateTime,
     UpdateTime,
 }
@@ -76,7 +75,6 @@ impl MigrationTrait for Migration {
                     .col(text(Customers::PostalAddress))
                     .col(text(Customers::Contact))
                     .col(big_integer(Customers::ManagedSince))
-                    .col(string_null(Customers::LegacyId).unique_key())
                     .col(big_integer(Customers::CreateTime))
                     .col(big_integer(Customers::UpdateTime))
                     .foreign_key(

@@ -52,7 +52,6 @@ pub(crate) enum Cases {
     CloseTime,
     FollowUpOf,
     Version,
-    LegacyId,
 }
 
 /// One row per partner domain that managed the case's customer when it was filed, with the
@@ -152,7 +151,6 @@ impl MigrationTrait for Migration {
                     .col(big_integer_null(Cases::CloseTime))
                     .col(uuid_null(Cases::FollowUpOf))
                     .col(big_integer(Cases::Version).default(1))
-                    .col(string_null(Cases::LegacyId).unique_key())
                     .foreign_key(
                         ForeignKey::create()
                             .from(Cases::Table, Cases::CustomerId)

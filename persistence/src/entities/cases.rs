@@ -58,8 +58,6 @@ pub struct Model {
     pub follow_up_of: Option<Uuid>,
     /// Bumped on every change; the ETag.
     pub version: i64,
-    /// The old support center's id, for imported cases.
-    pub legacy_id: Option<String>,
 }
 
 /// No relations are navigated through the ORM; queries join explicitly.

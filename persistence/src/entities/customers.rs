@@ -26,8 +26,6 @@ pub struct Model {
     pub contact: String,
     /// Since when the current reseller manages it (microseconds).
     pub managed_since: i64,
-    /// The old support center's id, for imported customers.
-    pub legacy_id: Option<String>,
     /// Microseconds since the epoch.
     pub create_time: i64,
     /// Microseconds since the epoch.

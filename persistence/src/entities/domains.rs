@@ -14,8 +14,6 @@ pub struct Model {
     pub name: String,
     /// `reseller`, `customer` or `provider`.
     pub realm: String,
-    /// The old support center's id, for imported domains.
-    pub legacy_id: Option<String>,
     /// Microseconds since the epoch.
     pub create_time: i64,
 }

@@ -13,6 +13,7 @@ pub mod customer_resellers;
 pub mod customers;
 pub mod domains;
 pub mod idempotency_keys;
+pub mod legacy_records;
 pub mod outbox;
 pub mod revoked_tokens;
 pub mod roles;

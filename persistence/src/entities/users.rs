@@ -27,8 +27,6 @@ pub struct Model {
     pub org_unit: Option<String>,
     /// Whether the password is a one-time password to be changed.
     pub must_change_password: bool,
-    /// The old support center's id, for imported users.
-    pub legacy_id: Option<String>,
     /// Microseconds since the epoch.
     pub create_time: i64,
     /// Microseconds since the epoch.

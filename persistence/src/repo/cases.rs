@@ -475,7 +475,6 @@ pub async fn insert_case(
         close_time: Set(None),
         follow_up_of: Set(new.follow_up_of.map(|c| c.as_uuid())),
         version: Set(1),
-        legacy_id: Set(None),
     })
     .exec_without_returning(conn)
     .await?;

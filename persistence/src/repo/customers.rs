@@ -484,6 +484,17 @@ pub async fn insert_customer(
     now: OffsetDateTime,
 ) -> Result<CustomerId, PersistenceError> {
     let id = CustomerId::generate();
+    insert_customer_with_id(conn, id, new, now).await?;
+    Ok(id)
+}
+
+/// Stores a new customer under a given id (imports keep a stable mapping).
+pub async fn insert_customer_with_id(
+    conn: &impl ConnectionTrait,
+    id: CustomerId,
+    new: &NewCustomer,
+    now: OffsetDateTime,
+) -> Result<(), PersistenceError> {
     let t = to_micros(now);
     customers::Entity::insert(customers::ActiveModel {
         id: Set(id.as_uuid()),
@@ -495,14 +506,12 @@ pub async fn insert_customer(
         postal_address: Set(json(&new.postal_address)),
         contact: Set(json(&new.contact)),
         managed_since: Set(t),
-        legacy_id: Set(None),
         create_time: Set(t),
         update_time: Set(t),
     })
     .exec_without_returning(conn)
     .await?;
-    open_reseller_period(conn, id, new.reseller_domain_id, now).await?;
-    Ok(id)
+    open_reseller_period(conn, id, new.reseller_domain_id, now).await
 }
 
 async fn open_reseller_period(

@@ -177,8 +177,6 @@ pub struct NewUser {
     pub org_unit: Option<String>,
     /// Where case mail goes.
     pub notification_email: Option<EmailAddress>,
-    /// The old support center's id.
-    pub legacy_id: Option<String>,
 }
 
 /// Stores a new domain; `Conflict` when the name is taken.
@@ -194,7 +192,6 @@ pub async fn insert_domain(
         id: Set(id.as_uuid()),
         name: Set(name.as_str().to_owned()),
         realm: Set(realm.as_str().to_owned()),
-        legacy_id: Set(None),
         create_time: Set(to_micros(now)),
     };
     domains::Entity::insert(model)
@@ -267,7 +264,6 @@ pub async fn insert_user(
             .map(|e| e.as_str().to_owned())),
         org_unit: Set(user.org_unit.clone()),
         must_change_password: Set(user.must_change_password),
-        legacy_id: Set(user.legacy_id.clone()),
         create_time: Set(t),
         update_time: Set(t),
     };
@@ -742,4 +738,65 @@ pub async fn load_auth(
         roles,
         revoked,
     }))
+}
+
+/// Renames a domain.
+pub async fn rename_domain(
+    conn: &impl ConnectionTrait,
+    id: DomainId,
+    name: &DomainName,
+) -> Result<(), PersistenceError> {
+    domains::Entity::update_many()
+        .col_expr(domains::Column::Name, Expr::value(name.as_str().to_owned()))
+        .filter(domains::Column::Id.eq(id.as_uuid()))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Renames a custom role or changes its privileges; its holders' tokens end.
+pub async fn update_role(
+    conn: &impl ConnectionTrait,
+    id: RoleId,
+    name: &RoleName,
+    privileges: &BTreeSet<Privilege>,
+) -> Result<(), PersistenceError> {
+    roles::Entity::update_many()
+        .col_expr(roles::Column::Name, Expr::value(name.as_str().to_owned()))
+        .col_expr(
+            roles::Column::Privileges,
+            Expr::value(privileges_text(privileges)),
+        )
+        .filter(roles::Column::Id.eq(id.as_uuid()))
+        .exec(conn)
+        .await?;
+    let holders: Vec<UserId> = user_roles::Entity::find()
+        .filter(user_roles::Column::CustomRoleId.eq(id.as_uuid()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|a| UserId::from_uuid(a.user_id))
+        .collect();
+    bump_token_versions(conn, &holders).await
+}
+
+/// Stores a custom role with a given id (imports keep a stable mapping).
+pub async fn insert_role_with_id(
+    conn: &impl ConnectionTrait,
+    id: RoleId,
+    domain: DomainId,
+    name: &RoleName,
+    privileges: &BTreeSet<Privilege>,
+    now: OffsetDateTime,
+) -> Result<(), PersistenceError> {
+    roles::Entity::insert(roles::ActiveModel {
+        id: Set(id.as_uuid()),
+        domain_id: Set(domain.as_uuid()),
+        name: Set(name.as_str().to_owned()),
+        privileges: Set(privileges_text(privileges)),
+        create_time: Set(to_micros(now)),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
 }

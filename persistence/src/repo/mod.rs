@@ -6,6 +6,7 @@ pub mod cases;
 pub mod customers;
 pub mod idempotency;
 pub mod identity;
+pub mod legacy;
 pub mod outbox;
 
 use time::OffsetDateTime;
