@@ -230,6 +230,30 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     })
 }
 
+/// Most characters of a keyword query.
+pub const MAX_QUERY_CHARS: usize = 200;
+
+/// A keyword query (`q`), trimmed; `None` when empty. Control characters and overlong queries
+/// are refused: they find nothing a person typed, and some databases refuse a NUL outright.
+pub fn search_query(raw: Option<&str>) -> Result<Option<String>, ApiError> {
+    let Some(q) = raw.map(str::trim).filter(|q| !q.is_empty()) else {
+        return Ok(None);
+    };
+    let bad = q.chars().any(char::is_control) || q.chars().count() > MAX_QUERY_CHARS;
+    if bad {
+        return Err(ApiError::new(
+            ErrorCode::InvalidQueryParameter,
+            "The query parameter q is invalid: it must be at most 200 characters without control characters.",
+        )
+        .with_errors(vec![FieldIssue {
+            field: "q".to_owned(),
+            code: "invalid_value".to_owned(),
+            message: "at most 200 characters, no control characters".to_owned(),
+        }]));
+    }
+    Ok(Some(q.to_owned()))
+}
+
 /// Parses a path parameter into a domain id or value.
 pub fn path_param<T>(name: &str, raw: &str) -> Result<T, ApiError>
 where

@@ -23,7 +23,7 @@ use crate::auth::Actor;
 use crate::auth::actor::Authorized;
 use crate::auth::actor::capability::AdministerDomain;
 use crate::auth::password;
-use crate::extract::{ApiJson, ApiQuery, nullable, path_param};
+use crate::extract::{ApiJson, ApiQuery, nullable, path_param, search_query};
 use crate::pagination::{page_of, page_size};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
@@ -38,6 +38,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(set_user_roles)
         .service(list_roles)
         .service(create_role)
+        .service(get_role)
         .service(delete_role);
 }
 
@@ -194,10 +195,7 @@ async fn list_users(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.0;
     let size = page_size(query.page_size)?;
-    let needle = query
-        .q
-        .as_deref()
-        .map(str::trim)
+    let needle = search_query(query.q.as_deref())?
         .unwrap_or_default()
         .to_lowercase();
     let scope = format!(
@@ -795,6 +793,45 @@ async fn create_role(
 pub struct RolePath {
     /// The custom role's id.
     pub role_id: String,
+}
+
+/// Reads a role: a built-in one by name, or a custom role of the domain by id.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(RolePath),
+    responses(
+        (status = 200, description = "The role.", body = RoleView),
+        (status = 403, description = "Only super admins administer the domain (`super_admin_required`).", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such role in this domain (`not_found`).", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/admin/roles/{role_id}")]
+async fn get_role(
+    state: web::Data<AppState>,
+    actor: Authorized<AdministerDomain>,
+    path: web::Path<RolePath>,
+) -> Result<HttpResponse, ApiError> {
+    match RoleRef::parse(&path.role_id).map_err(|_| ApiError::not_found())? {
+        RoleRef::BuiltIn(b) if b.available_in(actor.realm) => {
+            Ok(HttpResponse::Ok().json(RoleView::built_in(b)))
+        }
+        RoleRef::BuiltIn(_) => Err(ApiError::not_found()),
+        RoleRef::Custom(id) => {
+            let role = identity::find_roles(state.db.reader(), actor.domain_id, &[id])
+                .await?
+                .into_iter()
+                .next()
+                .ok_or_else(ApiError::not_found)?;
+            Ok(HttpResponse::Ok().json(RoleView {
+                id: role.id.to_string(),
+                name: role.name,
+                built_in: false,
+                retired: false,
+                privileges: role.privileges.into_iter().map(Into::into).collect(),
+            }))
+        }
+    }
 }
 
 /// Deletes a custom role. Its holders lose it at once (their tokens stop working).

@@ -38,6 +38,7 @@ use crate::storage::AttachmentStore;
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(upload_attachment)
         .service(list_attachments)
+        .service(get_attachment)
         .service(download_attachment)
         .service(delete_attachment)
         .service(remove_attachment);
@@ -489,6 +490,38 @@ fn ids(path: &AttachmentPath) -> Result<(CaseId, AttachmentId), ApiError> {
         path_param("case_id", &path.case_id)?,
         path_param("attachment_id", &path.attachment_id)?,
     ))
+}
+
+/// Reads an attachment's description (name, type, size, hash, uploader).
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(AttachmentPath),
+    responses(
+        (status = 200, description = "The attachment.", body = Attachment),
+        (status = 403, description = "You lack access to case work (`portal_access_required`, `privilege_required`).", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case or attachment that you can see (`not_found`).", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/cases/{case_id}/attachments/{attachment_id}")]
+async fn get_attachment(
+    state: web::Data<AppState>,
+    actor: Authorized<WorkCases>,
+    path: web::Path<AttachmentPath>,
+) -> Result<HttpResponse, ApiError> {
+    let (case, attachment) = ids(&path)?;
+    let db = state.db.reader();
+    visible_case(db, actor.viewer(), case).await?;
+    let a = attachments::find_attachment(db, case, attachment)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let domain = match a.uploader_domain_id {
+        Some(d) => identity::find_domain(db, d)
+            .await?
+            .map(|d| d.name.to_string()),
+        None => None,
+    };
+    Ok(HttpResponse::Ok().json(view(&a, domain)))
 }
 
 /// Downloads an attachment's bytes, as an attachment (never rendered in place).

@@ -1,7 +1,7 @@
 //! Signing in to one domain, signing out, and who you are.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use casebridge_domain::{Password, Privilege as DomainPrivilege};
+use casebridge_domain::{DomainName, EmailAddress, Password, Privilege as DomainPrivilege};
 use casebridge_persistence::repo::identity::{self, UserChanges, UserRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -158,11 +158,15 @@ async fn find_user(
     domain: &str,
     email: &str,
 ) -> Result<Option<UserRecord>, ApiError> {
-    let domain = domain.trim();
-    let Some(domain) = identity::find_domain_by_name(state.db.reader(), domain).await? else {
+    // Only well-formed names reach the database; anything else is an unknown user.
+    let (Ok(domain), Ok(email)) = (DomainName::parse(domain), EmailAddress::parse(email)) else {
         return Ok(None);
     };
-    Ok(identity::find_user_by_email(state.db.reader(), domain.id, email.trim()).await?)
+    let Some(domain) = identity::find_domain_by_name(state.db.reader(), domain.as_str()).await?
+    else {
+        return Ok(None);
+    };
+    Ok(identity::find_user_by_email(state.db.reader(), domain.id, email.as_str()).await?)
 }
 
 /// Stores a stronger hash of a password that verified against a weaker one. A failure only

@@ -33,7 +33,7 @@ use crate::auth::Actor;
 use crate::auth::actor::Authorized;
 use crate::auth::actor::capability::{WorkCases, WorkCustomerCases};
 use crate::conditions::{Idempotency, check_if_match, etag, on_stale_write};
-use crate::extract::{ApiJson, ApiQuery, path_param};
+use crate::extract::{ApiJson, ApiQuery, path_param, search_query};
 use crate::mail;
 use crate::pagination::page_size;
 use crate::problem::{ApiError, ErrorCode, FieldIssue, Problem};
@@ -749,12 +749,7 @@ pub async fn list_for(
         filters.severity.iter().map(|s| (*s).into()).collect();
     severities.sort();
     severities.dedup();
-    let q = filters
-        .q
-        .as_deref()
-        .map(str::trim)
-        .filter(|q| !q.is_empty())
-        .map(str::to_owned);
+    let q = search_query(filters.q.as_deref())?;
     let scope = format!(
         "{endpoint}|{viewer:?}|{:?}|{:?}|{statuses:?}|{severities:?}|{:?}|{order:?}",
         filters.customer,

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::auth::actor::Authorized;
 use crate::auth::actor::capability::WorkCases;
-use crate::extract::ApiQuery;
+use crate::extract::{ApiQuery, search_query};
 use crate::pagination::page_size;
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
@@ -105,7 +105,8 @@ async fn list_case_classifications(
     query: ApiQuery<ListClassificationsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let size = page_size(query.page_size)?;
-    let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let q = search_query(query.q.as_deref())?;
+    let q = q.as_deref();
     let scope = format!("case-classifications|{}", q.unwrap_or_default());
     let after: Option<(String, Uuid)> = query
         .page_token

@@ -18,7 +18,7 @@ use crate::auth::Actor;
 use crate::auth::actor::Authorized;
 use crate::auth::actor::capability::WorkCases;
 use crate::conditions::{Idempotency, on_stale_write};
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::{ApiJson, ApiQuery, path_param};
 use crate::mail;
 use crate::pagination::page_size;
 use crate::problem::{ApiError, Problem};
@@ -27,7 +27,9 @@ use crate::state::AppState;
 
 /// Registers the endpoints.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(list_comments).service(create_comment);
+    cfg.service(list_comments)
+        .service(create_comment)
+        .service(get_comment);
 }
 
 /// Who wrote a comment.
@@ -300,4 +302,47 @@ async fn create_comment(
 ) -> Result<HttpResponse, ApiError> {
     let id = case_id(&path)?;
     add_comment(&state, &req, &actor, id, &body, "case.commented").await
+}
+
+/// A case and one of its comments in the path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct CommentPath {
+    /// The case's id.
+    pub case_id: String,
+    /// The comment's id.
+    pub comment_id: String,
+}
+
+/// Reads one comment of a case's history.
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(CommentPath),
+    responses(
+        (status = 200, description = "The comment.", body = Comment),
+        (status = 403, description = "You lack access to case work (`portal_access_required`, `privilege_required`).", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case or comment that you can see (`not_found`).", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/cases/{case_id}/comments/{comment_id}")]
+async fn get_comment(
+    state: web::Data<AppState>,
+    actor: Authorized<WorkCases>,
+    path: web::Path<CommentPath>,
+) -> Result<HttpResponse, ApiError> {
+    let case: CaseId = path_param("case_id", &path.case_id)?;
+    let id: CommentId = path_param("comment_id", &path.comment_id)?;
+    let db = state.db.reader();
+    visible_case(db, actor.viewer(), case).await?;
+    let comment = cases::find_comment(db, case, id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let domain = match comment.author_domain_id {
+        Some(d) => identity::find_domain(db, d)
+            .await?
+            .map(|d| d.name.to_string()),
+        None => None,
+    };
+    Ok(HttpResponse::Ok().json(view(&comment, domain)))
 }

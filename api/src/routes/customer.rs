@@ -28,6 +28,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(set_reseller_access)
         .service(list_support_partners)
         .service(add_support_partner)
+        .service(get_support_partner)
         .service(remove_support_partner);
 }
 
@@ -304,6 +305,36 @@ async fn add_support_partner(
 pub struct PartnerPath {
     /// The support partner's domain.
     pub partner_domain: String,
+}
+
+/// Reads one support partnership.
+#[utoipa::path(
+    tag = "customer",
+    security(("bearer" = [])),
+    params(PartnerPath),
+    responses(
+        (status = 200, description = "The partnership.", body = SupportPartner),
+        (status = 403, description = "Customer super admins only (`wrong_realm`, `super_admin_required`).", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such support partner (`not_found`).", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/customer/support-partners/{partner_domain}")]
+async fn get_support_partner(
+    state: web::Data<AppState>,
+    actor: Authorized<ManageCustomerRelationships>,
+    path: web::Path<PartnerPath>,
+) -> Result<HttpResponse, ApiError> {
+    let customer = own_customer(&state, &actor).await?;
+    let name = path.partner_domain.trim().to_ascii_lowercase();
+    let partner = customers::support_partners(state.db.reader(), customer.id)
+        .await?
+        .into_iter()
+        .find(|p| p.domain_name == name)
+        .ok_or_else(ApiError::not_found)?;
+    Ok(HttpResponse::Ok().json(SupportPartner {
+        partner_domain: partner.domain_name,
+        since: partner.since,
+    }))
 }
 
 /// Ends a support partnership: the partner loses sight of your cases at once.

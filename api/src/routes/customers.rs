@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::auth::actor::Authorized;
 use crate::auth::actor::capability::ViewCustomers;
-use crate::extract::{ApiQuery, path_param};
+use crate::extract::{ApiQuery, path_param, search_query};
 use crate::pagination::page_size;
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
@@ -260,7 +260,8 @@ async fn list_customers(
     query: ApiQuery<ListCustomersQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let size = page_size(query.page_size)?;
-    let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let q = search_query(query.q.as_deref())?;
+    let q = q.as_deref();
     let scope = format!("customers|{}|{}", actor.domain_id, q.unwrap_or_default());
     let after = cursor(&state, &scope, query.page_token.as_deref())?;
     let (items, total_size) = customers::list_customers(

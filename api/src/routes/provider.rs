@@ -19,7 +19,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::actor::Authorized;
 use crate::auth::actor::capability::Provision;
-use crate::extract::{ApiJson, ApiQuery, path_param};
+use crate::extract::{ApiJson, ApiQuery, path_param, search_query};
 use crate::pagination::page_size;
 use crate::problem::{ApiError, ErrorCode, FieldIssue, Problem};
 use crate::provisioning::{self, NewDomain};
@@ -32,6 +32,7 @@ use crate::wire;
 /// Registers the endpoints.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_domain)
+        .service(get_domain)
         .service(create_customer)
         .service(list_customers)
         .service(get_customer)
@@ -428,7 +429,8 @@ async fn list_customers(
     query: ApiQuery<ListProviderCustomersQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let size = page_size(query.page_size)?;
-    let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let q = search_query(query.q.as_deref())?;
+    let q = q.as_deref();
     let scope = format!("provider/customers|{}", q.unwrap_or_default());
     let after = cursor(&state, &scope, query.page_token.as_deref())?;
     let (items, total_size) = customers::list_customers(
@@ -622,4 +624,56 @@ async fn transfer_customer(
     .await?;
     tx.commit().await.map_err(PersistenceError::from)?;
     Ok(HttpResponse::Ok().json(detail(&state, id).await?))
+}
+
+/// A domain.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DomainSummary {
+    /// Id.
+    pub id: String,
+    /// DNS name.
+    pub name: String,
+    /// Realm.
+    pub realm: wire::Realm,
+    /// Created.
+    #[serde(with = "wire::timestamp")]
+    #[schema(value_type = String, format = DateTime)]
+    pub create_time: OffsetDateTime,
+}
+
+/// The id of a domain in the path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct DomainPath {
+    /// The domain's id.
+    pub domain_id: String,
+}
+
+/// Reads a domain.
+#[utoipa::path(
+    tag = "provider",
+    security(("bearer" = [])),
+    params(DomainPath),
+    responses(
+        (status = 200, description = "The domain.", body = DomainSummary),
+        (status = 403, description = "Only the provider's super admins provision (`wrong_realm`, `super_admin_required`).", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such domain (`not_found`).", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/provider/domains/{domain_id}")]
+async fn get_domain(
+    state: web::Data<AppState>,
+    _actor: Authorized<Provision>,
+    path: web::Path<DomainPath>,
+) -> Result<HttpResponse, ApiError> {
+    let id: casebridge_domain::DomainId = path_param("domain_id", &path.domain_id)?;
+    let d = identity::find_domain(state.db.reader(), id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(HttpResponse::Ok().json(DomainSummary {
+        id: d.id.to_string(),
+        name: d.name.to_string(),
+        realm: d.realm.into(),
+        create_time: d.create_time,
+    }))
 }

@@ -654,6 +654,20 @@ pub async fn insert_comment(
     reindex(conn, comment.case_id).await
 }
 
+/// The comment of this case with this id.
+pub async fn find_comment(
+    conn: &impl ConnectionTrait,
+    case: CaseId,
+    id: CommentId,
+) -> Result<Option<CommentRecord>, PersistenceError> {
+    case_comments::Entity::find_by_id(id.as_uuid())
+        .filter(case_comments::Column::CaseId.eq(case.as_uuid()))
+        .one(conn)
+        .await?
+        .map(CommentRecord::try_from)
+        .transpose()
+}
+
 /// A page of a case's comments, oldest first, after the comment at (time, id).
 pub async fn list_comments(
     conn: &impl ConnectionTrait,
