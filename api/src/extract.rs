@@ -236,10 +236,10 @@ pub const MAX_QUERY_CHARS: usize = 200;
 /// A keyword query (`q`), trimmed; `None` when empty. Control characters and overlong queries
 /// are refused: they find nothing a person typed, and some databases refuse a NUL outright.
 pub fn search_query(raw: Option<&str>) -> Result<Option<String>, ApiError> {
-    let Some(q) = raw.map(str::trim).filter(|q| !q.is_empty()) else {
+    let Some(raw) = raw else {
         return Ok(None);
     };
-    let bad = q.chars().any(char::is_control) || q.chars().count() > MAX_QUERY_CHARS;
+    let bad = raw.chars().any(char::is_control) || raw.chars().count() > MAX_QUERY_CHARS;
     if bad {
         return Err(ApiError::new(
             ErrorCode::InvalidQueryParameter,
@@ -251,7 +251,8 @@ pub fn search_query(raw: Option<&str>) -> Result<Option<String>, ApiError> {
             message: "at most 200 characters, no control characters".to_owned(),
         }]));
     }
-    Ok(Some(q.to_owned()))
+    let q = raw.trim();
+    Ok((!q.is_empty()).then(|| q.to_owned()))
 }
 
 /// Parses a path parameter into a domain id or value.

@@ -23,7 +23,14 @@ use crate::routes;
             with a stable `code`; see the `ErrorCode` schema for every value.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
-    components(schemas(Problem, FieldIssue, ErrorCodeSchema)),
+    components(schemas(
+        Problem,
+        FieldIssue,
+        ErrorCodeSchema,
+        crate::routes::cases::OrderBy,
+        crate::routes::cases::StatusFilter,
+        crate::wire::Severity
+    )),
     modifiers(&SecurityAndProblems),
     tags(
         (name = "operations", description = "Health, readiness and metrics."),

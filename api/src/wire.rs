@@ -105,6 +105,167 @@ impl From<d::Severity> for Severity {
     }
 }
 
+/// String schemas with the exact rules of the domain's value types (lengths and patterns come
+/// from the domain's constants), so that a request valid by the schema passes the rules and one
+/// the schema refuses is refused.
+pub mod text {
+    use std::borrow::Cow;
+
+    use casebridge_domain as d;
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
+
+    fn string() -> ObjectBuilder {
+        ObjectBuilder::new().schema_type(SchemaType::Type(Type::String))
+    }
+
+    macro_rules! string_schema {
+        ($(#[$doc:meta])* $name:ident => $build:expr) => {
+            $(#[$doc])*
+            #[derive(Debug, Clone, Copy)]
+            pub struct $name;
+
+            impl utoipa::PartialSchema for $name {
+                fn schema() -> RefOr<Schema> {
+                    let build: ObjectBuilder = $build;
+                    build.into()
+                }
+            }
+
+            impl utoipa::ToSchema for $name {
+                fn name() -> Cow<'static, str> {
+                    Cow::Borrowed(stringify!($name))
+                }
+            }
+        };
+    }
+
+    macro_rules! free_text {
+        ($(#[$doc:meta])* $name:ident, $domain:ty, $what:literal) => {
+            string_schema!($(#[$doc])* $name => string()
+                .min_length(Some(1))
+                .max_length(Some(<$domain>::MAX_CHARS))
+                .pattern(Some(<$domain>::PATTERN))
+                .description(Some(concat!($what, " Leading and trailing white space is dropped."))));
+        };
+    }
+
+    free_text!(
+        /// A case title.
+        Title, d::CaseTitle, "One line, not blank, no control characters."
+    );
+    free_text!(
+        /// A case description.
+        DescriptionText, d::Description, "Not blank; line breaks and tabs but no other control characters."
+    );
+    free_text!(
+        /// A comment.
+        CommentText, d::CommentBody, "Not blank; line breaks and tabs but no other control characters."
+    );
+    free_text!(
+        /// An answer to a category's question.
+        AnswerText, d::Answer, "Not blank; line breaks and tabs but no other control characters."
+    );
+    free_text!(
+        /// An escalation's justification.
+        JustificationText, d::Justification, "Not blank; line breaks and tabs but no other control characters."
+    );
+    free_text!(
+        /// A person's or an organisation's name.
+        NameText, d::DisplayName, "One line, not blank, no control characters."
+    );
+    free_text!(
+        /// A custom role's name.
+        RoleNameText, d::RoleName, "One line, not blank, no control characters."
+    );
+    free_text!(
+        /// A short line of an address.
+        ShortLine, d::ShortText, "One line, not blank, no control characters."
+    );
+
+    string_schema!(
+        /// An email address.
+        Email => string()
+            .max_length(Some(d::EmailAddress::MAX_CHARS))
+            .pattern(Some(d::EmailAddress::PATTERN))
+            .examples(["admin@reseller.example.com"])
+    );
+    string_schema!(
+        /// A DNS domain name.
+        DomainNameText => string()
+            .max_length(Some(d::DomainName::MAX_CHARS))
+            .pattern(Some(d::DomainName::PATTERN))
+            .examples(["reseller.example.com"])
+    );
+    string_schema!(
+        /// A language tag: language, optional script, optional region.
+        LanguageTag => string()
+            .pattern(Some(d::LanguageCode::PATTERN))
+            .examples(["en-US"])
+    );
+    string_schema!(
+        /// An IANA time zone, spelled as the tz database spells it.
+        TimeZoneName => string()
+            .enum_values(Some(d::TimeZone::names().iter().map(String::as_str)))
+            .examples(["Europe/Berlin"])
+    );
+    string_schema!(
+        /// An organisational-unit path such as `/Sales/EMEA`.
+        OrgUnit => string()
+            .max_length(Some(d::OrgUnitPath::MAX_CHARS))
+            .pattern(Some(d::OrgUnitPath::PATTERN))
+            .examples(["/Sales/EMEA"])
+    );
+    string_schema!(
+        /// A phone number: 6 to 20 digits, separators, an optional leading `+`.
+        Phone => string()
+            .max_length(Some(d::PhoneNumber::MAX_CHARS))
+            .pattern(Some(d::PhoneNumber::PATTERN))
+            .examples(["+49 30 1234567"])
+    );
+    string_schema!(
+        /// An ISO 3166-1 alpha-2 country code.
+        Country => string()
+            .pattern(Some(d::CountryCode::PATTERN))
+            .examples(["DE"])
+    );
+    string_schema!(
+        /// A new password: 12 to 128 characters, not containing the account's email or user
+        /// name, of at least four different characters.
+        NewPassword => string()
+            .min_length(Some(d::Password::MIN_CHARS))
+            .max_length(Some(d::Password::MAX_CHARS))
+    );
+    string_schema!(
+        /// A role: a built-in role's name or a custom role's id.
+        RoleId => string()
+            .pattern(Some(r"^(?:super_admin|reseller_admin|support_manager|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})$"))
+            .examples(["reseller_admin"])
+    );
+    string_schema!(
+        /// An id: a UUID in its hyphenated form.
+        Id => string()
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Uuid)))
+            .pattern(Some(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"))
+    );
+    string_schema!(
+        /// An opaque page token, as returned in `next_page_token`.
+        PageToken => string()
+            .pattern(Some(r"^(?:[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)?$"))
+    );
+    string_schema!(
+        /// Keywords: at most 200 characters, no control characters.
+        Keywords => string()
+            .max_length(Some(crate::extract::MAX_QUERY_CHARS))
+            .pattern(Some(r"^[^\x00-\x1F\x7F-\x9F]*$"))
+    );
+    string_schema!(
+        /// An idempotency key: 1 to 255 visible ASCII characters.
+        IdempotencyKey => string()
+            .pattern(Some(r"^[!-~]{1,255}$"))
+    );
+}
+
 /// RFC 3339 timestamps on the wire.
 pub mod timestamp {
     pub use time::serde::rfc3339::{deserialize, serialize};

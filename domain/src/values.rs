@@ -10,29 +10,23 @@ fn char_len(s: &str) -> usize {
     s.chars().count()
 }
 
-/// Trims and checks a free-text value against a length range, refusing control characters
-/// other than line breaks and tabs (they hide text from readers and break mail headers).
-fn bounded_text(
-    raw: &str,
-    min: usize,
-    max: usize,
-    allow_newlines: bool,
-) -> Result<String, InvalidValue> {
-    let trimmed = raw.trim();
-    let len = char_len(trimmed);
-    if len < min {
-        return Err(InvalidValue::new(
-            if len == 0 { "required" } else { "too_short" },
-            format!("must be at least {min} characters"),
-        ));
-    }
-    if len > max {
+/// The JSON Schema pattern of a single-line text: no control characters, not blank.
+pub const SINGLE_LINE_PATTERN: &str = r"^[^\x00-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00-\x1F\x7F-\x9F]*$";
+/// The JSON Schema pattern of a multi-line text: no control characters but tab and line
+/// breaks, not blank.
+pub const MULTI_LINE_PATTERN: &str = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$";
+
+/// Checks a free-text value exactly as its published schema does (at most `max` characters,
+/// no forbidden control characters, not blank), and keeps it trimmed. Control characters hide
+/// text from readers and break mail headers.
+fn bounded_text(raw: &str, max: usize, allow_newlines: bool) -> Result<String, InvalidValue> {
+    if char_len(raw) > max {
         return Err(InvalidValue::new(
             "too_long",
             format!("must be at most {max} characters"),
         ));
     }
-    let bad = trimmed
+    let bad = raw
         .chars()
         .any(|c| c.is_control() && !(allow_newlines && (c == '\n' || c == '\r' || c == '\t')));
     if bad {
@@ -45,24 +39,30 @@ fn bounded_text(
             },
         ));
     }
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(InvalidValue::new("required", "must not be empty"));
+    }
     Ok(trimmed.to_owned())
 }
 
 macro_rules! text_type {
-    ($(#[$doc:meta])* $name:ident, $min:expr, $max:expr, $newlines:expr) => {
+    ($(#[$doc:meta])* $name:ident, $max:expr, $newlines:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
         pub struct $name(String);
 
         impl $name {
-            /// Fewest characters accepted (after trimming).
-            pub const MIN_CHARS: usize = $min;
-            /// Most characters accepted (after trimming).
+            /// Most characters accepted.
             pub const MAX_CHARS: usize = $max;
+            /// Whether line breaks and tabs are allowed.
+            pub const MULTI_LINE: bool = $newlines;
+            /// The JSON Schema pattern the value matches.
+            pub const PATTERN: &'static str = if $newlines { MULTI_LINE_PATTERN } else { SINGLE_LINE_PATTERN };
 
             /// Parses untrusted input.
             pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-                bounded_text(raw, $min, $max, $newlines).map(Self)
+                bounded_text(raw, $max, $newlines).map(Self)
             }
 
             /// The text.
@@ -92,35 +92,35 @@ macro_rules! text_type {
 
 text_type!(
     /// A case's title: 1..=200 characters on one line, trimmed.
-    CaseTitle, 1, 200, false
+    CaseTitle, 200, false
 );
 text_type!(
     /// A case's description: 1..=32,000 characters, trimmed.
-    Description, 1, 32_000, true
+    Description, 32_000, true
 );
 text_type!(
     /// A comment in a case's history: 1..=12,800 characters, trimmed.
-    CommentBody, 1, 12_800, true
+    CommentBody, 12_800, true
 );
 text_type!(
     /// The answer to a classification question: 1..=4,000 characters, trimmed.
-    Answer, 1, 4_000, true
+    Answer, 4_000, true
 );
 text_type!(
     /// Why a case is escalated: 1..=2,000 characters, trimmed.
-    Justification, 1, 2_000, true
+    Justification, 2_000, true
 );
 text_type!(
     /// A person's or an organisation's display name: 1..=100 characters on one line.
-    DisplayName, 1, 100, false
+    DisplayName, 100, false
 );
 text_type!(
     /// A custom role's name: 1..=64 characters on one line.
-    RoleName, 1, 64, false
+    RoleName, 64, false
 );
 text_type!(
     /// A short single-line label (locality, region, postal code, address line): 1..=200 characters.
-    ShortText, 1, 200, false
+    ShortText, 200, false
 );
 
 /// Consumer mail providers: a domain's administrator must be an account of the organisation,
@@ -154,31 +154,64 @@ const CONSUMER_MAIL_DOMAINS: &[&str] = &[
     "163.com",
 ];
 
+/// Compiles a pattern that is a constant of this module (each is compiled by a test).
+#[allow(clippy::expect_used)]
+fn compiled(pattern: &'static str) -> regex::Regex {
+    regex::Regex::new(pattern).expect("the module's patterns compile")
+}
+
+macro_rules! matcher {
+    ($name:ident, $pattern:expr) => {
+        fn $name(s: &str) -> bool {
+            static RE: std::sync::LazyLock<regex::Regex> =
+                std::sync::LazyLock::new(|| compiled($pattern));
+            RE.is_match(s)
+        }
+    };
+}
+
+/// A DNS label: letters, digits and inner hyphens, at most 63 characters.
+macro_rules! label {
+    () => {
+        r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    };
+}
+
+/// A top-level label: as a label, starting with a letter (so IP addresses are not names).
+macro_rules! top_label {
+    () => {
+        r"[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    };
+}
+
 /// An email address, lower-cased so that one mailbox has one spelling.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EmailAddress(String);
 
+matcher!(is_email, EmailAddress::PATTERN);
+
 impl EmailAddress {
-    /// Parses untrusted input.
+    /// The JSON Schema pattern of an email address: a dot-atom local part of at most 64
+    /// characters, `@`, and a domain name.
+    pub const PATTERN: &'static str = concat!(
+        r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@(?:",
+        label!(),
+        r"\.)+",
+        top_label!(),
+        "$"
+    );
+    /// Most characters of an address.
+    pub const MAX_CHARS: usize = 254;
+
+    /// Parses untrusted input: exactly what the schema allows.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        use validator::ValidateEmail;
-        let candidate = raw.trim().to_ascii_lowercase();
-        let Some((_, domain)) = candidate.rsplit_once('@') else {
-            return Err(InvalidValue::new(
-                "invalid_email",
-                "must be an email address",
-            ));
-        };
-        if candidate.len() > 254
-            || !candidate.validate_email()
-            || DomainName::parse(domain).is_err()
-        {
+        if raw.len() > Self::MAX_CHARS || !is_email(raw) {
             return Err(InvalidValue::new(
                 "invalid_email",
                 "must be an email address",
             ));
         }
-        Ok(Self(candidate))
+        Ok(Self(raw.to_ascii_lowercase()))
     }
 
     /// The address.
@@ -224,43 +257,24 @@ impl FromStr for EmailAddress {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DomainName(String);
 
+matcher!(is_domain_name, DomainName::PATTERN);
+
 impl DomainName {
-    /// Parses untrusted input (ASCII; internationalised names in their `xn--` form).
+    /// The JSON Schema pattern of a domain name (internationalised names in their `xn--`
+    /// form).
+    pub const PATTERN: &'static str = concat!(r"^(?:", label!(), r"\.)+", top_label!(), "$");
+    /// Most characters of a name.
+    pub const MAX_CHARS: usize = 253;
+
+    /// Parses untrusted input: exactly what the schema allows.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        let name = raw.trim().trim_end_matches('.').to_ascii_lowercase();
-        let invalid = || {
-            InvalidValue::new(
+        if raw.len() > Self::MAX_CHARS || !is_domain_name(raw) {
+            return Err(InvalidValue::new(
                 "invalid_domain",
                 "must be a domain name such as example.com",
-            )
-        };
-        if name.is_empty() || name.len() > 253 {
-            return Err(invalid());
+            ));
         }
-        let labels: Vec<&str> = name.split('.').collect();
-        if labels.len() < 2 {
-            return Err(invalid());
-        }
-        for label in &labels {
-            let ok = !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-');
-            if !ok {
-                return Err(invalid());
-            }
-        }
-        // A top-level label is never all digits, which also keeps IPv4 addresses out.
-        if labels
-            .last()
-            .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
-        {
-            return Err(invalid());
-        }
-        Ok(Self(name))
+        Ok(Self(raw.to_ascii_lowercase()))
     }
 
     /// The name.
@@ -282,27 +296,31 @@ impl FromStr for DomainName {
     }
 }
 
-/// A BCP 47 language tag such as `en-GB` or `pt-BR`, well-formed per RFC 5646.
+/// A BCP 47 language tag of the form support answers in: a language, optionally a script
+/// and a region (`en`, `en-GB`, `pt-BR`, `zh-Hant-TW`); well-formed per RFC 5646.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct LanguageCode(String);
 
+matcher!(is_language_code, LanguageCode::PATTERN);
+
 impl LanguageCode {
+    /// The JSON Schema pattern of a language code.
+    pub const PATTERN: &'static str =
+        r"^[A-Za-z]{2,3}(?:-[A-Za-z]{4})?(?:-(?:[A-Za-z]{2}|[0-9]{3}))?$";
+
     /// Parses untrusted input.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        let tag = oxilangtag::LanguageTag::parse(raw.trim().to_owned()).map_err(|_| {
+        let invalid = || {
             InvalidValue::new(
                 "invalid_language_code",
-                "must be a BCP 47 language tag such as en-US",
+                "must be a language tag such as en, en-US or zh-Hant-TW",
             )
-        })?;
-        // Support answers in languages with an ISO 639 code (2 or 3 letters); private-use
-        // (`x-…`), reserved and grandfathered forms name none.
-        if !(2..=3).contains(&tag.primary_language().len()) {
-            return Err(InvalidValue::new(
-                "invalid_language_code",
-                "must be a BCP 47 language tag such as en-US",
-            ));
+        };
+        if !is_language_code(raw) {
+            return Err(invalid());
         }
+        // Every tag of the pattern is well-formed BCP 47; the parser confirms it.
+        let tag = oxilangtag::LanguageTag::parse(raw.to_owned()).map_err(|_| invalid())?;
         Ok(Self(tag.into_inner()))
     }
 
@@ -318,27 +336,32 @@ impl fmt::Display for LanguageCode {
     }
 }
 
-/// An IANA time zone such as `Europe/Berlin`, known to the bundled tz database.
+/// An IANA time zone such as `Europe/Berlin`, spelled as the bundled tz database spells it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TimeZone(String);
 
 impl TimeZone {
-    /// Parses untrusted input; the zone's canonical spelling is kept.
+    /// Every zone name of the bundled tz database, sorted.
+    pub fn names() -> &'static [String] {
+        static NAMES: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+            let mut names: Vec<String> =
+                jiff::tz::db().available().map(|n| n.to_string()).collect();
+            names.sort();
+            names.dedup();
+            names
+        });
+        &NAMES
+    }
+
+    /// Parses untrusted input: one of [`TimeZone::names`], exactly.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        let raw = raw.trim();
-        let invalid = || {
-            InvalidValue::new(
+        match Self::names().binary_search_by(|n| n.as_str().cmp(raw)) {
+            Ok(i) => Ok(Self(Self::names()[i].clone())),
+            Err(_) => Err(InvalidValue::new(
                 "invalid_time_zone",
                 "must be an IANA time zone such as Europe/Berlin",
-            )
-        };
-        // POSIX TZ strings and file paths are not zone names.
-        if raw.is_empty() || raw.len() > 64 || raw.contains("..") || raw.starts_with('/') {
-            return Err(invalid());
+            )),
         }
-        let zone = jiff::tz::TimeZone::get(raw).map_err(|_| invalid())?;
-        let name = zone.iana_name().unwrap_or(raw).to_owned();
-        Ok(Self(name))
     }
 
     /// The zone's name.
@@ -509,21 +532,23 @@ impl Password {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct OrgUnitPath(String);
 
+matcher!(is_org_unit, OrgUnitPath::PATTERN);
+
 impl OrgUnitPath {
+    /// The JSON Schema pattern of a path: `/`, or units of letters, digits, spaces and
+    /// `_ . & ( ) ' -` starting with a letter or digit, each after a `/`.
+    pub const PATTERN: &'static str =
+        r"^/(?:[A-Za-z0-9][A-Za-z0-9 _.&()'-]{0,63}(?:/[A-Za-z0-9][A-Za-z0-9 _.&()'-]{0,63})*)?$";
+    /// Most characters of a path.
+    pub const MAX_CHARS: usize = 512;
+
     /// Parses untrusted input.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        let raw = raw.trim();
-        let invalid = || {
-            InvalidValue::new(
+        if raw.len() > Self::MAX_CHARS || !is_org_unit(raw) {
+            return Err(InvalidValue::new(
                 "invalid_org_unit",
                 "must be a path such as /Sales/EMEA (at most 512 characters)",
-            )
-        };
-        if !raw.starts_with('/') || char_len(raw) > 512 || raw.chars().any(char::is_control) {
-            return Err(invalid());
-        }
-        if raw.len() > 1 && raw.split('/').skip(1).any(|seg| seg.trim().is_empty()) {
-            return Err(invalid());
+            ));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -538,12 +563,16 @@ impl OrgUnitPath {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CountryCode(String);
 
+matcher!(is_country_code, CountryCode::PATTERN);
+
 impl CountryCode {
+    /// The JSON Schema pattern of a country code.
+    pub const PATTERN: &'static str = r"^[A-Za-z]{2}$";
+
     /// Parses untrusted input.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        let code = raw.trim().to_ascii_uppercase();
-        if code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) {
-            Ok(Self(code))
+        if is_country_code(raw) {
+            Ok(Self(raw.to_ascii_uppercase()))
         } else {
             Err(InvalidValue::new(
                 "invalid_country_code",
@@ -589,20 +618,21 @@ pub struct Contact {
     pub phone: Option<PhoneNumber>,
 }
 
-/// A contact phone number: digits with the usual separators, 6..=20 digits.
+/// A contact phone number: 6 to 20 digits with the usual separators, an optional leading `+`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PhoneNumber(String);
 
+matcher!(is_phone_number, PhoneNumber::PATTERN);
+
 impl PhoneNumber {
+    /// The JSON Schema pattern of a phone number.
+    pub const PATTERN: &'static str = r"^\+?(?:[ ().-]*[0-9]){6,20}[ ().-]*$";
+    /// Most characters of a number.
+    pub const MAX_CHARS: usize = 40;
+
     /// Parses untrusted input.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        let raw = raw.trim();
-        let digits = raw.chars().filter(char::is_ascii_digit).count();
-        let allowed = raw
-            .chars()
-            .enumerate()
-            .all(|(i, c)| c.is_ascii_digit() || " -.()".contains(c) || (c == '+' && i == 0));
-        if allowed && (6..=20).contains(&digits) {
+        if raw.len() <= Self::MAX_CHARS && is_phone_number(raw) {
             Ok(Self(raw.to_owned()))
         } else {
             Err(InvalidValue::new(
@@ -663,7 +693,11 @@ mod tests {
 
     #[test]
     fn emails_are_lower_cased_and_know_their_domain() {
-        let e = ok(EmailAddress::parse(" Jane.Admin@Reseller.Example.COM "));
+        let e = ok(EmailAddress::parse("Jane.Admin@Reseller.Example.COM"));
+        assert!(
+            EmailAddress::parse(" jane@reseller.example").is_err(),
+            "spaces are not trimmed"
+        );
         assert_eq!(e.as_str(), "jane.admin@reseller.example.com");
         assert_eq!(e.domain(), "reseller.example.com");
         assert_eq!(e.local_part(), "jane.admin");
@@ -697,9 +731,11 @@ mod tests {
     #[test]
     fn domain_names_need_two_labels_and_valid_characters() {
         assert_eq!(
-            ok(DomainName::parse("Reseller.Example.com.")).as_str(),
+            ok(DomainName::parse("Reseller.Example.com")).as_str(),
             "reseller.example.com"
         );
+        assert!(DomainName::parse("example.com.").is_err());
+        assert!(DomainName::parse("xn--bcher-kva.example").is_ok());
         for raw in [
             "localhost",
             "",
@@ -716,18 +752,74 @@ mod tests {
 
     #[test]
     fn language_codes_must_be_well_formed_bcp47_tags() {
-        for raw in [
-            "en",
-            "en-US",
-            "pt-BR",
-            "zh-Hant-TW",
-            "de-CH-1996",
-            "sr-Latn",
-        ] {
+        for raw in ["en", "en-US", "pt-BR", "zh-Hant-TW", "es-419", "sr-Latn"] {
             assert!(LanguageCode::parse(raw).is_ok(), "{raw:?} was refused");
         }
-        for raw in ["", "english", "en_US", "e", "x-private", "en--US", "123"] {
+        for raw in [
+            "",
+            "english",
+            "en_US",
+            "e",
+            "x-private",
+            "en--US",
+            "123",
+            "de-CH-1996",
+            " en",
+        ] {
             assert!(LanguageCode::parse(raw).is_err(), "{raw:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn every_published_pattern_compiles() {
+        for pattern in [
+            SINGLE_LINE_PATTERN,
+            MULTI_LINE_PATTERN,
+            EmailAddress::PATTERN,
+            DomainName::PATTERN,
+            LanguageCode::PATTERN,
+            OrgUnitPath::PATTERN,
+            CountryCode::PATTERN,
+            PhoneNumber::PATTERN,
+        ] {
+            assert!(regex::Regex::new(pattern).is_ok(), "{pattern}");
+        }
+    }
+
+    #[test]
+    fn free_text_is_accepted_exactly_when_its_published_pattern_matches() {
+        let single = regex::Regex::new(SINGLE_LINE_PATTERN).unwrap_or_else(|e| panic!("{e}"));
+        let multi = regex::Regex::new(MULTI_LINE_PATTERN).unwrap_or_else(|e| panic!("{e}"));
+        let samples = [
+            "plain",
+            " padded ",
+            "",
+            "   ",
+            "\t",
+            "line\nbreak",
+            "nul\u{0}",
+            "\u{a0}",
+            "\u{3000}x",
+            "x\u{85}",
+            "tab\there",
+            "\u{200b}",
+            "\u{feff}",
+            "é",
+            "\r\n",
+            "a\u{7f}",
+            "\u{2028}",
+        ];
+        for text in samples {
+            assert_eq!(
+                CaseTitle::parse(text).is_ok(),
+                single.is_match(text),
+                "single line {text:?}"
+            );
+            assert_eq!(
+                Description::parse(text).is_ok(),
+                multi.is_match(text),
+                "multi line {text:?}"
+            );
         }
     }
 
@@ -819,5 +911,25 @@ mod tests {
         assert!(PhoneNumber::parse("12").is_err());
         assert!(PhoneNumber::parse("call me").is_err());
         assert!(PhoneNumber::parse("12+345678").is_err());
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn single_line_text_parses_exactly_when_the_published_pattern_matches(text in "[\\x00-\\x{a0}\\x{2000}-\\x{3000}a-zé]{0,6}") {
+            let re = regex::Regex::new(SINGLE_LINE_PATTERN).unwrap_or_else(|e| panic!("{e}"));
+            prop_assert_eq!(CaseTitle::parse(&text).is_ok(), re.is_match(&text));
+        }
+
+        #[test]
+        fn multi_line_text_parses_exactly_when_the_published_pattern_matches(text in "[\\x00-\\x{a0}\\x{2000}-\\x{3000}a-z]{0,6}") {
+            let re = regex::Regex::new(MULTI_LINE_PATTERN).unwrap_or_else(|e| panic!("{e}"));
+            prop_assert_eq!(Description::parse(&text).is_ok(), re.is_match(&text));
+        }
     }
 }

@@ -158,10 +158,13 @@ pub struct ListUsersQuery {
     /// `true`: only those who can.
     pub portal_access: Option<bool>,
     /// Words that must appear in the email or display name.
+    #[param(value_type = Option<crate::wire::text::Keywords>)]
     pub q: Option<String>,
     /// Page size: default 25, at most 100.
+    #[param(minimum = 0)]
     pub page_size: Option<i64>,
     /// The `next_page_token` of the previous page.
+    #[param(value_type = Option<crate::wire::text::PageToken>)]
     pub page_token: Option<String>,
 }
 
@@ -261,15 +264,20 @@ async fn list_users(
 pub struct CreateUserRequest {
     /// Email in this domain.
     #[schema(example = "agent@reseller.example.com")]
+    #[schema(value_type = crate::wire::text::Email)]
     pub email: String,
     /// Display name.
+    #[schema(value_type = crate::wire::text::NameText)]
     pub display_name: String,
     /// Initial password (12..=128 characters); when absent a one-time password is generated
     /// and returned once.
+    #[schema(value_type = Option<crate::wire::text::NewPassword>)]
     pub password: Option<String>,
     /// Organisational unit path, e.g. `/Support`.
+    #[schema(value_type = Option<crate::wire::text::OrgUnit>)]
     pub org_unit: Option<String>,
     /// Where case mail goes instead of the email.
+    #[schema(value_type = Option<crate::wire::text::Email>)]
     pub notification_email: Option<String>,
 }
 
@@ -374,6 +382,7 @@ pub fn conflict_as(
 #[into_params(parameter_in = Path)]
 pub struct UserPath {
     /// The user's id.
+    #[param(value_type = crate::wire::text::Id)]
     pub user_id: String,
 }
 
@@ -421,16 +430,18 @@ pub struct UpdateUserRequest {
     /// `true` replaces the password by a one-time password, returned once.
     pub reset_password: Option<bool>,
     /// A new password (every token stops working).
+    #[schema(value_type = Option<crate::wire::text::NewPassword>)]
     pub password: Option<String>,
     /// Where case mail goes instead of the email; `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::wire::text::Email>)]
     pub notification_email: Option<Option<String>>,
     /// Display name.
+    #[schema(value_type = Option<crate::wire::text::NameText>)]
     pub display_name: Option<String>,
     /// Organisational unit path; `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::wire::text::OrgUnit>)]
     pub org_unit: Option<Option<String>>,
 }
 
@@ -570,6 +581,7 @@ pub struct SetRolesRequest {
     /// Built-in role names (`super_admin`, `reseller_admin`) or custom role ids. The list
     /// replaces the user's roles.
     #[schema(example = json!(["reseller_admin"]))]
+    #[schema(value_type = Vec<crate::wire::text::RoleId>)]
     pub roles: Vec<String>,
 }
 
@@ -658,8 +670,10 @@ async fn set_user_roles(
 #[into_params(parameter_in = Query)]
 pub struct ListRolesQuery {
     /// Page size: default 25, at most 100.
+    #[param(minimum = 0)]
     pub page_size: Option<i64>,
     /// The `next_page_token` of the previous page.
+    #[param(value_type = Option<crate::wire::text::PageToken>)]
     pub page_token: Option<String>,
 }
 
@@ -727,6 +741,7 @@ async fn list_roles(
 pub struct CreateRoleRequest {
     /// Name, unique in the domain.
     #[schema(example = "Support desk")]
+    #[schema(value_type = crate::wire::text::RoleNameText)]
     pub name: String,
     /// Privileges it grants.
     pub privileges: Vec<wire::Privilege>,
@@ -792,6 +807,7 @@ async fn create_role(
 #[into_params(parameter_in = Path)]
 pub struct RolePath {
     /// The custom role's id.
+    #[param(value_type = crate::wire::text::RoleId)]
     pub role_id: String,
 }
 

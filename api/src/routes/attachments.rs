@@ -262,7 +262,7 @@ async fn receive(
 #[utoipa::path(
     tag = "cases",
     security(("bearer" = [])),
-    params(CasePath, ("Idempotency-Key" = Option<String>, Header, description = "Repeat a request safely: a retry with the same key and file returns the original response")),
+    params(CasePath, ("Idempotency-Key" = Option<crate::wire::text::IdempotencyKey>, Header, description = "Repeat a request safely: a retry with the same key and file returns the original response")),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "Attached.", body = Attachment, headers(("Location" = String, description = "The attachment's URL"))),
@@ -397,8 +397,10 @@ async fn upload_attachment(
 #[into_params(parameter_in = Query)]
 pub struct ListAttachmentsQuery {
     /// Page size: default 25, at most 100.
+    #[param(minimum = 0)]
     pub page_size: Option<i64>,
     /// The `next_page_token` of the previous page.
+    #[param(value_type = Option<crate::wire::text::PageToken>)]
     pub page_token: Option<String>,
 }
 
@@ -480,6 +482,7 @@ async fn list_attachments(
 #[into_params(parameter_in = Path)]
 pub struct AttachmentPath {
     /// The case's id.
+    #[param(value_type = crate::wire::text::Id)]
     pub case_id: String,
     /// The attachment's id.
     pub attachment_id: String,

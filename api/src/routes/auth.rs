@@ -287,6 +287,7 @@ pub struct PasswordChange {
     /// The password now.
     pub current_password: String,
     /// The new password: 12 to 128 characters, not containing your email or user name.
+    #[schema(value_type = crate::wire::text::NewPassword)]
     pub new_password: String,
 }
 

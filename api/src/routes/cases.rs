@@ -240,6 +240,7 @@ pub async fn visible_case(
 #[into_params(parameter_in = Path)]
 pub struct CasePath {
     /// The case's id.
+    #[param(value_type = crate::wire::text::Id)]
     pub case_id: String,
 }
 
@@ -293,26 +294,34 @@ pub struct CreateCaseRequest {
     pub product_type: wire::ProductType,
     /// Title, 1 to 200 characters on one line.
     #[schema(example = "Messages to partner domain bounce with 550 5.7.1")]
+    #[schema(value_type = crate::wire::text::Title)]
     pub title: String,
     /// The category, from `GET /v1/case-classifications`.
+    #[schema(value_type = crate::wire::text::Id)]
     pub classification_id: String,
     /// What happens, what was tried (1 to 32,000 characters; no personal data).
+    #[schema(value_type = crate::wire::text::DescriptionText)]
     pub description: String,
     /// Answers to the category's questions, by question id.
     #[serde(default)]
+    #[schema(value_type = BTreeMap<String, crate::wire::text::AnswerText>)]
     pub answers: BTreeMap<String, String>,
     /// Severity.
     pub severity: wire::Severity,
     /// BCP 47 language tag support answers in.
     #[schema(example = "en-US")]
+    #[schema(value_type = crate::wire::text::LanguageTag)]
     pub language_code: String,
     /// IANA time zone of the people working the case.
     #[schema(example = "Europe/Berlin")]
+    #[schema(value_type = crate::wire::text::TimeZoneName)]
     pub time_zone: String,
     /// Who else to keep informed by email (at most 25).
     #[serde(default)]
+    #[schema(value_type = Vec<crate::wire::text::Email>, max_items = 25)]
     pub subscriber_emails: Vec<String>,
     /// A closed case this one follows up.
+    #[schema(value_type = Option<crate::wire::text::Id>)]
     pub follow_up_of: Option<String>,
 }
 
@@ -363,7 +372,7 @@ fn unknown(field: &str, code: &str, message: &str) -> ApiError {
     security(("bearer" = [])),
     params(
         CustomerPath,
-        ("Idempotency-Key" = Option<String>, Header, description = "Repeat a request safely: a retry with the same key and body returns the original response"),
+        ("Idempotency-Key" = Option<crate::wire::text::IdempotencyKey>, Header, description = "Repeat a request safely: a retry with the same key and body returns the original response"),
     ),
     request_body = CreateCaseRequest,
     responses(
@@ -620,8 +629,10 @@ pub struct CaseFilters {
 #[into_params(parameter_in = Query)]
 pub struct ListCasesQuery {
     /// Only this customer's cases.
+    #[param(value_type = Option<crate::wire::text::Id>)]
     pub customer_id: Option<String>,
     /// Keywords that must all appear (as word prefixes) in the title, description or comments.
+    #[param(value_type = Option<crate::wire::text::Keywords>)]
     pub q: Option<String>,
     /// Only cases in these statuses (repeatable); `open` means any but `closed`.
     #[serde(default)]
@@ -639,8 +650,10 @@ pub struct ListCasesQuery {
     #[param(value_type = Option<OrderBy>)]
     pub order_by: Option<OrderBy>,
     /// Page size: default 25, at most 100.
+    #[param(minimum = 0)]
     pub page_size: Option<i64>,
     /// The `next_page_token` of the previous page.
+    #[param(value_type = Option<crate::wire::text::PageToken>)]
     pub page_token: Option<String>,
 }
 
@@ -682,6 +695,7 @@ impl ListCasesQuery {
 #[into_params(parameter_in = Query)]
 pub struct CustomerCasesQuery {
     /// Keywords that must all appear (as word prefixes) in the title, description or comments.
+    #[param(value_type = Option<crate::wire::text::Keywords>)]
     pub q: Option<String>,
     /// Only cases in these statuses (repeatable); `open` means any but `closed`.
     #[serde(default)]
@@ -699,8 +713,10 @@ pub struct CustomerCasesQuery {
     #[param(value_type = Option<OrderBy>)]
     pub order_by: Option<OrderBy>,
     /// Page size: default 25, at most 100.
+    #[param(minimum = 0)]
     pub page_size: Option<i64>,
     /// The `next_page_token` of the previous page.
+    #[param(value_type = Option<crate::wire::text::PageToken>)]
     pub page_token: Option<String>,
 }
 
@@ -931,8 +947,10 @@ pub struct UpdateCaseRequest {
     /// New severity.
     pub severity: Option<wire::Severity>,
     /// New title.
+    #[schema(value_type = Option<crate::wire::text::Title>)]
     pub title: Option<String>,
     /// New subscriber list (replaces the old one).
+    #[schema(value_type = Option<Vec<crate::wire::text::Email>>, max_items = 25)]
     pub subscriber_emails: Option<Vec<String>>,
 }
 
@@ -1085,6 +1103,7 @@ pub struct EscalateRequest {
     /// Why.
     pub reason: wire::EscalationReason,
     /// In your words (1 to 2,000 characters; no personal data).
+    #[schema(value_type = crate::wire::text::JustificationText)]
     pub justification: String,
 }
 
@@ -1145,8 +1164,10 @@ async fn escalate_case(
 #[into_params(parameter_in = Query)]
 pub struct ListEventsQuery {
     /// Page size: default 25, at most 100.
+    #[param(minimum = 0)]
     pub page_size: Option<i64>,
     /// The `next_page_token` of the previous page.
+    #[param(value_type = Option<crate::wire::text::PageToken>)]
     pub page_token: Option<String>,
 }
 

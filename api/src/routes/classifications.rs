@@ -69,10 +69,13 @@ impl From<ClassificationRecord> for CaseClassification {
 #[into_params(parameter_in = Query)]
 pub struct ListClassificationsQuery {
     /// Keywords that must all appear in the category's name or search terms, e.g. `bounce`.
+    #[param(value_type = Option<crate::wire::text::Keywords>)]
     pub q: Option<String>,
     /// Page size: default 25, at most 100.
+    #[param(minimum = 0)]
     pub page_size: Option<i64>,
     /// The `next_page_token` of the previous page.
+    #[param(value_type = Option<crate::wire::text::PageToken>)]
     pub page_token: Option<String>,
 }
 

@@ -88,8 +88,10 @@ fn view(c: &CommentRecord, domain: Option<String>) -> Comment {
 #[into_params(parameter_in = Query)]
 pub struct ListCommentsQuery {
     /// Page size: default 25, at most 100.
+    #[param(minimum = 0)]
     pub page_size: Option<i64>,
     /// The `next_page_token` of the previous page.
+    #[param(value_type = Option<crate::wire::text::PageToken>)]
     pub page_token: Option<String>,
 }
 
@@ -170,6 +172,7 @@ async fn list_comments(
 #[serde(deny_unknown_fields)]
 pub struct CreateCommentRequest {
     /// The text: 1 to 12,800 characters, no personal data.
+    #[schema(value_type = crate::wire::text::CommentText)]
     pub body: String,
 }
 
@@ -282,7 +285,7 @@ pub async fn add_comment(
 #[utoipa::path(
     tag = "cases",
     security(("bearer" = [])),
-    params(CasePath, ("Idempotency-Key" = Option<String>, Header, description = "Repeat a request safely: a retry with the same key and body returns the original response")),
+    params(CasePath, ("Idempotency-Key" = Option<crate::wire::text::IdempotencyKey>, Header, description = "Repeat a request safely: a retry with the same key and body returns the original response")),
     request_body = CreateCommentRequest,
     responses(
         (status = 201, description = "Added.", body = Comment, headers(("Location" = String, description = "The comment's URL"))),
@@ -309,6 +312,7 @@ async fn create_comment(
 #[into_params(parameter_in = Path)]
 pub struct CommentPath {
     /// The case's id.
+    #[param(value_type = crate::wire::text::Id)]
     pub case_id: String,
     /// The comment's id.
     pub comment_id: String,

@@ -155,8 +155,10 @@ pub struct SupportPartner {
 #[into_params(parameter_in = Query)]
 pub struct ListSupportPartnersQuery {
     /// Page size: default 25, at most 100.
+    #[param(minimum = 0)]
     pub page_size: Option<i64>,
     /// The `next_page_token` of the previous page.
+    #[param(value_type = Option<crate::wire::text::PageToken>)]
     pub page_token: Option<String>,
 }
 
@@ -219,6 +221,7 @@ async fn list_support_partners(
 pub struct AddSupportPartner {
     /// An existing reseller domain.
     #[schema(example = "helpdesk-partner.example")]
+    #[schema(value_type = crate::wire::text::DomainNameText)]
     pub partner_domain: String,
 }
 
@@ -304,6 +307,7 @@ async fn add_support_partner(
 #[into_params(parameter_in = Path)]
 pub struct PartnerPath {
     /// The support partner's domain.
+    #[param(value_type = crate::wire::text::DomainNameText)]
     pub partner_domain: String,
 }
 

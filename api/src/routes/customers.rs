@@ -33,16 +33,20 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 pub struct PostalAddress {
     /// Street lines, 1 to 5.
     #[schema(example = json!(["1 Market Street", "Floor 3"]))]
+    #[schema(value_type = Vec<crate::wire::text::ShortLine>, min_items = 1, max_items = 5)]
     pub lines: Vec<String>,
     /// City or town.
     #[schema(example = "Springfield")]
+    #[schema(value_type = crate::wire::text::ShortLine)]
     pub locality: String,
     /// State, county or province.
+    #[schema(value_type = Option<crate::wire::text::ShortLine>)]
     pub region: Option<String>,
     /// Postal code.
     pub postal_code: Option<String>,
     /// ISO 3166-1 alpha-2 country code.
     #[schema(example = "US")]
+    #[schema(value_type = crate::wire::text::Country)]
     pub country_code: String,
 }
 
@@ -51,10 +55,13 @@ pub struct PostalAddress {
 #[serde(deny_unknown_fields)]
 pub struct Contact {
     /// Name.
+    #[schema(value_type = crate::wire::text::NameText)]
     pub name: String,
     /// Email.
+    #[schema(value_type = crate::wire::text::Email)]
     pub email: String,
     /// Phone.
+    #[schema(value_type = Option<crate::wire::text::Phone>)]
     pub phone: Option<String>,
 }
 
@@ -202,10 +209,13 @@ impl From<ManagedCustomer> for Customer {
 #[into_params(parameter_in = Query)]
 pub struct ListCustomersQuery {
     /// Words that must appear in the customer's name or domain.
+    #[param(value_type = Option<crate::wire::text::Keywords>)]
     pub q: Option<String>,
     /// Page size: default 25, at most 100.
+    #[param(minimum = 0)]
     pub page_size: Option<i64>,
     /// The `next_page_token` of the previous page.
+    #[param(value_type = Option<crate::wire::text::PageToken>)]
     pub page_token: Option<String>,
 }
 
@@ -314,6 +324,7 @@ pub fn next_token<T>(
 #[into_params(parameter_in = Path)]
 pub struct CustomerPath {
     /// The customer's id.
+    #[param(value_type = crate::wire::text::Id)]
     pub customer_id: String,
 }
 

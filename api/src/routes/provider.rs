@@ -46,10 +46,13 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 pub struct NewSuperAdmin {
     /// Email, an address of the new domain (not a consumer account).
     #[schema(example = "admin@reseller.example.com")]
+    #[schema(value_type = crate::wire::text::Email)]
     pub email: String,
     /// Display name.
+    #[schema(value_type = crate::wire::text::NameText)]
     pub display_name: String,
     /// Password; when absent a one-time password is generated and returned once.
+    #[schema(value_type = Option<crate::wire::text::NewPassword>)]
     pub password: Option<String>,
 }
 
@@ -59,6 +62,7 @@ pub struct NewSuperAdmin {
 pub struct CreateDomainRequest {
     /// DNS name of the domain.
     #[schema(example = "reseller.example.com")]
+    #[schema(value_type = crate::wire::text::DomainNameText)]
     pub name: String,
     /// Its realm.
     pub realm: wire::Realm,
@@ -266,9 +270,11 @@ async fn detail(state: &AppState, id: CustomerId) -> Result<ProviderCustomerDeta
 pub struct CreateCustomerRequest {
     /// The organisation's name.
     #[schema(example = "Acme Corporation")]
+    #[schema(value_type = crate::wire::text::NameText)]
     pub name: String,
     /// Its own domain: an existing customer-realm domain.
     #[schema(example = "acme.example")]
+    #[schema(value_type = crate::wire::text::DomainNameText)]
     pub domain: String,
     /// Its reseller: an existing reseller-realm domain.
     #[schema(example = "reseller.example.com")]
@@ -393,10 +399,13 @@ async fn create_customer(
 #[into_params(parameter_in = Query)]
 pub struct ListProviderCustomersQuery {
     /// Words that must appear in the customer's name or domain.
+    #[param(value_type = Option<crate::wire::text::Keywords>)]
     pub q: Option<String>,
     /// Page size: default 25, at most 100.
+    #[param(minimum = 0)]
     pub page_size: Option<i64>,
     /// The `next_page_token` of the previous page.
+    #[param(value_type = Option<crate::wire::text::PageToken>)]
     pub page_token: Option<String>,
 }
 
@@ -484,6 +493,7 @@ async fn get_customer(
 #[serde(deny_unknown_fields)]
 pub struct UpdateCustomerRequest {
     /// The organisation's name.
+    #[schema(value_type = Option<crate::wire::text::NameText>)]
     pub name: Option<String>,
     /// Its support tier.
     pub support_tier: Option<wire::SupportTier>,
@@ -564,6 +574,7 @@ async fn update_customer(
 pub struct TransferRequest {
     /// The new reseller's domain.
     #[schema(example = "other-reseller.example")]
+    #[schema(value_type = crate::wire::text::DomainNameText)]
     pub to_reseller_domain: String,
 }
 
@@ -646,6 +657,7 @@ pub struct DomainSummary {
 #[into_params(parameter_in = Path)]
 pub struct DomainPath {
     /// The domain's id.
+    #[param(value_type = crate::wire::text::Id)]
     pub domain_id: String,
 }
 

@@ -98,7 +98,7 @@ async fn set_case_state(
 #[utoipa::path(
     tag = "provider",
     security(("bearer" = [])),
-    params(CasePath, ("Idempotency-Key" = Option<String>, Header, description = "Repeat a request safely: a retry with the same key and body returns the original response")),
+    params(CasePath, ("Idempotency-Key" = Option<crate::wire::text::IdempotencyKey>, Header, description = "Repeat a request safely: a retry with the same key and body returns the original response")),
     request_body = CreateCommentRequest,
     responses(
         (status = 201, description = "Added.", body = Comment, headers(("Location" = String, description = "The comment's URL"))),
