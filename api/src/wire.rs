@@ -260,6 +260,11 @@ pub mod text {
             .pattern(Some(r"^[^\x00-\x1F\x7F-\x9F]*$"))
     );
     string_schema!(
+        /// A file's bytes.
+        Bytes => string()
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Binary)))
+    );
+    string_schema!(
         /// An idempotency key: 1 to 255 visible ASCII characters.
         IdempotencyKey => string()
             .pattern(Some(r"^[!-~]{1,255}$"))

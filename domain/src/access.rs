@@ -206,6 +206,14 @@ impl RoleRef {
     }
 }
 
+impl FromStr for RoleRef {
+    type Err = InvalidValue;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        RoleRef::parse(raw)
+    }
+}
+
 impl fmt::Display for RoleRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -298,6 +306,28 @@ pub fn check_suspension_target(
         Err(DomainError::CannotSuspendSelf)
     } else {
         Ok(())
+    }
+}
+
+/// Checks that an administrator is not setting or resetting their own password through the
+/// administration of the domain: that would let a stolen token lock its owner out, so their own
+/// password changes only with the current one (`POST /v1/me/password`).
+pub fn check_password_change_target(
+    admin: crate::UserId,
+    target: crate::UserId,
+) -> Result<(), DomainError> {
+    if admin == target {
+        Err(DomainError::CurrentPasswordRequired)
+    } else {
+        Ok(())
+    }
+}
+
+/// The custom role to delete: custom roles may be deleted, built-in ones are fixed.
+pub fn deletable_role(role: RoleRef) -> Result<RoleId, DomainError> {
+    match role {
+        RoleRef::BuiltIn(_) => Err(DomainError::BuiltInRole),
+        RoleRef::Custom(id) => Ok(id),
     }
 }
 
@@ -718,6 +748,31 @@ mod tests {
             check_keeps_a_super_admin(0),
             Err(DomainError::LastSuperAdmin)
         );
+    }
+
+    #[test]
+    fn an_administrator_changes_their_own_password_only_with_the_current_one() {
+        let me = crate::UserId::generate();
+        assert_eq!(
+            check_password_change_target(me, me),
+            Err(DomainError::CurrentPasswordRequired)
+        );
+        assert_eq!(
+            check_password_change_target(me, crate::UserId::generate()),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn only_custom_roles_can_be_deleted() {
+        for b in BuiltInRole::ALL {
+            assert_eq!(
+                deletable_role(RoleRef::BuiltIn(b)),
+                Err(DomainError::BuiltInRole)
+            );
+        }
+        let id = RoleId::generate();
+        assert_eq!(deletable_role(RoleRef::Custom(id)), Ok(id));
     }
 
     #[test]

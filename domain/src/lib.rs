@@ -112,6 +112,12 @@ pub enum DomainError {
     /// A super admin cannot suspend their own account.
     #[error("you cannot suspend your own account")]
     CannotSuspendSelf,
+    /// An administrator changes their own password with their current one, not as an admin.
+    #[error("change your own password with your current one")]
+    CurrentPasswordRequired,
+    /// Built-in roles are fixed: they cannot be deleted.
+    #[error("built-in roles cannot be deleted")]
+    BuiltInRole,
     /// The old support center is retired for this user.
     #[error("the old support center is retired")]
     LegacySupportCenterRetired,
@@ -198,6 +204,8 @@ impl DomainError {
             DomainError::EmailDomainMismatch => "email_domain_mismatch",
             DomainError::LastSuperAdmin => "last_super_admin",
             DomainError::CannotSuspendSelf => "cannot_suspend_self",
+            DomainError::CurrentPasswordRequired => "current_password_required",
+            DomainError::BuiltInRole => "built_in_role",
             DomainError::LegacySupportCenterRetired => "legacy_support_center_retired",
             DomainError::ResellerAccessNotGranted => "reseller_access_not_granted",
             DomainError::SupportPartnerIsReseller => "support_partner_is_reseller",
@@ -318,6 +326,8 @@ mod tests {
             DomainError::EmailDomainMismatch,
             DomainError::LastSuperAdmin,
             DomainError::CannotSuspendSelf,
+            DomainError::CurrentPasswordRequired,
+            DomainError::BuiltInRole,
             DomainError::ResellerAccessNotGranted,
             DomainError::SupportPartnerIsReseller,
             DomainError::SupportPartnerExists,

@@ -692,6 +692,40 @@ async fn the_last_active_super_admin_cannot_be_removed_and_nobody_suspends_thems
 }
 
 #[tokio::test]
+async fn an_admin_changes_their_own_password_only_with_the_current_one() {
+    let app = spawn_app().await;
+    let provider = app.provider_admin().await;
+    let admin = reseller(&app, &provider, "alpha.example").await;
+    for change in [
+        json!({"password": "a brand new pass phrase"}),
+        json!({"reset_password": true}),
+    ] {
+        app.api
+            .patch(&format!("/v1/admin/users/{}", admin.user_id))
+            .token(&admin.token)
+            .json(&change)
+            .send()
+            .await
+            .assert_problem(403, "current_password_required");
+    }
+    // Nothing changed: the token still works and the old password still signs in.
+    app.get_as(&admin, "/v1/me").await.assert_status(200);
+    app.sign_in("alpha.example", "admin@alpha.example", PASSWORD)
+        .await;
+    // Another user's password the admin may reset.
+    let other = app.user_with_roles(&admin, "other", &[]).await;
+    let reset = app
+        .api
+        .patch(&format!("/v1/admin/users/{}", other.user_id))
+        .token(&admin.token)
+        .json(&json!({"reset_password": true}))
+        .send()
+        .await;
+    reset.assert_status(200);
+    assert!(reset.body["one_time_password"].is_string());
+}
+
+#[tokio::test]
 async fn custom_roles_are_created_listed_and_deleted_with_their_holders_losing_them() {
     let app = spawn_app().await;
     let provider = app.provider_admin().await;
@@ -710,6 +744,22 @@ async fn custom_roles_are_created_listed_and_deleted_with_their_holders_losing_t
     )
     .await
     .assert_problem(409, "role_exists");
+    // Built-in roles hold their names in every domain, and cannot be deleted.
+    app.post_as(
+        &admin,
+        "/v1/admin/roles",
+        json!({"name": "super_admin", "privileges": ["support"]}),
+    )
+    .await
+    .assert_problem(409, "role_exists");
+    for built_in in ["super_admin", "reseller_admin", "support_manager"] {
+        app.api
+            .delete(&format!("/v1/admin/roles/{built_in}"))
+            .token(&admin.token)
+            .send()
+            .await
+            .assert_problem(409, "built_in_role");
+    }
     let bad = app
         .post_as(
             &admin,

@@ -6,7 +6,7 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use casebridge_domain::access::{
     check_assignable, check_email_in_domain, check_keeps_a_super_admin, check_super_admin_email,
-    check_suspension_target,
+    check_password_change_target, check_suspension_target, deletable_role,
 };
 use casebridge_domain::{
     Access, BuiltInRole, DisplayName, EmailAddress, FieldParser, HeldRole, OrgUnitPath, Password,
@@ -464,7 +464,7 @@ pub struct UpdatedUser {
     request_body = UpdateUserRequest,
     responses(
         (status = 200, description = "Changed.", body = UpdatedUser),
-        (status = 403, description = "Only super admins administer the domain (`super_admin_required`).", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only super admins administer the domain (`super_admin_required`); your own password changes only with your current one, through `POST /v1/me/password` (`current_password_required`).", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user in this domain (`not_found`).", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "You cannot suspend yourself (`cannot_suspend_self`), nor the last active super admin (`last_super_admin`).", body = Problem, content_type = "application/problem+json"),
     )
@@ -511,6 +511,9 @@ async fn update_user(
         );
     }
     let (notification_email, org_unit) = p.finish(|| Some((notification_email?, org_unit?)))?;
+    if body.password.is_some() || body.reset_password == Some(true) {
+        check_password_change_target(actor.user_id, user.id)?;
+    }
     if body.suspended == Some(true) && !user.suspended {
         check_suspension_target(actor.user_id, user.id)?;
         let holds_super_admin = roles
@@ -755,7 +758,7 @@ pub struct CreateRoleRequest {
     responses(
         (status = 201, description = "Created.", body = RoleView, headers(("Location" = String, description = "The role's URL"))),
         (status = 403, description = "Only super admins administer the domain (`super_admin_required`).", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The name is taken (`role_exists`).", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The name is taken, by a custom role or a built-in one (`role_exists`).", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/admin/roles")]
@@ -767,13 +770,14 @@ async fn create_role(
     let body = body.0;
     let mut p = FieldParser::new();
     let name = p.field("name", RoleName::parse(&body.name));
-    if body.name.trim().parse::<BuiltInRole>().is_ok() {
-        p.refuse(
-            "name",
-            casebridge_domain::InvalidValue::new("reserved_name", "is the name of a built-in role"),
-        );
-    }
     let name = p.finish(|| name)?;
+    if name.as_str().parse::<BuiltInRole>().is_ok() {
+        // A built-in role of every domain already has the name.
+        return Err(ApiError::new(
+            crate::problem::ErrorCode::RoleExists,
+            "A built-in role has this name.",
+        ));
+    }
     let privileges: BTreeSet<DomainPrivilege> =
         body.privileges.into_iter().map(Into::into).collect();
     let role = identity::insert_role(
@@ -859,6 +863,7 @@ async fn get_role(
         (status = 204, description = "Deleted."),
         (status = 403, description = "Only super admins administer the domain (`super_admin_required`).", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such custom role in this domain (`not_found`).", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Built-in roles cannot be deleted (`built_in_role`).", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[delete("/v1/admin/roles/{role_id}")]
@@ -867,7 +872,7 @@ async fn delete_role(
     actor: Authorized<AdministerDomain>,
     path: web::Path<RolePath>,
 ) -> Result<HttpResponse, ApiError> {
-    let id: RoleId = path_param("role_id", &path.role_id)?;
+    let id = deletable_role(path_param("role_id", &path.role_id)?)?;
     let tx = state.db.begin().await?;
     let holders = identity::delete_role(&tx, actor.domain_id, id).await?;
     tx.commit()

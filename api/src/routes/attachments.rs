@@ -533,7 +533,7 @@ async fn get_attachment(
     security(("bearer" = [])),
     params(AttachmentPath),
     responses(
-        (status = 200, description = "The bytes.", content_type = "application/octet-stream", body = Vec<u8>, headers(
+        (status = 200, description = "The bytes, with the content type found in them at upload (`media_type`).", content_type = "*/*", body = crate::wire::text::Bytes, headers(
             ("Content-Disposition" = String, description = "attachment; filename=…"),
             ("Content-Length" = i64, description = "Size in bytes"),
         )),
