@@ -23,17 +23,15 @@ pub fn etag(version: i64) -> String {
 }
 
 /// Checks `If-Match` against the current entity tag: absent or `*` passes; a list passes
-/// when one of its tags matches.
+/// when one of its tags matches; anything else, a value that is no tag included, matches
+/// nothing and fails the precondition.
 pub fn check_if_match(req: &HttpRequest, current_version: i64) -> Result<(), ApiError> {
     let Some(value) = req.headers().get(header::IF_MATCH) else {
         return Ok(());
     };
-    let value = value.to_str().map_err(|_| {
-        ApiError::new(
-            ErrorCode::InvalidHeader,
-            "The If-Match header is not readable text.",
-        )
-    })?;
+    let Ok(value) = value.to_str() else {
+        return Err(stale());
+    };
     let current = etag(current_version);
     let matches = value.split(',').map(str::trim).any(|tag| {
         tag == "*" || tag == current || tag.strip_prefix("W/") == Some(current.as_str())

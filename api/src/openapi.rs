@@ -2,7 +2,8 @@
 //! from the same `configure` functions that register the routes, so the two cannot drift.
 
 use actix_web::App;
-use utoipa::openapi::path::Operation;
+use utoipa::openapi::link::LinkBuilder;
+use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref, RefOr};
@@ -23,6 +24,7 @@ use crate::routes;
             with a stable `code`; see the `ErrorCode` schema for every value.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
+    servers((url = "/", description = "The service itself: documents and clients served from it.")),
     components(schemas(
         Problem,
         FieldIssue,
@@ -51,7 +53,8 @@ use crate::routes;
         crate::wire::text::Id,
         crate::wire::text::PageToken,
         crate::wire::text::Keywords,
-        crate::wire::text::IdempotencyKey
+        crate::wire::text::IdempotencyKey,
+        crate::wire::text::EntityTags
     )),
     modifiers(&SecurityAndProblems),
     tags(
@@ -98,7 +101,222 @@ pub fn openapi() -> OpenApiDoc {
         .configure(routes::configure)
         .split_for_parts();
     add_common_responses(&mut doc);
+    add_links(&mut doc);
     doc
+}
+
+/// How one response leads to the next operations: `(operation, status, [(link, target operation,
+/// [(parameter, runtime expression)])])`. Clients and stateful contract tests follow these.
+type LinkTable = &'static [(
+    &'static str,
+    &'static str,
+    &'static [(
+        &'static str,
+        &'static str,
+        &'static [(&'static str, &'static str)],
+    )],
+)];
+
+const CASE_FROM_BODY: &[(&str, &str)] = &[("case_id", "$response.body#/id")];
+const CASE_WITH_ETAG: &[(&str, &str)] = &[
+    ("case_id", "$request.path.case_id"),
+    ("header.If-Match", "$response.header.ETag"),
+];
+const FIRST_CASE: &[(&str, &str)] = &[("case_id", "$response.body#/cases/0/id")];
+const FIRST_CUSTOMER: &[(&str, &str)] = &[("customer_id", "$response.body#/customers/0/id")];
+
+const LINKS: LinkTable = &[
+    (
+        "create_case",
+        "201",
+        &[
+            ("GetCase", "get_case", CASE_FROM_BODY),
+            ("UpdateCase", "update_case", CASE_FROM_BODY),
+            ("CloseCase", "close_case", CASE_FROM_BODY),
+            ("EscalateCase", "escalate_case", CASE_FROM_BODY),
+            ("AddComment", "create_comment", CASE_FROM_BODY),
+            ("ListComments", "list_comments", CASE_FROM_BODY),
+            ("UploadAttachment", "upload_attachment", CASE_FROM_BODY),
+            ("ListAttachments", "list_attachments", CASE_FROM_BODY),
+            ("ListEvents", "list_case_events", CASE_FROM_BODY),
+        ],
+    ),
+    (
+        "get_case",
+        "200",
+        &[
+            ("UpdateCase", "update_case", CASE_WITH_ETAG),
+            ("CloseCase", "close_case", CASE_WITH_ETAG),
+            ("ReopenCase", "reopen_case", CASE_WITH_ETAG),
+            ("EscalateCase", "escalate_case", CASE_WITH_ETAG),
+        ],
+    ),
+    (
+        "close_case",
+        "200",
+        &[("ReopenCase", "reopen_case", CASE_FROM_BODY)],
+    ),
+    ("list_cases", "200", &[("GetCase", "get_case", FIRST_CASE)]),
+    (
+        "list_customer_cases",
+        "200",
+        &[("GetCase", "get_case", FIRST_CASE)],
+    ),
+    (
+        "list_customers",
+        "200",
+        &[
+            ("GetCustomer", "get_customer", FIRST_CUSTOMER),
+            ("ListCustomerCases", "list_customer_cases", FIRST_CUSTOMER),
+            ("CreateCase", "create_case", FIRST_CUSTOMER),
+        ],
+    ),
+    (
+        "create_comment",
+        "201",
+        &[(
+            "GetComment",
+            "get_comment",
+            &[
+                ("case_id", "$request.path.case_id"),
+                ("comment_id", "$response.body#/id"),
+            ],
+        )],
+    ),
+    (
+        "upload_attachment",
+        "201",
+        &[
+            (
+                "GetAttachment",
+                "get_attachment",
+                &[
+                    ("case_id", "$request.path.case_id"),
+                    ("attachment_id", "$response.body#/id"),
+                ],
+            ),
+            (
+                "DownloadAttachment",
+                "download_attachment",
+                &[
+                    ("case_id", "$request.path.case_id"),
+                    ("attachment_id", "$response.body#/id"),
+                ],
+            ),
+        ],
+    ),
+    (
+        "create_user",
+        "201",
+        &[
+            ("GetUser", "get_user", &[("user_id", "$response.body#/id")]),
+            (
+                "UpdateUser",
+                "update_user",
+                &[("user_id", "$response.body#/id")],
+            ),
+            (
+                "SetUserRoles",
+                "set_user_roles",
+                &[("user_id", "$response.body#/id")],
+            ),
+        ],
+    ),
+    (
+        "create_role",
+        "201",
+        &[
+            ("GetRole", "get_role", &[("role_id", "$response.body#/id")]),
+            (
+                "DeleteRole",
+                "delete_role",
+                &[("role_id", "$response.body#/id")],
+            ),
+        ],
+    ),
+    (
+        "create_domain",
+        "201",
+        &[(
+            "GetDomain",
+            "get_domain",
+            &[("domain_id", "$response.body#/id")],
+        )],
+    ),
+    (
+        "create_customer",
+        "201",
+        &[
+            (
+                "GetCustomerRecord",
+                "get_customer_record",
+                &[("customer_id", "$response.body#/id")],
+            ),
+            (
+                "UpdateCustomer",
+                "update_customer",
+                &[("customer_id", "$response.body#/id")],
+            ),
+            (
+                "TransferCustomer",
+                "transfer_customer",
+                &[("customer_id", "$response.body#/id")],
+            ),
+        ],
+    ),
+    (
+        "add_support_partner",
+        "201",
+        &[
+            (
+                "GetSupportPartner",
+                "get_support_partner",
+                &[("partner_domain", "$response.body#/partner_domain")],
+            ),
+            (
+                "RemoveSupportPartner",
+                "remove_support_partner",
+                &[("partner_domain", "$response.body#/partner_domain")],
+            ),
+        ],
+    ),
+];
+
+fn operations_mut(doc: &mut OpenApiDoc) -> impl Iterator<Item = &mut Operation> {
+    doc.paths.paths.values_mut().flat_map(|item| {
+        [
+            item.get.as_mut(),
+            item.put.as_mut(),
+            item.post.as_mut(),
+            item.delete.as_mut(),
+            item.patch.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+    })
+}
+
+/// Adds the [`LINKS`] to their responses.
+fn add_links(doc: &mut OpenApiDoc) {
+    for op in operations_mut(doc) {
+        let Some(id) = op.operation_id.clone() else {
+            continue;
+        };
+        for (_, status, links) in LINKS.iter().filter(|(source, ..)| *source == id) {
+            let Some(RefOr::T(response)) = op.responses.responses.get_mut(*status) else {
+                continue;
+            };
+            for (name, target, parameters) in links.iter() {
+                let link = parameters.iter().fold(
+                    LinkBuilder::new().operation_id(*target),
+                    |link, (parameter, expression)| link.parameter(*parameter, *expression),
+                );
+                response
+                    .links
+                    .insert((*name).to_owned(), RefOr::T(link.build()));
+            }
+        }
+    }
 }
 
 /// The document as YAML, exactly as committed in `openapi.yaml`.
@@ -124,18 +342,7 @@ fn problem_response(description: &str) -> RefOr<Response> {
 /// 401 where a token is required, the body problems where a JSON body is read, the parameter
 /// problems where parameters are parsed, and 429/500/503 everywhere.
 fn add_common_responses(doc: &mut OpenApiDoc) {
-    for item in doc.paths.paths.values_mut() {
-        let ops = [
-            item.get.as_mut(),
-            item.put.as_mut(),
-            item.post.as_mut(),
-            item.delete.as_mut(),
-            item.patch.as_mut(),
-        ];
-        for op in ops.into_iter().flatten() {
-            add_to_operation(op);
-        }
-    }
+    operations_mut(doc).for_each(add_to_operation);
 }
 
 fn add_to_operation(op: &mut Operation) {
@@ -156,7 +363,26 @@ fn add_to_operation(op: &mut Operation) {
         RefOr::T(body) => body.content.keys().any(|k| k.contains("json")),
         RefOr::Ref(_) => true,
     });
-    let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+    // Parameters whose value can be malformed; `If-Match` cannot (no tag matches: 412).
+    let takes = |place: ParameterIn| {
+        op.parameters
+            .iter()
+            .flatten()
+            .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == place && p.name != "If-Match"))
+    };
+    let mut malformed = Vec::new();
+    if has_json_body {
+        malformed.push(ErrorCode::MalformedJson);
+    }
+    for (place, code) in [
+        (ParameterIn::Path, ErrorCode::InvalidPathParameter),
+        (ParameterIn::Query, ErrorCode::InvalidQueryParameter),
+        (ParameterIn::Header, ErrorCode::InvalidHeader),
+    ] {
+        if takes(place) {
+            malformed.push(code);
+        }
+    }
     if secured {
         add(
             401,
@@ -164,16 +390,10 @@ fn add_to_operation(op: &mut Operation) {
             "The token is missing, invalid, expired or revoked",
         );
     }
+    if !malformed.is_empty() {
+        add(400, &malformed, "The request is malformed");
+    }
     if has_json_body {
-        add(
-            400,
-            &[
-                ErrorCode::MalformedJson,
-                ErrorCode::InvalidQueryParameter,
-                ErrorCode::InvalidPathParameter,
-            ],
-            "The request is malformed",
-        );
         add(
             413,
             &[ErrorCode::PayloadTooLarge],
@@ -188,15 +408,6 @@ fn add_to_operation(op: &mut Operation) {
             422,
             &[ErrorCode::InvalidRequest],
             "The request has invalid fields",
-        );
-    } else if has_params {
-        add(
-            400,
-            &[
-                ErrorCode::InvalidQueryParameter,
-                ErrorCode::InvalidPathParameter,
-            ],
-            "A parameter is invalid",
         );
     }
     add(
@@ -232,6 +443,68 @@ mod tests {
             let pointer = r.strip_prefix('#').expect("local reference");
             assert!(doc.pointer(pointer).is_some(), "dangling reference {r}");
         }
+    }
+
+    /// Operation ids name the functions of generated clients: each must be unique.
+    #[test]
+    fn operation_ids_are_unique() {
+        let doc = serde_json::to_value(super::openapi()).expect("the document serialises");
+        let mut seen = BTreeSet::new();
+        for item in doc["paths"].as_object().expect("paths").values() {
+            for op in item.as_object().expect("a path item").values() {
+                if let Some(id) = op.get("operationId").and_then(|v| v.as_str()) {
+                    assert!(seen.insert(id.to_owned()), "operationId {id} is used twice");
+                }
+            }
+        }
+        assert!(seen.len() > 40);
+    }
+
+    /// Every link of the table lands on a response of its source, targets an operation that
+    /// exists, and names only parameters that operation takes.
+    #[test]
+    fn every_link_connects_real_operations_and_parameters() {
+        let doc = serde_json::to_value(super::openapi()).expect("the document serialises");
+        let mut operations = std::collections::BTreeMap::new();
+        for item in doc["paths"].as_object().expect("paths").values() {
+            for op in item.as_object().expect("a path item").values() {
+                if let Some(id) = op.get("operationId").and_then(|v| v.as_str()) {
+                    operations.insert(id.to_owned(), op.clone());
+                }
+            }
+        }
+        let mut links = 0;
+        for (source, status, table) in super::LINKS {
+            let response = &operations[*source]["responses"][*status];
+            for (name, target, parameters) in table.iter() {
+                let link = &response["links"][*name];
+                assert_eq!(link["operationId"], *target, "{source} {status} {name}");
+                let taken: BTreeSet<String> = operations[*target]["parameters"]
+                    .as_array()
+                    .map(|ps| {
+                        ps.iter()
+                            .map(|p| {
+                                format!(
+                                    "{}.{}",
+                                    p["in"].as_str().unwrap(),
+                                    p["name"].as_str().unwrap()
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                for (parameter, _) in parameters.iter() {
+                    let qualified = if parameter.contains('.') {
+                        parameter.to_string()
+                    } else {
+                        format!("path.{parameter}")
+                    };
+                    assert!(taken.contains(&qualified), "{target} takes no {qualified}");
+                }
+                links += 1;
+            }
+        }
+        assert!(links > 20);
     }
 
     fn collect_refs(v: &serde_json::Value, out: &mut BTreeSet<String>) {

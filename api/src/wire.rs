@@ -260,6 +260,13 @@ pub mod text {
             .pattern(Some(r"^[^\x00-\x1F\x7F-\x9F]*$"))
     );
     string_schema!(
+        /// Entity tags as `If-Match` takes them: `*`, or a comma-separated list of tags such
+        /// as `"7"`, as read from `ETag`. Unless one of them is the case's current tag (or it is
+        /// `*`), the change is refused with 412: a value that is no tag matches nothing.
+        EntityTags => string()
+            .examples(["\"7\""])
+    );
+    string_schema!(
         /// A file's bytes.
         Bytes => string()
             .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Binary)))

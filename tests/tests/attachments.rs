@@ -81,9 +81,11 @@ async fn an_upload_downloads_again_byte_for_byte_with_its_hash() {
         .await;
     download.assert_status(200);
     assert_eq!(download.bytes, png);
+    // Served as opaque bytes whatever they are, so that nothing renders them in place; their
+    // type is in the metadata.
     assert_eq!(
         download.header("content-type").as_deref(),
-        Some("image/png")
+        Some("application/octet-stream")
     );
     assert_eq!(
         download.header("content-length"),
@@ -287,6 +289,32 @@ async fn a_body_that_is_not_a_form_with_a_file_is_a_problem() {
         .send()
         .await
         .assert_problem(422, "invalid_request");
+    // The form takes exactly one part, named file, as JSON bodies take no unknown fields.
+    let file = || Part::bytes(&b"log"[..]).file_name("a.txt");
+    for (form, field, code) in [
+        (
+            Form::new().part("file", file()).text("note", "extra"),
+            "note",
+            "unknown_field",
+        ),
+        (
+            Form::new().part("file", file()).part("file", file()),
+            "file",
+            "duplicate",
+        ),
+    ] {
+        let refused = app
+            .api
+            .post(&format!("/v1/cases/{case}/attachments"))
+            .token(&w.reseller.token)
+            .multipart(form)
+            .send()
+            .await;
+        refused.assert_problem(422, "invalid_request");
+        assert_eq!(refused.body["errors"][0]["field"], field);
+        assert_eq!(refused.body["errors"][0]["code"], code);
+    }
+    assert!(stored_files(&app).is_empty());
 }
 
 #[tokio::test]

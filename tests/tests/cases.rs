@@ -505,6 +505,16 @@ async fn a_stale_if_match_is_412_and_a_current_one_succeeds() {
         .send()
         .await
         .assert_problem(412, "precondition_failed");
+    // Something that is no entity tag matches nothing: the precondition fails.
+    for malformed in ["null", "7", "\"7", "W/7"] {
+        app.api
+            .post(&format!("{path}/close"))
+            .token(&w.reseller.token)
+            .header("if-match", malformed)
+            .send()
+            .await
+            .assert_problem(412, "precondition_failed");
+    }
 }
 
 #[tokio::test]

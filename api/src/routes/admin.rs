@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use actix_web::http::header;
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use casebridge_domain::access::{
-    check_assignable, check_email_in_domain, check_keeps_a_super_admin, check_super_admin_email,
-    check_password_change_target, check_suspension_target, deletable_role,
+    check_assignable, check_email_in_domain, check_keeps_a_super_admin,
+    check_password_change_target, check_super_admin_email, check_suspension_target, deletable_role,
 };
 use casebridge_domain::{
     Access, BuiltInRole, DisplayName, EmailAddress, FieldParser, HeldRole, OrgUnitPath, Password,

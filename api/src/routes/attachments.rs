@@ -104,8 +104,9 @@ fn view(a: &AttachmentRecord, domain: Option<String>) -> Attachment {
     }
 }
 
-/// The upload form.
-#[derive(Debug, ToSchema)]
+/// The upload form: one part, named `file`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct UploadForm {
     /// The file.
@@ -149,6 +150,24 @@ fn multipart_error(e: MultipartError) -> ApiError {
             format!("The multipart body could not be read: {other}."),
         ),
     }
+}
+
+/// A part other than the one `file`: refused, as unknown JSON fields are.
+fn unexpected_part(name: Option<&str>) -> ApiError {
+    let (field, code, message) = match name {
+        Some("file") => ("file", "duplicate", "send one part named file"),
+        Some(name) => (name, "unknown_field", "the form takes one part, named file"),
+        None => ("file", "unnamed_part", "every part needs a name"),
+    };
+    ApiError::new(
+        ErrorCode::InvalidRequest,
+        format!("The form has an unexpected part: {message}."),
+    )
+    .with_errors(vec![FieldIssue {
+        field: field.to_owned(),
+        code: code.to_owned(),
+        message: message.to_owned(),
+    }])
 }
 
 fn too_large(limit: u64) -> ApiError {
@@ -204,13 +223,11 @@ async fn receive(
 ) -> Result<Received, ApiError> {
     let mut received: Option<Received> = None;
     while let Some(field) = payload.next().await {
-        let mut field = field.map_err(multipart_error)?;
-        if field.name() != Some("file") || received.is_some() {
-            while let Some(chunk) = field.next().await {
-                chunk.map_err(multipart_error)?;
-            }
-            continue;
-        }
+        let field = field.map_err(multipart_error)?;
+        let mut field = match (field.name(), &received) {
+            (Some("file"), None) => field,
+            (name, _) => return Err(unexpected_part(name)),
+        };
         let filename = safe_filename(field.content_disposition().and_then(|cd| cd.get_filename()));
         let staged = Staged {
             path: store.staging_path(),
@@ -262,7 +279,7 @@ async fn receive(
 #[utoipa::path(
     tag = "cases",
     security(("bearer" = [])),
-    params(CasePath, ("Idempotency-Key" = Option<crate::wire::text::IdempotencyKey>, Header, description = "Repeat a request safely: a retry with the same key and file returns the original response")),
+    params(CasePath, ("Idempotency-Key" = Option<crate::wire::text::IdempotencyKey>, Header, nullable = false, description = "Repeat a request safely: a retry with the same key and file returns the original response")),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "Attached.", body = Attachment, headers(("Location" = String, description = "The attachment's URL"))),
@@ -485,6 +502,7 @@ pub struct AttachmentPath {
     #[param(value_type = crate::wire::text::Id)]
     pub case_id: String,
     /// The attachment's id.
+    #[param(value_type = crate::wire::text::Id)]
     pub attachment_id: String,
 }
 
@@ -527,13 +545,15 @@ async fn get_attachment(
     Ok(HttpResponse::Ok().json(view(&a, domain)))
 }
 
-/// Downloads an attachment's bytes, as an attachment (never rendered in place).
+/// Downloads an attachment's bytes, as an attachment (never rendered in place): always
+/// `application/octet-stream`, whatever the bytes are; the type found in them at upload is the
+/// attachment's `content_type`.
 #[utoipa::path(
     tag = "cases",
     security(("bearer" = [])),
     params(AttachmentPath),
     responses(
-        (status = 200, description = "The bytes, with the content type found in them at upload (`media_type`).", content_type = "*/*", body = crate::wire::text::Bytes, headers(
+        (status = 200, description = "The bytes.", content_type = "application/octet-stream", body = crate::wire::text::Bytes, headers(
             ("Content-Disposition" = String, description = "attachment; filename=…"),
             ("Content-Length" = i64, description = "Size in bytes"),
         )),
@@ -576,7 +596,7 @@ async fn download_attachment(
         ],
     };
     Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, a.content_type.clone()))
+        .insert_header((header::CONTENT_TYPE, "application/octet-stream"))
         .insert_header(disposition)
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::CACHE_CONTROL, "private, no-store"))

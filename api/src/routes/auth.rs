@@ -68,6 +68,7 @@ fn invalid_credentials() -> ApiError {
 /// account or from an address are refused for a while with `429` and `Retry-After`.
 #[utoipa::path(
     tag = "auth",
+    security(),
     request_body = TokenRequest,
     responses(
         (status = 200, description = "Signed in.", body = TokenResponse),

@@ -372,7 +372,7 @@ fn unknown(field: &str, code: &str, message: &str) -> ApiError {
     security(("bearer" = [])),
     params(
         CustomerPath,
-        ("Idempotency-Key" = Option<crate::wire::text::IdempotencyKey>, Header, description = "Repeat a request safely: a retry with the same key and body returns the original response"),
+        ("Idempotency-Key" = Option<crate::wire::text::IdempotencyKey>, Header, nullable = false, description = "Repeat a request safely: a retry with the same key and body returns the original response"),
     ),
     request_body = CreateCaseRequest,
     responses(
@@ -958,7 +958,7 @@ pub struct UpdateCaseRequest {
 #[utoipa::path(
     tag = "cases",
     security(("bearer" = [])),
-    params(CasePath, ("If-Match" = Option<String>, Header, description = "The ETag the change is based on")),
+    params(CasePath, ("If-Match" = Option<crate::wire::text::EntityTags>, Header, nullable = false, description = "The ETag the change is based on, as read from `ETag`; a stale one is 412 `precondition_failed`")),
     request_body = UpdateCaseRequest,
     responses(
         (status = 200, description = "The case.", body = Case, headers(("ETag" = String, description = "The case's version"))),
@@ -1035,7 +1035,7 @@ fn lifecycle_change(
 #[utoipa::path(
     tag = "cases",
     security(("bearer" = [])),
-    params(CasePath, ("If-Match" = Option<String>, Header, description = "The ETag the change is based on")),
+    params(CasePath, ("If-Match" = Option<crate::wire::text::EntityTags>, Header, nullable = false, description = "The ETag the change is based on, as read from `ETag`; a stale one is 412 `precondition_failed`")),
     responses(
         (status = 200, description = "The closed case.", body = Case, headers(("ETag" = String, description = "The case's version"))),
         (status = 403, description = "Support does not close cases (`action_not_allowed`), or you lack access (`portal_access_required`, `privilege_required`).", body = Problem, content_type = "application/problem+json"),
@@ -1068,7 +1068,7 @@ async fn close_case(
 #[utoipa::path(
     tag = "cases",
     security(("bearer" = [])),
-    params(CasePath, ("If-Match" = Option<String>, Header, description = "The ETag the change is based on")),
+    params(CasePath, ("If-Match" = Option<crate::wire::text::EntityTags>, Header, nullable = false, description = "The ETag the change is based on, as read from `ETag`; a stale one is 412 `precondition_failed`")),
     responses(
         (status = 200, description = "The reopened case.", body = Case, headers(("ETag" = String, description = "The case's version"))),
         (status = 403, description = "Support does not reopen cases (`action_not_allowed`), or you lack access (`portal_access_required`, `privilege_required`).", body = Problem, content_type = "application/problem+json"),
@@ -1111,7 +1111,7 @@ pub struct EscalateRequest {
 #[utoipa::path(
     tag = "cases",
     security(("bearer" = [])),
-    params(CasePath, ("If-Match" = Option<String>, Header, description = "The ETag the change is based on")),
+    params(CasePath, ("If-Match" = Option<crate::wire::text::EntityTags>, Header, nullable = false, description = "The ETag the change is based on, as read from `ETag`; a stale one is 412 `precondition_failed`")),
     request_body = EscalateRequest,
     responses(
         (status = 200, description = "The escalated case.", body = Case, headers(("ETag" = String, description = "The case's version"))),

@@ -285,7 +285,7 @@ pub async fn add_comment(
 #[utoipa::path(
     tag = "cases",
     security(("bearer" = [])),
-    params(CasePath, ("Idempotency-Key" = Option<crate::wire::text::IdempotencyKey>, Header, description = "Repeat a request safely: a retry with the same key and body returns the original response")),
+    params(CasePath, ("Idempotency-Key" = Option<crate::wire::text::IdempotencyKey>, Header, nullable = false, description = "Repeat a request safely: a retry with the same key and body returns the original response")),
     request_body = CreateCommentRequest,
     responses(
         (status = 201, description = "Added.", body = Comment, headers(("Location" = String, description = "The comment's URL"))),
@@ -315,6 +315,7 @@ pub struct CommentPath {
     #[param(value_type = crate::wire::text::Id)]
     pub case_id: String,
     /// The comment's id.
+    #[param(value_type = crate::wire::text::Id)]
     pub comment_id: String,
 }
 

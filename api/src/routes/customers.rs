@@ -43,6 +43,7 @@ pub struct PostalAddress {
     #[schema(value_type = Option<crate::wire::text::ShortLine>)]
     pub region: Option<String>,
     /// Postal code.
+    #[schema(value_type = Option<crate::wire::text::ShortLine>)]
     pub postal_code: Option<String>,
     /// ISO 3166-1 alpha-2 country code.
     #[schema(example = "US")]

@@ -34,8 +34,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_domain)
         .service(get_domain)
         .service(create_customer)
-        .service(list_customers)
-        .service(get_customer)
+        .service(list_all_customers)
+        .service(get_customer_record)
         .service(update_customer)
         .service(transfer_customer);
 }
@@ -277,7 +277,7 @@ pub struct CreateCustomerRequest {
     #[schema(value_type = crate::wire::text::DomainNameText)]
     pub domain: String,
     /// Its reseller: an existing reseller-realm domain.
-    #[schema(example = "reseller.example.com")]
+    #[schema(value_type = crate::wire::text::DomainNameText)]
     pub reseller_domain: String,
     /// Its support tier.
     pub support_tier: wire::SupportTier,
@@ -432,7 +432,7 @@ pub struct ListProviderCustomersResponse {
     )
 )]
 #[get("/v1/provider/customers")]
-async fn list_customers(
+async fn list_all_customers(
     state: web::Data<AppState>,
     _actor: Authorized<Provision>,
     query: ApiQuery<ListProviderCustomersQuery>,
@@ -479,7 +479,7 @@ async fn list_customers(
     )
 )]
 #[get("/v1/provider/customers/{customer_id}")]
-async fn get_customer(
+async fn get_customer_record(
     state: web::Data<AppState>,
     _actor: Authorized<Provision>,
     path: web::Path<CustomerPath>,

@@ -59,7 +59,7 @@ pub struct SetStateRequest {
 #[utoipa::path(
     tag = "provider",
     security(("bearer" = [])),
-    params(CasePath, ("If-Match" = Option<String>, Header, description = "The ETag the change is based on")),
+    params(CasePath, ("If-Match" = Option<crate::wire::text::EntityTags>, Header, nullable = false, description = "The ETag the change is based on, as read from `ETag`; a stale one is 412 `precondition_failed`")),
     request_body = SetStateRequest,
     responses(
         (status = 200, description = "The case.", body = Case, headers(("ETag" = String, description = "The case's version"))),
@@ -98,7 +98,7 @@ async fn set_case_state(
 #[utoipa::path(
     tag = "provider",
     security(("bearer" = [])),
-    params(CasePath, ("Idempotency-Key" = Option<crate::wire::text::IdempotencyKey>, Header, description = "Repeat a request safely: a retry with the same key and body returns the original response")),
+    params(CasePath, ("Idempotency-Key" = Option<crate::wire::text::IdempotencyKey>, Header, nullable = false, description = "Repeat a request safely: a retry with the same key and body returns the original response")),
     request_body = CreateCommentRequest,
     responses(
         (status = 201, description = "Added.", body = Comment, headers(("Location" = String, description = "The comment's URL"))),
@@ -124,7 +124,7 @@ async fn reply_to_case(
 #[utoipa::path(
     tag = "provider",
     security(("bearer" = [])),
-    params(CasePath, ("If-Match" = Option<String>, Header, description = "The ETag the change is based on")),
+    params(CasePath, ("If-Match" = Option<crate::wire::text::EntityTags>, Header, nullable = false, description = "The ETag the change is based on, as read from `ETag`; a stale one is 412 `precondition_failed`")),
     responses(
         (status = 200, description = "The case.", body = Case, headers(("ETag" = String, description = "The case's version"))),
         (status = 403, description = "Provider users only (`wrong_realm`).", body = Problem, content_type = "application/problem+json"),

@@ -14,6 +14,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 /// The process is up.
 #[utoipa::path(
     tag = "operations",
+    security(),
     responses((status = 200, description = "The process is up.", body = String, content_type = "text/plain"))
 )]
 #[get("/healthz")]
@@ -26,6 +27,7 @@ async fn healthz() -> HttpResponse {
 /// The service can serve requests: its database answers.
 #[utoipa::path(
     tag = "operations",
+    security(),
     responses(
         (status = 200, description = "The database answers.", body = String, content_type = "text/plain"),
         (status = 503, description = "The database is unreachable (`service_unavailable`).", body = crate::problem::Problem, content_type = "application/problem+json"),
@@ -50,6 +52,7 @@ async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
 /// Prometheus metrics: request counts and latency histograms by route and status.
 #[utoipa::path(
     tag = "operations",
+    security(),
     responses((status = 200, description = "Prometheus text exposition format.", body = String, content_type = "text/plain; version=0.0.4"))
 )]
 #[get("/metrics")]
