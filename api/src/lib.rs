@@ -14,6 +14,7 @@ pub mod pagination;
 pub mod problem;
 pub mod provisioning;
 pub mod routes;
+pub mod seed;
 pub mod settings;
 pub mod startup;
 pub mod state;

@@ -48,6 +48,30 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Fill an empty database with a small world to try the API with (partners, customers on
+    /// every support tier, cases in every status); prints how to sign in.
+    Demo,
+    /// Fill an empty database with a large data set, in bulk, for benchmarks.
+    Seed {
+        /// How many cases.
+        #[arg(long)]
+        cases: u64,
+        /// Over how many reseller domains (`reseller-NNN.seed.example`).
+        #[arg(long, default_value_t = 100)]
+        resellers: u64,
+        /// Over how many customers, spread evenly over the resellers.
+        #[arg(long, default_value_t = 10_000)]
+        customers: u64,
+        /// Comments per case.
+        #[arg(long, default_value_t = 3)]
+        comments_per_case: u64,
+        /// The password of every reseller domain's super admin (`admin@<domain>`).
+        #[arg(long, env = "CASEBRIDGE_SEED_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// Seed of the random choices: the same seed makes the same data set.
+        #[arg(long, default_value_t = 1)]
+        random_seed: u64,
+    },
     /// Ask the running service's `/healthz` (for container health checks); exit 0 when up.
     Healthcheck,
     /// Print the OpenAPI document.
@@ -108,6 +132,30 @@ fn main() -> ExitCode {
                     &email,
                     password.as_deref(),
                     &display_name,
+                )
+                .await
+            }
+            Command::Demo => demo(settings).await,
+            Command::Seed {
+                cases,
+                resellers,
+                customers,
+                comments_per_case,
+                password,
+                random_seed,
+            } => {
+                seed(
+                    settings,
+                    casebridge_api::seed::SeedOptions {
+                        cases,
+                        resellers,
+                        customers,
+                        comments_per_case,
+                        password,
+                        random_seed,
+                        progress: std::io::IsTerminal::is_terminal(&std::io::stderr())
+                            || std::env::var_os("CASEBRIDGE_PROGRESS").is_some(),
+                    },
                 )
                 .await
             }
@@ -192,6 +240,53 @@ async fn import_legacy(
     let summary = result
         .map_err(|e| format!("import-legacy {}: {e}; nothing was written", file.display()))?;
     print!("{}", summary.report(dry_run));
+    Ok(())
+}
+
+async fn demo(settings: casebridge_api::Settings) -> Result<(), String> {
+    let bind = settings.bind;
+    let db = Database::connect(&settings.database_url, &settings.pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    db.migrate().await.map_err(|e| e.to_string())?;
+    let result = casebridge_api::seed::demo(&db, time::OffsetDateTime::now_utc()).await;
+    db.close().await;
+    let world = result.map_err(|e| format!("demo: {e}"))?;
+    println!(
+        "The demo world is ready: {} cases. Every account's password: {}\n",
+        world.cases, world.password
+    );
+    for s in &world.sign_ins {
+        println!("  {:<48} domain {:<28} email {}", s.role, s.domain, s.email);
+    }
+    println!(
+        "\nStart the service (casebridge serve), open http://{bind}/docs, sign in with \
+         POST /v1/auth/token {{\"domain\", \"email\", \"password\"}} and use the token with Authorize."
+    );
+    Ok(())
+}
+
+async fn seed(
+    settings: casebridge_api::Settings,
+    options: casebridge_api::seed::SeedOptions,
+) -> Result<(), String> {
+    let db = Database::connect(&settings.database_url, &settings.pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    db.migrate().await.map_err(|e| e.to_string())?;
+    let result = casebridge_api::seed::seed(&db, &options).await;
+    db.close().await;
+    let s = result.map_err(|e| format!("seed: {e}"))?;
+    println!(
+        "Seeded {} reseller domains ({} … {}), {} customers, {} cases with {} comments in {:.1} s.",
+        s.resellers,
+        casebridge_api::seed::seed_reseller_domain(0),
+        casebridge_api::seed::seed_reseller_domain(s.resellers - 1),
+        s.customers,
+        s.cases,
+        s.comments,
+        s.seconds
+    );
     Ok(())
 }
 

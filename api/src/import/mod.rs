@@ -1137,7 +1137,7 @@ async fn apply(db: &Database, plan: Plan, progress: &mut Progress) -> Result<(),
     }
     let total_new = plan.new_cases.len();
     for (i, chunk) in plan.new_cases.chunks(2000).enumerate() {
-        legacy::insert_cases(&tx, chunk, now).await?;
+        legacy::insert_cases(&tx, chunk, legacy::BulkOrigin::LegacyImport, now).await?;
         progress.tick("writing cases", ((i + 1) * 2000).min(total_new));
     }
     for (case, replaced) in &plan.changed_cases {

@@ -242,6 +242,12 @@ pub async fn realm_has_domains(
         .is_some())
 }
 
+/// How many domains there are, of every realm.
+pub async fn count_domains(conn: &impl ConnectionTrait) -> Result<u64, PersistenceError> {
+    use sea_orm::PaginatorTrait;
+    Ok(domains::Entity::find().count(conn).await?)
+}
+
 /// Stores a new user; `Conflict` when the email is taken in the domain.
 #[tracing::instrument(skip_all, fields(user_id = %user.id))]
 pub async fn insert_user(

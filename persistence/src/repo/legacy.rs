@@ -308,11 +308,37 @@ async fn index_many(
     Ok(())
 }
 
-/// Inserts many new cases with their access rows, comments, keyword entries and an
-/// `case.imported` event each, in multi-row statements.
+/// Where cases written in bulk come from; their timeline's first event says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkOrigin {
+    /// Moved in from the old support center (`case.imported`).
+    LegacyImport,
+    /// Made up by `casebridge demo` or `casebridge seed` (`case.seeded`).
+    Seed,
+}
+
+impl BulkOrigin {
+    fn action(self) -> &'static str {
+        match self {
+            BulkOrigin::LegacyImport => "case.imported",
+            BulkOrigin::Seed => "case.seeded",
+        }
+    }
+
+    fn source(self) -> &'static str {
+        match self {
+            BulkOrigin::LegacyImport => "old support center",
+            BulkOrigin::Seed => "sample data",
+        }
+    }
+}
+
+/// Inserts many new cases with their access rows, comments, keyword entries and one event
+/// each telling where they come from, in multi-row statements.
 pub async fn insert_cases(
     conn: &impl ConnectionTrait,
     cases_in: &[ImportedCase],
+    origin: BulkOrigin,
     now: OffsetDateTime,
 ) -> Result<(), PersistenceError> {
     for chunk in cases_in.chunks(CHUNK) {
@@ -333,7 +359,7 @@ pub async fn insert_cases(
                 .await?;
         }
         let events: Vec<audit_events::ActiveModel> =
-            chunk.iter().map(|c| imported_event(c, now)).collect();
+            chunk.iter().map(|c| origin_event(c, origin, now)).collect();
         audit_events::Entity::insert_many(events)
             .exec_without_returning(conn)
             .await?;
@@ -341,14 +367,18 @@ pub async fn insert_cases(
     index_many(conn, cases_in).await
 }
 
-fn imported_event(c: &ImportedCase, now: OffsetDateTime) -> audit_events::ActiveModel {
+fn origin_event(
+    c: &ImportedCase,
+    origin: BulkOrigin,
+    now: OffsetDateTime,
+) -> audit_events::ActiveModel {
     audit_events::ActiveModel {
         id: Set(EventId::generate().as_uuid()),
         time: Set(to_micros(now)),
         actor_user_id: Set(None),
         actor_email: Set(None),
         actor_domain_id: Set(None),
-        action: Set("case.imported".to_owned()),
+        action: Set(origin.action().to_owned()),
         subject_type: Set("case".to_owned()),
         subject_id: Set(c.id.to_string()),
         customer_id: Set(Some(c.customer_id.as_uuid())),
@@ -356,7 +386,7 @@ fn imported_event(c: &ImportedCase, now: OffsetDateTime) -> audit_events::Active
         details: Set(serde_json::json!({
             "case_number": c.case_number,
             "comments": c.comments.len(),
-            "source": "old support center",
+            "source": origin.source(),
         })
         .to_string()),
     }
@@ -399,7 +429,7 @@ pub async fn replace_case(
             .exec_without_returning(conn)
             .await?;
     }
-    let mut event = imported_event(case, now);
+    let mut event = origin_event(case, BulkOrigin::LegacyImport, now);
     event.action = Set("case.reimported".to_owned());
     audit_events::Entity::insert(event)
         .exec_without_returning(conn)
