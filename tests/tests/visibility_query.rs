@@ -1,7 +1,9 @@
 //! The visibility rule is decided once, in `domain::visibility::can_see`; the case lists
 //! express it as a query. This test builds random worlds of resellers, customers, support
 //! partnerships, transfers and cases through the repository, and checks that for every viewer
-//! the query returns exactly the cases the rule lets it see, on the backend under test.
+//! the query returns exactly the cases the rule lets it see, that `total_size` (summed from the
+//! running counts) says how many, with and without filters, and that reading one case agrees,
+//! on the backend under test.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,10 +11,11 @@ use std::collections::BTreeSet;
 
 use casebridge_domain::visibility::{CaseAudience, can_see};
 use casebridge_domain::{
-    CaseId, ClassificationId, DisplayName, DomainId, DomainName, EmailAddress, ProductType, Realm,
-    ResellerAccess, Severity, SupportTier, UserId, Viewer,
+    CaseId, CaseStatus, ClassificationId, CustomerId, DisplayName, DomainId, DomainName,
+    EmailAddress, Lifecycle, ProductType, Realm, ResellerAccess, Severity, SupportTier, UserId,
+    Viewer,
 };
-use casebridge_persistence::repo::cases::{self, CaseOrder, CaseQuery, NewCase};
+use casebridge_persistence::repo::cases::{self, CaseChanges, CaseOrder, CaseQuery, NewCase};
 use casebridge_persistence::repo::customers::{self, ContactData, NewCustomer, PostalAddressData};
 use casebridge_persistence::repo::identity::{self, NewUser};
 use casebridge_tests::{BOUNCED, FreshDatabase};
@@ -91,21 +94,24 @@ async fn visible_by_rule(
     out
 }
 
+/// Every case the list query returns, page by page, with each page's `total_size`.
 async fn visible_by_query(
     db: &casebridge_persistence::Database,
     viewer: Viewer,
-) -> BTreeSet<CaseId> {
+    filter: &Filter,
+) -> (BTreeSet<CaseId>, BTreeSet<u64>) {
     let mut out = BTreeSet::new();
+    let mut totals = BTreeSet::new();
     let mut after = None;
     loop {
-        let (page, _) = cases::list_cases(
+        let (page, total) = cases::list_cases(
             db.reader(),
             &CaseQuery {
                 viewer,
-                customer: None,
+                customer: filter.customer,
                 q: None,
-                statuses: vec![],
-                severities: vec![],
+                statuses: filter.statuses.clone(),
+                severities: filter.severities.clone(),
                 updated_after: None,
                 order: CaseOrder::UpdateTimeDesc,
                 after,
@@ -114,6 +120,7 @@ async fn visible_by_query(
         )
         .await
         .unwrap();
+        totals.insert(total);
         let Some(last) = page.last() else { break };
         after = Some(cases::CaseCursor::after(last, CaseOrder::UpdateTimeDesc));
         let n = page.len();
@@ -122,7 +129,24 @@ async fn visible_by_query(
             break;
         }
     }
-    out
+    (out, totals)
+}
+
+/// Filters of a list.
+#[derive(Debug, Default)]
+struct Filter {
+    customer: Option<CustomerId>,
+    statuses: Vec<CaseStatus>,
+    severities: Vec<Severity>,
+}
+
+impl Filter {
+    async fn admits(&self, db: &casebridge_persistence::Database, id: CaseId) -> bool {
+        let case = cases::find_case(db.reader(), id).await.unwrap().unwrap();
+        self.customer.is_none_or(|c| c == case.customer_id)
+            && (self.statuses.is_empty() || self.statuses.contains(&case.lifecycle.status))
+            && (self.severities.is_empty() || self.severities.contains(&case.severity))
+    }
 }
 
 #[tokio::test]
@@ -180,7 +204,34 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
                 .unwrap()
                 .unwrap();
             let management = customers::management(db.reader(), &customer).await.unwrap();
-            match rng.gen_range(0..10) {
+            match rng.gen_range(0..12) {
+                // Support moves a case on, or its severity changes.
+                10 | 11 if !all_cases.is_empty() => {
+                    let id = all_cases[rng.gen_range(0..all_cases.len())];
+                    let case = cases::find_case(db.reader(), id).await.unwrap().unwrap();
+                    let status = CaseStatus::ALL[rng.gen_range(0..CaseStatus::ALL.len())];
+                    let severity = [Severity::P1, Severity::P2, Severity::P3, Severity::P4]
+                        [rng.gen_range(0..4)];
+                    let lifecycle = Lifecycle {
+                        status,
+                        close_time: (status == CaseStatus::Closed).then_some(now),
+                        escalation: None,
+                    };
+                    cases::update_case(
+                        db.writer(),
+                        id,
+                        case.version,
+                        &CaseChanges {
+                            severity: Some(severity),
+                            title: None,
+                            subscriber_emails: None,
+                            lifecycle: Some(lifecycle),
+                        },
+                        now,
+                    )
+                    .await
+                    .unwrap();
+                }
                 // File a case as one of the managing partners.
                 0..=4 => {
                     let partners = management.partner_domains();
@@ -241,7 +292,7 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
                     }
                 }
                 // Transfer to another reseller.
-                _ => {
+                9 => {
                     let to = resellers[rng.gen_range(0..resellers.len())].domain;
                     if let Ok(after) = management.transfer_to(to) {
                         customers::apply_transfer(db.writer(), c, &after, now)
@@ -249,6 +300,8 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
                             .unwrap();
                     }
                 }
+                // A status change with no case yet: nothing happens.
+                _ => {}
             }
         }
         let mut viewers: Vec<Viewer> = resellers
@@ -257,10 +310,53 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
             .collect();
         viewers.extend(customer_tenants.iter().map(|t| Viewer::Customer(t.domain)));
         viewers.push(Viewer::Provider);
+        let filters = [
+            Filter::default(),
+            Filter {
+                statuses: vec![CaseStatus::New, CaseStatus::Closed],
+                ..Filter::default()
+            },
+            Filter {
+                severities: vec![Severity::P1, Severity::P3],
+                ..Filter::default()
+            },
+            Filter {
+                customer: Some(customer_ids[0]),
+                statuses: vec![CaseStatus::New],
+                severities: vec![Severity::P3],
+            },
+        ];
         for viewer in viewers {
             let rule = visible_by_rule(db, viewer, &all_cases).await;
-            let query = visible_by_query(db, viewer).await;
-            assert_eq!(query, rule, "seed {seed}, viewer {viewer:?}");
+            for filter in &filters {
+                let mut expected = BTreeSet::new();
+                for id in &rule {
+                    if filter.admits(db, *id).await {
+                        expected.insert(*id);
+                    }
+                }
+                let (listed, totals) = visible_by_query(db, viewer, filter).await;
+                assert_eq!(
+                    listed, expected,
+                    "seed {seed}, viewer {viewer:?}, {filter:?}"
+                );
+                assert_eq!(
+                    totals,
+                    BTreeSet::from([expected.len() as u64]),
+                    "seed {seed}, viewer {viewer:?}, {filter:?}"
+                );
+            }
+            // Reading one case answers the same, one query each.
+            for id in &all_cases {
+                let read = cases::find_visible_case(db.reader(), *id, viewer)
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    read.map(|c| c.id),
+                    rule.contains(id).then_some(*id),
+                    "seed {seed}, viewer {viewer:?}, case {id}"
+                );
+            }
             if let Viewer::Partner(d) = viewer {
                 seen_by_partners += rule.len();
                 for id in &all_cases {

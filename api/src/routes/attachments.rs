@@ -30,7 +30,7 @@ use crate::conditions::{Idempotency, on_stale_write};
 use crate::extract::{ApiQuery, path_param};
 use crate::pagination::page_size;
 use crate::problem::{ApiError, ErrorCode, FieldIssue, Problem};
-use crate::routes::cases::{CasePath, case_id, record_event, visible_case};
+use crate::routes::cases::{CasePath, case_id, record_event, seen_case, visible_case};
 use crate::state::AppState;
 use crate::storage::AttachmentStore;
 
@@ -453,7 +453,7 @@ async fn list_attachments(
 ) -> Result<HttpResponse, ApiError> {
     let id = case_id(&path)?;
     let db = state.db.reader();
-    visible_case(db, actor.viewer(), id).await?;
+    seen_case(db, actor.viewer(), id).await?;
     let size = page_size(query.page_size)?;
     let scope = format!("case-attachments|{id}");
     let after: Option<(i64, uuid::Uuid)> = query
@@ -532,7 +532,7 @@ async fn get_attachment(
 ) -> Result<HttpResponse, ApiError> {
     let (case, attachment) = ids(&path)?;
     let db = state.db.reader();
-    visible_case(db, actor.viewer(), case).await?;
+    seen_case(db, actor.viewer(), case).await?;
     let a = attachments::find_attachment(db, case, attachment)
         .await?
         .ok_or_else(ApiError::not_found)?;
@@ -569,7 +569,7 @@ async fn download_attachment(
 ) -> Result<HttpResponse, ApiError> {
     let (case, attachment) = ids(&path)?;
     let db = state.db.reader();
-    visible_case(db, actor.viewer(), case).await?;
+    seen_case(db, actor.viewer(), case).await?;
     let a = attachments::find_attachment(db, case, attachment)
         .await?
         .ok_or_else(ApiError::not_found)?;

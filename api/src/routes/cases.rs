@@ -235,6 +235,17 @@ pub async fn visible_case(
     })
 }
 
+/// The case, when the viewer sees it (for reads: one query); 404 otherwise.
+pub async fn seen_case(
+    conn: &impl Connection,
+    viewer: Viewer,
+    id: CaseId,
+) -> Result<CaseRecord, ApiError> {
+    cases::find_visible_case(conn, id, viewer)
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
 /// The case id in the path.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
@@ -880,8 +891,8 @@ async fn get_case(
     actor: Authorized<WorkCases>,
     path: web::Path<CasePath>,
 ) -> Result<HttpResponse, ApiError> {
-    let seen = visible_case(state.db.reader(), actor.viewer(), case_id(&path)?).await?;
-    Ok(case_response(actix_web::http::StatusCode::OK, &seen.case))
+    let case = seen_case(state.db.reader(), actor.viewer(), case_id(&path)?).await?;
+    Ok(case_response(actix_web::http::StatusCode::OK, &case))
 }
 
 /// Applies a change decided by the rules to a visible case, in one transaction with its
@@ -1233,7 +1244,7 @@ async fn list_case_events(
 ) -> Result<HttpResponse, ApiError> {
     let id = case_id(&path)?;
     let db = state.db.reader();
-    visible_case(db, actor.viewer(), id).await?;
+    seen_case(db, actor.viewer(), id).await?;
     let size = page_size(query.page_size)?;
     let scope = format!("case-events|{id}");
     let after: Option<(i64, uuid::Uuid)> = query

@@ -22,7 +22,9 @@ use crate::extract::{ApiJson, ApiQuery, path_param};
 use crate::mail;
 use crate::pagination::page_size;
 use crate::problem::{ApiError, Problem};
-use crate::routes::cases::{CasePath, case_id, participants, record_event, visible_case};
+use crate::routes::cases::{
+    CasePath, case_id, participants, record_event, seen_case, visible_case,
+};
 use crate::state::AppState;
 
 /// Registers the endpoints.
@@ -127,7 +129,7 @@ async fn list_comments(
 ) -> Result<HttpResponse, ApiError> {
     let id = case_id(&path)?;
     let db = state.db.reader();
-    visible_case(db, actor.viewer(), id).await?;
+    seen_case(db, actor.viewer(), id).await?;
     let size = page_size(query.page_size)?;
     let scope = format!("case-comments|{id}");
     let after: Option<(i64, uuid::Uuid)> = query
@@ -339,7 +341,7 @@ async fn get_comment(
     let case: CaseId = path_param("case_id", &path.case_id)?;
     let id: CommentId = path_param("comment_id", &path.comment_id)?;
     let db = state.db.reader();
-    visible_case(db, actor.viewer(), case).await?;
+    seen_case(db, actor.viewer(), case).await?;
     let comment = cases::find_comment(db, case, id)
         .await?
         .ok_or_else(ApiError::not_found)?;

@@ -11,6 +11,7 @@ mod m20261121_000002_create_customers_and_audit;
 mod m20261121_000003_create_cases;
 mod m20261121_000004_create_attachments_and_outbox;
 mod m20261121_000005_create_legacy_records;
+mod m20261121_000006_create_case_counts;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000003_create_cases::Migration),
             Box::new(m20261121_000004_create_attachments_and_outbox::Migration),
             Box::new(m20261121_000005_create_legacy_records::Migration),
+            Box::new(m20261121_000006_create_case_counts::Migration),
         ]
     }
 }

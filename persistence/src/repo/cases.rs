@@ -5,9 +5,11 @@ use std::collections::BTreeMap;
 
 use casebridge_domain::case::Escalation;
 use casebridge_domain::classification::Question;
+use casebridge_domain::visibility::{CaseAudience, can_see};
 use casebridge_domain::{
     CaseId, CaseStatus, ClassificationId, CommentId, CustomerId, DomainId, EscalationReason,
-    Justification, Lifecycle, Party, ProductType, Severity, UserId, Viewer,
+    Justification, Lifecycle, Management, Party, ProductType, ResellerAccess, Severity, UserId,
+    Viewer,
 };
 use sea_orm::sea_query::{
     Alias, Cond, Expr, JoinType, LikeExpr, Order, Query, SelectStatement, SimpleExpr,
@@ -367,6 +369,128 @@ pub async fn find_case(
     let mut q = case_select();
     q.and_where(Expr::col((cases::Entity, cases::Column::Id)).eq(id.as_uuid()));
     Ok(fetch_cases(conn, &q).await?.into_iter().next())
+}
+
+/// The case with this id if `viewer` sees it, in one query: the case with the facts the
+/// visibility rule needs about this viewer (its customer's domain and reseller, whether the
+/// viewer was recorded on the case, whether it is a support partner of the customer), judged by
+/// `casebridge_domain::visibility::can_see` itself.
+pub async fn find_visible_case(
+    conn: &impl ConnectionTrait,
+    id: CaseId,
+    viewer: Viewer,
+) -> Result<Option<CaseRecord>, PersistenceError> {
+    let mut q = case_select();
+    q.join(
+        JoinType::InnerJoin,
+        customers::Entity,
+        Expr::col((customers::Entity, customers::Column::Id))
+            .equals((cases::Entity, cases::Column::CustomerId)),
+    )
+    .expr_as(
+        Expr::col((customers::Entity, customers::Column::DomainId)),
+        Alias::new("customer_domain_id"),
+    )
+    .expr_as(
+        Expr::col((customers::Entity, customers::Column::ResellerDomainId)),
+        Alias::new("customer_reseller_id"),
+    )
+    .expr_as(
+        Expr::col((customers::Entity, customers::Column::ResellerAccess)),
+        Alias::new("customer_reseller_access"),
+    )
+    .and_where(Expr::col((cases::Entity, cases::Column::Id)).eq(id.as_uuid()));
+    let viewer_domain = match viewer {
+        Viewer::Partner(d) => Some(d),
+        _ => None,
+    };
+    if let Some(d) = viewer_domain {
+        q.expr_as(
+            Expr::exists(
+                Query::select()
+                    .expr(Expr::val(1))
+                    .from(case_access::Entity)
+                    .and_where(
+                        Expr::col((case_access::Entity, case_access::Column::CaseId))
+                            .equals((cases::Entity, cases::Column::Id)),
+                    )
+                    .and_where(
+                        Expr::col((case_access::Entity, case_access::Column::DomainId))
+                            .eq(d.as_uuid()),
+                    )
+                    .to_owned(),
+            ),
+            Alias::new("viewer_recorded"),
+        )
+        .expr_as(
+            Expr::exists(
+                Query::select()
+                    .expr(Expr::val(1))
+                    .from(support_partners::Entity)
+                    .and_where(
+                        Expr::col((
+                            support_partners::Entity,
+                            support_partners::Column::CustomerId,
+                        ))
+                        .equals((cases::Entity, cases::Column::CustomerId)),
+                    )
+                    .and_where(
+                        Expr::col((
+                            support_partners::Entity,
+                            support_partners::Column::PartnerDomainId,
+                        ))
+                        .eq(d.as_uuid()),
+                    )
+                    .to_owned(),
+            ),
+            Alias::new("viewer_supports"),
+        );
+    }
+    let Some(row) = conn.query_one(&q).await? else {
+        return Ok(None);
+    };
+    let case = CaseRecord::try_from(CaseRow::from_query_result(&row, "")?)?;
+    let flag = |name: &str| -> Result<bool, PersistenceError> {
+        // EXISTS reads back as a boolean on PostgreSQL and as 0/1 on SQLite.
+        Ok(row
+            .try_get::<bool>("", name)
+            .or_else(|_| row.try_get::<i32>("", name).map(|n| n != 0))?)
+    };
+    let (recorded, supports) = match viewer_domain {
+        Some(_) => (flag("viewer_recorded")?, flag("viewer_supports")?),
+        None => (false, false),
+    };
+    let reseller_access = match row
+        .try_get::<String>("", "customer_reseller_access")?
+        .as_str()
+    {
+        "granted" => ResellerAccess::Granted,
+        "revoked" => ResellerAccess::Revoked,
+        other => {
+            return Err(PersistenceError::Corrupt(format!(
+                "reseller access {other}"
+            )));
+        }
+    };
+    // The facts as far as this viewer is concerned: the rule looks at nothing else.
+    let only_viewer = |yes: bool| {
+        viewer_domain
+            .filter(|_| yes)
+            .into_iter()
+            .collect::<Vec<_>>()
+    };
+    let management = Management {
+        reseller: DomainId::from_uuid(row.try_get("", "customer_reseller_id")?),
+        reseller_access,
+        support_partners: only_viewer(supports),
+    };
+    let recorded_partners = only_viewer(recorded);
+    let audience = CaseAudience {
+        recorded_partners: &recorded_partners,
+        customer_domain: DomainId::from_uuid(row.try_get("", "customer_domain_id")?),
+        management: &management,
+    };
+    Ok(can_see(viewer, &audience).then_some(case))
 }
 
 /// The partner domains recorded on the case when it was filed.
@@ -940,14 +1064,9 @@ fn restrict_to_viewer(q: &mut SelectStatement, viewer: Viewer) -> (Alias, Alias)
     }
 }
 
-/// A page of the cases the viewer sees, and how many match in all.
-#[tracing::instrument(skip_all)]
-pub async fn list_cases(
-    conn: &impl ConnectionTrait,
-    query: &CaseQuery,
-) -> Result<(Vec<CaseRecord>, u64), PersistenceError> {
-    let mut q = case_select();
-    let (t, id_col) = restrict_to_viewer(&mut q, query.viewer);
+/// Adds the query's filters (customer, statuses, severities, update time, keywords) on the
+/// columns of `t`.
+fn add_filters(q: &mut SelectStatement, t: &Alias, query: &CaseQuery, backend: DbBackend) {
     let col = |name: &str| Expr::col((t.clone(), Alias::new(name)));
     if let Some(customer) = query.customer {
         q.and_where(col("customer_id").eq(customer.as_uuid()));
@@ -964,10 +1083,120 @@ pub async fn list_cases(
     if let Some(text) = &query.q {
         let terms = search_terms(text);
         if !terms.is_empty() {
-            q.and_where(keyword_condition(conn.get_database_backend(), &terms));
+            q.and_where(keyword_condition(backend, &terms));
         }
     }
-    let mut count = q.clone();
+}
+
+/// The customers whose cases a partner domain may see, as far as management goes: those it
+/// resells to with access granted, and those it is a support partner of (the second half of
+/// the visibility rule; the first, being recorded on the case, is what `case_access` holds).
+fn customers_seen_by_partner(domain: DomainId) -> SelectStatement {
+    let mut resold = Query::select();
+    resold
+        .column((customers::Entity, customers::Column::Id))
+        .from(customers::Entity)
+        .and_where(
+            Expr::col((customers::Entity, customers::Column::ResellerDomainId))
+                .eq(domain.as_uuid()),
+        )
+        .and_where(Expr::col((customers::Entity, customers::Column::ResellerAccess)).eq("granted"));
+    let supported = Query::select()
+        .column((
+            support_partners::Entity,
+            support_partners::Column::CustomerId,
+        ))
+        .from(support_partners::Entity)
+        .and_where(
+            Expr::col((
+                support_partners::Entity,
+                support_partners::Column::PartnerDomainId,
+            ))
+            .eq(domain.as_uuid()),
+        )
+        .to_owned();
+    resold.union(sea_orm::sea_query::UnionType::Distinct, supported);
+    resold
+}
+
+/// How many cases the query matches. Without keywords or an update-time bound, a sum over the
+/// running counts (`partner_case_counts`, `customer_case_counts`: rows per customer, status and
+/// severity) of the customers the viewer sees; otherwise a count of the matching cases.
+async fn count_cases(
+    conn: &impl ConnectionTrait,
+    query: &CaseQuery,
+) -> Result<u64, PersistenceError> {
+    let backend = conn.get_database_backend();
+    let has_terms = query
+        .q
+        .as_deref()
+        .is_some_and(|q| !search_terms(q).is_empty());
+    let mut count = Query::select();
+    if has_terms || query.updated_after.is_some() {
+        count.from(cases::Entity);
+        let (t, _) = restrict_to_viewer(&mut count, query.viewer);
+        add_filters(&mut count, &t, query, backend);
+        count.expr_as(Expr::cust("COUNT(*)"), Alias::new("n"));
+    } else {
+        let t = match query.viewer {
+            Viewer::Partner(domain) => {
+                let t = Alias::new("partner_case_counts");
+                count
+                    .from(t.clone())
+                    .and_where(Expr::col((t.clone(), Alias::new("domain_id"))).eq(domain.as_uuid()))
+                    .and_where(
+                        Expr::col((t.clone(), Alias::new("customer_id")))
+                            .in_subquery(customers_seen_by_partner(domain)),
+                    );
+                t
+            }
+            Viewer::Customer(domain) => {
+                let t = Alias::new("customer_case_counts");
+                count.from(t.clone()).and_where(
+                    Expr::col((t.clone(), Alias::new("customer_id"))).in_subquery(
+                        Query::select()
+                            .column((customers::Entity, customers::Column::Id))
+                            .from(customers::Entity)
+                            .and_where(
+                                Expr::col((customers::Entity, customers::Column::DomainId))
+                                    .eq(domain.as_uuid()),
+                            )
+                            .to_owned(),
+                    ),
+                );
+                t
+            }
+            Viewer::Provider => {
+                let t = Alias::new("customer_case_counts");
+                count.from(t.clone());
+                t
+            }
+        };
+        add_filters(&mut count, &t, query, backend);
+        count.expr_as(
+            Expr::cust("CAST(COALESCE(SUM(n), 0) AS BIGINT)"),
+            Alias::new("n"),
+        );
+    }
+    let total: i64 = conn
+        .query_one(&count)
+        .await?
+        .map(|r| r.try_get("", "n"))
+        .transpose()?
+        .unwrap_or(0);
+    Ok(u64::try_from(total).unwrap_or(0))
+}
+
+/// A page of the cases the viewer sees, and how many match in all.
+#[tracing::instrument(skip_all)]
+pub async fn list_cases(
+    conn: &impl ConnectionTrait,
+    query: &CaseQuery,
+) -> Result<(Vec<CaseRecord>, u64), PersistenceError> {
+    let mut q = case_select();
+    let (t, id_col) = restrict_to_viewer(&mut q, query.viewer);
+    let col = |name: &str| Expr::col((t.clone(), Alias::new(name)));
+    add_filters(&mut q, &t, query, conn.get_database_backend());
     let id = Expr::col((t.clone(), id_col.clone()));
     let time_name = match query.order {
         CaseOrder::CreateTimeDesc => "create_time",
@@ -998,15 +1227,8 @@ pub async fn list_cases(
         .order_by((t, id_col), Order::Desc)
         .limit(query.limit);
     let rows = fetch_cases(conn, &q).await?;
-    count.clear_selects();
-    count.expr_as(Expr::cust("COUNT(*)"), Alias::new("n"));
-    let total: i64 = conn
-        .query_one(&count)
-        .await?
-        .map(|r| r.try_get("", "n"))
-        .transpose()?
-        .unwrap_or(0);
-    Ok((rows, u64::try_from(total).unwrap_or(0)))
+    let total = count_cases(conn, query).await?;
+    Ok((rows, total))
 }
 
 #[cfg(test)]
