@@ -1,0 +1,362 @@
+#!/usr/bin/env python3
+"""casebridge's benchmarks: one run, every figure, both backends.
+
+Builds in release mode; measures a bare actix-web plaintext handler as the ceiling; then, on
+SQLite and on PostgreSQL, seeds CASES cases (3 comments each, over 100 reseller domains and
+10,000 customers) with `casebridge seed`, starts the release server and drives it with wrk at
+64 connections: GET /v1/cases/{id}, GET /v1/cases (first page and page 1,000), a keyword search
+and POST (file a case). Prints a table (requests/s, p50, p95, p99, share of the ceiling, peak
+memory) and writes bench/RESULTS.md.
+
+Usage: bench/run.py [--cases N] [--duration S] [--backends sqlite,postgres] [--pg-url URL]
+       [--no-results]   (print only; do not rewrite bench/RESULTS.md)
+Needs wrk (Debian's package; installed with apt-get when missing).
+"""
+
+import argparse
+import datetime
+import json
+import os
+import pathlib
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+BIN = ROOT / "target/release/casebridge"
+CEILING = ROOT / "target/release/casebridge-bench-ceiling"
+PASSWORD = "bench pass phrase 1"
+RESELLERS = 100
+CUSTOMERS = 10_000
+COMMENTS = 3
+PAGE = 10          # page size of the list runs: a reseller holds CASES / 100 cases
+DEEP_PAGE = 1_000  # with 1,000,000 cases, page 1,000 of 10 is a reseller's last
+KEYWORD = "calendar"
+CONNECTIONS = 64
+THREADS = 2
+
+# wrk script: method, body and headers from the environment; prints one JSON line at the end.
+WRK_LUA = r"""
+wrk.method = os.getenv("BENCH_METHOD")
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN")
+local body = os.getenv("BENCH_BODY")
+if body ~= nil and body ~= "" then
+  wrk.body = body
+  wrk.headers["Content-Type"] = "application/json"
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests": %d, "seconds": %f, "p50": %f, "p95": %f, "p99": %f, "non2xx": %d, "socket_errors": %d}\n',
+    summary.requests, summary.duration / 1e6,
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,
+    e.status, e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def http(method, url, token=None, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method)
+    if token:
+        req.add_header("authorization", f"Bearer {token}")
+    if data is not None:
+        req.add_header("content-type", "application/json")
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return json.loads(r.read() or b"null")
+
+
+def wait_ready(url, proc):
+    for _ in range(600):
+        if proc.poll() is not None:
+            raise SystemExit(f"the server exited with {proc.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except (urllib.error.URLError, ConnectionError, OSError):
+            time.sleep(0.1)
+    raise SystemExit(f"{url} did not answer")
+
+
+def peak_rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def wrk(url, method="GET", token="", body="", duration=10, lua=None):
+    env = {**os.environ, "BENCH_METHOD": method, "BENCH_TOKEN": token, "BENCH_BODY": body}
+    cmd = ["wrk", "-t", str(THREADS), "-c", str(CONNECTIONS), "-d", f"{duration}s",
+           "--timeout", "10s", "-s", lua, url]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+    result = json.loads(next(l for l in out.splitlines() if l.startswith("{")))
+    result["rps"] = result["requests"] / result["seconds"]
+    return result
+
+
+def measure(name, url, lua, duration, method="GET", token="", body=""):
+    wrk(url, method, token, body, duration=2, lua=lua)  # warm-up
+    r = wrk(url, method, token, body, duration=duration, lua=lua)
+    if r["non2xx"] or r["socket_errors"]:
+        raise SystemExit(f"{name}: {r['non2xx']} non-2xx answers, {r['socket_errors']} socket errors")
+    log(f"  {name:<34} {r['rps']:>9.0f} req/s  p50 {r['p50']:.2f} ms  p99 {r['p99']:.2f} ms")
+    return r
+
+
+def machine():
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem_gb = int(f.readline().split()[1]) / 1024 / 1024
+    pg = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip()
+    wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "memory": f"{mem_gb:.0f} GiB",
+        "kernel": platform.release(), "postgres": pg,
+        "wrk": wrk_version.splitlines()[0] if wrk_version else "wrk",
+        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                                 capture_output=True, text=True).stdout.strip(),
+        "date": datetime.date.today().isoformat(),
+    }
+
+
+def ceiling(lua, duration):
+    port = free_port()
+    proc = subprocess.Popen([str(CEILING), f"127.0.0.1:{port}"])
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/plaintext", proc)
+        log("ceiling: bare actix-web plaintext")
+        r = measure("GET /plaintext", f"http://127.0.0.1:{port}/plaintext", lua, duration)
+        r["peak_mb"] = peak_rss_mb(proc.pid)
+        return r
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def backend_run(backend, cases, pg_url, lua, duration):
+    data = pathlib.Path(tempfile.mkdtemp(prefix=f"casebridge-bench-{backend}-"))
+    env = {**os.environ, "CASEBRIDGE_DATA_DIR": str(data), "RUST_LOG": "warn"}
+    env.pop("CASEBRIDGE_DATABASE_URL", None)
+    scratch = None
+    if backend == "postgres":
+        scratch = f"bench_{int(time.time())}"
+        subprocess.run(["psql", pg_url, "-qc", f'CREATE DATABASE "{scratch}"'], check=True)
+        env["CASEBRIDGE_DATABASE_URL"] = pg_url.rsplit("/", 1)[0] + "/" + scratch
+    try:
+        log(f"{backend}: seeding {cases:,} cases")
+        started = time.monotonic()
+        seeded = subprocess.run(
+            ["/usr/bin/time", "-f", "%M", str(BIN), "seed", "--cases", str(cases),
+             "--resellers", str(RESELLERS), "--customers", str(CUSTOMERS),
+             "--comments-per-case", str(COMMENTS), "--password", PASSWORD],
+            env=env, capture_output=True, text=True)
+        if seeded.returncode != 0:
+            raise SystemExit(f"seed failed: {seeded.stderr}")
+        seed_seconds = time.monotonic() - started
+        seed_peak_mb = int(seeded.stderr.strip().splitlines()[-1]) / 1024
+        log(f"  {seeded.stdout.strip()}  (peak {seed_peak_mb:.0f} MB)")
+
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen([str(BIN), "serve"],
+                                  env={**env, "CASEBRIDGE_BIND": f"127.0.0.1:{port}"})
+        try:
+            wait_ready(f"{base}/readyz", server)
+            token = http("POST", f"{base}/v1/auth/token", body={
+                "domain": "reseller-000.seed.example",
+                "email": "admin@reseller-000.seed.example", "password": PASSWORD})["access_token"]
+            first = http("GET", f"{base}/v1/cases?page_size={PAGE}", token)
+            visible = first["total_size"]
+            case_id = first["cases"][0]["id"]
+            # Walk to page 1,000 (or the last page, with fewer cases) for its token.
+            page, deep, page_token, deep_token = 1, first, first["next_page_token"], ""
+            while page < DEEP_PAGE and page_token:
+                deep_token = page_token
+                deep = http("GET", f"{base}/v1/cases?page_size={PAGE}&page_token={deep_token}", token)
+                page, page_token = page + 1, deep["next_page_token"]
+            customer = http("GET", f"{base}/v1/customers?page_size=1", token)["customers"][0]
+            classifications = http("GET", f"{base}/v1/case-classifications?page_size=100",
+                                   token)["case_classifications"]
+            category = next(c for c in classifications if c["product_type"] == "google_workspace")
+            answers = {q["id"]: "Since Monday" for q in category["questions"] if q["required"]}
+            found = http("GET", f"{base}/v1/cases?q={KEYWORD}&page_size={PAGE}", token)["total_size"]
+            log(f"  reseller-000 sees {visible:,} cases; page {page} reached; "
+                f"'{KEYWORD}' finds {found:,}")
+            create_body = json.dumps({
+                "product_type": "google_workspace", "title": "Calendar sync fails on phones",
+                "classification_id": category["id"], "answers": answers,
+                "description": "Since Monday, shared calendars do not sync on managed phones.",
+                "severity": "P3", "language_code": "en-US", "time_zone": "Europe/Berlin"})
+            results = {
+                "get_case": measure("GET /v1/cases/{id}", f"{base}/v1/cases/{case_id}", lua,
+                                    duration, token=token),
+                "first_page": measure(f"GET /v1/cases (page 1 of {PAGE})",
+                                      f"{base}/v1/cases?page_size={PAGE}", lua, duration,
+                                      token=token),
+                "deep_page": measure(f"GET /v1/cases (page {page})",
+                                     f"{base}/v1/cases?page_size={PAGE}&page_token={deep_token}",
+                                     lua, duration, token=token),
+                "search": measure(f"GET /v1/cases?q={KEYWORD}",
+                                  f"{base}/v1/cases?q={KEYWORD}&page_size={PAGE}", lua, duration,
+                                  token=token),
+                "create": measure("POST /v1/customers/{id}/cases",
+                                  f"{base}/v1/customers/{customer['id']}/cases", lua, duration,
+                                  method="POST", token=token, body=create_body),
+            }
+            peak = peak_rss_mb(server.pid)
+            log(f"  server peak memory {peak:.0f} MB")
+            return {"results": results, "server_peak_mb": peak, "seed_seconds": seed_seconds,
+                    "seed_peak_mb": seed_peak_mb, "visible": visible, "deep_page": page,
+                    "found": found}
+        finally:
+            server.terminate()
+            server.wait()
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+        if scratch:
+            subprocess.run(["psql", pg_url, "-qc", f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'])
+
+
+TARGETS = {
+    "get_case": "≥ 20% of the ceiling",
+    "first_page": "≥ 8% of the ceiling",
+    "deep_page": "within 1.5× of page 1",
+    "search": "p95 < 50 ms",
+    "create": "> 1,000 req/s",
+}
+LABELS = {
+    "get_case": "`GET /v1/cases/{{id}}`",
+    "first_page": "`GET /v1/cases`, page 1",
+    "deep_page": "`GET /v1/cases`, page {deep}",
+    "search": "`GET /v1/cases?q=calendar`",
+    "create": "`POST /v1/customers/{{id}}/cases`",
+}
+
+
+def verdict(key, r, run, ceiling_rps):
+    if key == "get_case":
+        return r["rps"] / ceiling_rps >= 0.20
+    if key == "first_page":
+        return r["rps"] / ceiling_rps >= 0.08
+    if key == "deep_page":
+        return run["results"]["first_page"]["rps"] / r["rps"] <= 1.5
+    if key == "search":
+        return r["p95"] < 50
+    return r["rps"] > 1000
+
+
+def table(runs, ceil):
+    lines = [
+        "| endpoint | backend | req/s | p50 ms | p95 ms | p99 ms | share of ceiling | target | met |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+        f"| bare actix-web plaintext (ceiling) | — | {ceil['rps']:,.0f} | {ceil['p50']:.2f} | "
+        f"{ceil['p95']:.2f} | {ceil['p99']:.2f} | 100% | | |",
+    ]
+    for key in TARGETS:
+        for backend, run in runs.items():
+            r = run["results"][key]
+            label = LABELS[key].format(deep=run["deep_page"])
+            lines.append(
+                f"| {label} | {backend} | {r['rps']:,.0f} | {r['p50']:.2f} | {r['p95']:.2f} | "
+                f"{r['p99']:.2f} | {100 * r['rps'] / ceil['rps']:.1f}% | {TARGETS[key]} | "
+                f"{'yes' if verdict(key, r, run, ceil['rps']) else '**no**'} |")
+    for backend, run in runs.items():
+        ratio = run["results"]["first_page"]["rps"] / run["results"]["deep_page"]["rps"]
+        lines.append(f"\nPage {run['deep_page']} against page 1 on {backend}: page 1 serves "
+                     f"{ratio:.2f}× the requests/s of page {run['deep_page']}.")
+    return "\n".join(lines)
+
+
+def memory_table(runs, ceil):
+    lines = ["| process | backend | peak memory (RSS) | target | met |",
+             "| --- | --- | ---: | --- | --- |",
+             f"| ceiling server | — | {ceil['peak_mb']:.0f} MB | | |"]
+    for backend, run in runs.items():
+        lines.append(f"| casebridge serve, after every run above | {backend} | "
+                     f"{run['server_peak_mb']:.0f} MB | < 200 MB | "
+                     f"{'yes' if run['server_peak_mb'] < 200 else '**no**'} |")
+        lines.append(f"| casebridge seed | {backend} | {run['seed_peak_mb']:.0f} MB | | |")
+    return "\n".join(lines)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--cases", type=int, default=1_000_000)
+    p.add_argument("--duration", type=int, default=10)
+    p.add_argument("--backends", default="sqlite,postgres")
+    p.add_argument("--pg-url", default=os.environ.get(
+        "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
+    p.add_argument("--no-results", action="store_true")
+    args = p.parse_args()
+
+    if shutil.which("wrk") is None:
+        log("installing wrk (Debian)")
+        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True)
+    log("building (release)")
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "casebridge-api",
+                    "-p", "casebridge-bench-ceiling", "--bins"], cwd=ROOT, check=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(WRK_LUA)
+        lua = f.name
+    info = machine()
+    ceil = ceiling(lua, args.duration)
+    runs = {}
+    for backend in args.backends.split(","):
+        runs[backend] = backend_run(backend, args.cases, args.pg_url, lua, args.duration)
+    os.unlink(lua)
+
+    seeds = "\n".join(
+        f"- {backend}: `casebridge seed` wrote {args.cases:,} cases with {args.cases * COMMENTS:,} "
+        f"comments over {RESELLERS} reseller domains and {CUSTOMERS:,} customers in "
+        f"{run['seed_seconds']:.0f} s ({args.cases / run['seed_seconds']:,.0f} cases/s); "
+        f"the measured reseller sees {run['visible']:,} cases, '{KEYWORD}' finds {run['found']:,}."
+        for backend, run in runs.items())
+    report = f"""## Run of {info['date']} (commit {info['commit']})
+
+Machine: {info['cpu']}, {info['cores']} cores, {info['memory']}, Linux {info['kernel']};
+{info['postgres']}; {info['wrk']}. Load: wrk, {THREADS} threads, {CONNECTIONS} connections,
+{args.duration} s per figure after a 2 s warm-up, on the same machine as the server (the ceiling
+is measured the same way). Signed in as `admin@reseller-000.seed.example`; lists use pages of
+{PAGE}.
+
+{seeds}
+
+{table(runs, ceil)}
+
+{memory_table(runs, ceil)}
+"""
+    print(report)
+    if not args.no_results:
+        results = ROOT / "bench/RESULTS.md"
+        head = results.read_text().split("<!-- results -->")[0] if results.exists() else ""
+        results.write_text(head + "<!-- results -->\n\n" + report)
+        log(f"written to {results}")
+
+
+if __name__ == "__main__":
+    main()
