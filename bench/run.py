@@ -104,9 +104,10 @@ def peak_rss_mb(pid):
     return float("nan")
 
 
-def wrk(url, method="GET", token="", body="", duration=10, lua=None):
+def wrk(url, method="GET", token="", body="", duration=10, lua=None, connections=CONNECTIONS):
     env = {**os.environ, "BENCH_METHOD": method, "BENCH_TOKEN": token, "BENCH_BODY": body}
-    cmd = ["wrk", "-t", str(THREADS), "-c", str(CONNECTIONS), "-d", f"{duration}s",
+    threads = min(THREADS, connections)
+    cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s",
            "--timeout", "10s", "-s", lua, url]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
     result = json.loads(next(l for l in out.splitlines() if l.startswith("{")))
@@ -114,9 +115,9 @@ def wrk(url, method="GET", token="", body="", duration=10, lua=None):
     return result
 
 
-def measure(name, url, lua, duration, method="GET", token="", body=""):
-    wrk(url, method, token, body, duration=2, lua=lua)  # warm-up
-    r = wrk(url, method, token, body, duration=duration, lua=lua)
+def measure(name, url, lua, duration, method="GET", token="", body="", connections=CONNECTIONS):
+    wrk(url, method, token, body, duration=2, lua=lua, connections=connections)  # warm-up
+    r = wrk(url, method, token, body, duration=duration, lua=lua, connections=connections)
     if r["non2xx"] or r["socket_errors"]:
         raise SystemExit(f"{name}: {r['non2xx']} non-2xx answers, {r['socket_errors']} socket errors")
     log(f"  {name:<34} {r['rps']:>9.0f} req/s  p50 {r['p50']:.2f} ms  p99 {r['p99']:.2f} ms")
@@ -224,6 +225,11 @@ def backend_run(backend, cases, pg_url, lua, duration):
                 "search": measure(f"GET /v1/cases?q={KEYWORD}",
                                   f"{base}/v1/cases?q={KEYWORD}&page_size={PAGE}", lua, duration,
                                   token=token),
+                # The same search one request at a time: its own latency, without the queue
+                # that 64 connections on two cores build in front of it.
+                "search_alone": measure(f"GET /v1/cases?q={KEYWORD} (1 conn)",
+                                        f"{base}/v1/cases?q={KEYWORD}&page_size={PAGE}", lua,
+                                        duration, token=token, connections=1),
                 "create": measure("POST /v1/customers/{id}/cases",
                                   f"{base}/v1/customers/{customer['id']}/cases", lua, duration,
                                   method="POST", token=token, body=create_body),
@@ -247,6 +253,7 @@ TARGETS = {
     "first_page": "≥ 8% of the ceiling",
     "deep_page": "within 1.5× of page 1",
     "search": "p95 < 50 ms",
+    "search_alone": "p95 < 50 ms",
     "create": "> 1,000 req/s",
 }
 LABELS = {
@@ -254,6 +261,7 @@ LABELS = {
     "first_page": "`GET /v1/cases`, page 1",
     "deep_page": "`GET /v1/cases`, page {deep}",
     "search": "`GET /v1/cases?q=calendar`",
+    "search_alone": "`GET /v1/cases?q=calendar`, 1 connection",
     "create": "`POST /v1/customers/{{id}}/cases`",
 }
 
@@ -265,7 +273,7 @@ def verdict(key, r, run, ceiling_rps):
         return r["rps"] / ceiling_rps >= 0.08
     if key == "deep_page":
         return run["results"]["first_page"]["rps"] / r["rps"] <= 1.5
-    if key == "search":
+    if key in ("search", "search_alone"):
         return r["p95"] < 50
     return r["rps"] > 1000
 

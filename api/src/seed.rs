@@ -19,7 +19,7 @@ use casebridge_persistence::repo::cases as case_repo;
 use casebridge_persistence::repo::customers::{self, ContactData, NewCustomer, PostalAddressData};
 use casebridge_persistence::repo::identity::{self, NewUser};
 use casebridge_persistence::repo::legacy::{self, BulkOrigin, ImportedCase, ImportedComment};
-use casebridge_persistence::{Database, PersistenceError};
+use casebridge_persistence::{Connection as _, Database, PersistenceError};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -799,6 +799,15 @@ pub async fn seed(db: &Database, o: &SeedOptions) -> Result<SeedSummary, SeedErr
                 started.elapsed().as_secs_f64()
             );
         }
+    }
+    if db.backend() == casebridge_persistence::Backend::Postgres {
+        // What autovacuum would do a little later: flush the keyword index's pending list into
+        // the GIN tree and gather statistics, so that what is measured next is the steady
+        // state. (SQLite plans without statistics, by design: see `repo::cases`.)
+        db.writer()
+            .execute_unprepared("VACUUM (ANALYZE)")
+            .await
+            .map_err(PersistenceError::from)?;
     }
     Ok(SeedSummary {
         resellers: o.resellers,

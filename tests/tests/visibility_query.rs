@@ -2,7 +2,8 @@
 //! express it as a query. This test builds random worlds of resellers, customers, support
 //! partnerships, transfers and cases through the repository, and checks that for every viewer
 //! the query returns exactly the cases the rule lets it see, that `total_size` (summed from the
-//! running counts) says how many, with and without filters, and that reading one case agrees,
+//! running counts) says how many, with and without filters and keywords (the keyword index is
+//! scoped per viewer), and that reading one case agrees,
 //! on the backend under test.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -109,7 +110,7 @@ async fn visible_by_query(
             &CaseQuery {
                 viewer,
                 customer: filter.customer,
-                q: None,
+                q: filter.q.map(str::to_owned),
                 statuses: filter.statuses.clone(),
                 severities: filter.severities.clone(),
                 updated_after: None,
@@ -124,7 +125,9 @@ async fn visible_by_query(
         let Some(last) = page.last() else { break };
         after = Some(cases::CaseCursor::after(last, CaseOrder::UpdateTimeDesc));
         let n = page.len();
-        out.extend(page.into_iter().map(|c| c.id));
+        for case in page {
+            assert!(out.insert(case.id), "{viewer:?} listed {} twice", case.id);
+        }
         if n < 7 {
             break;
         }
@@ -138,6 +141,8 @@ struct Filter {
     customer: Option<CustomerId>,
     statuses: Vec<CaseStatus>,
     severities: Vec<Severity>,
+    /// A keyword (a word of the title, or its beginning).
+    q: Option<&'static str>,
 }
 
 impl Filter {
@@ -146,8 +151,14 @@ impl Filter {
         self.customer.is_none_or(|c| c == case.customer_id)
             && (self.statuses.is_empty() || self.statuses.contains(&case.lifecycle.status))
             && (self.severities.is_empty() || self.severities.contains(&case.severity))
+            && self
+                .q
+                .is_none_or(|q| case.title.split(' ').any(|word| word.starts_with(q)))
     }
 }
+
+/// Case titles: keyword filters must find exactly the visible cases with the word.
+const TITLES: [&str; 3] = ["mail bounce", "calendar sync", "drive quota"];
 
 #[tokio::test]
 async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
@@ -242,7 +253,7 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
                         &NewCase {
                             customer_id: c,
                             product_type: ProductType::GoogleWorkspace,
-                            title: "t".into(),
+                            title: TITLES[rng.gen_range(0..TITLES.len())].into(),
                             classification_id: BOUNCED.parse::<ClassificationId>().unwrap(),
                             description: "d".into(),
                             answers: Default::default(),
@@ -324,6 +335,16 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
                 customer: Some(customer_ids[0]),
                 statuses: vec![CaseStatus::New],
                 severities: vec![Severity::P3],
+                ..Filter::default()
+            },
+            Filter {
+                q: Some("calendar"),
+                ..Filter::default()
+            },
+            Filter {
+                q: Some("sy"),
+                statuses: vec![CaseStatus::New, CaseStatus::InProgressSupport],
+                ..Filter::default()
             },
         ];
         for viewer in viewers {

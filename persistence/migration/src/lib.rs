@@ -12,6 +12,7 @@ mod m20261121_000003_create_cases;
 mod m20261121_000004_create_attachments_and_outbox;
 mod m20261121_000005_create_legacy_records;
 mod m20261121_000006_create_case_counts;
+mod m20261121_000007_scope_keyword_index;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000004_create_attachments_and_outbox::Migration),
             Box::new(m20261121_000005_create_legacy_records::Migration),
             Box::new(m20261121_000006_create_case_counts::Migration),
+            Box::new(m20261121_000007_scope_keyword_index::Migration),
         ]
     }
 }

@@ -1,7 +1,7 @@
 //! Importing from the old support center: the map of old ids to new entities, and bulk writes
 //! for large imports (one transaction, multi-row statements).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use casebridge_domain::{
     CaseId, ClassificationId, CommentId, CustomerId, DomainId, EventId, Lifecycle, Party,
@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::to_micros;
 use crate::PersistenceError;
-use crate::entities::{audit_events, case_access, case_comments, cases, legacy_records};
+use crate::entities::{audit_events, case_access, case_comments, cases, customers, legacy_records};
 
 /// What an old record became, and the hash of its content when last imported.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -275,20 +275,49 @@ async fn index_many(
 ) -> Result<(), PersistenceError> {
     let backend = conn.get_database_backend();
     for chunk in cases.chunks(CHUNK) {
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 3);
+        let customer_domains: HashMap<Uuid, Uuid> = customers::Entity::find()
+            .filter(
+                customers::Column::Id.is_in(
+                    chunk
+                        .iter()
+                        .map(|c| c.customer_id.as_uuid())
+                        .collect::<HashSet<_>>(),
+                ),
+            )
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c.domain_id))
+            .collect();
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 4);
         let mut rows: Vec<String> = Vec::with_capacity(chunk.len());
         for (i, c) in chunk.iter().enumerate() {
+            let customer_domain = customer_domains
+                .get(&c.customer_id.as_uuid())
+                .copied()
+                .ok_or_else(|| {
+                    PersistenceError::Corrupt(format!("case {} has no customer", c.id))
+                })?;
             values.push(c.case_number.into());
             values.push(c.title.clone().into());
             values.push(search_text(c).into());
+            values.push(
+                super::cases::scope_text(
+                    c.partner_domains.iter().map(|d| d.as_uuid()),
+                    customer_domain,
+                )
+                .into(),
+            );
             rows.push(match backend {
                 DbBackend::Postgres => format!(
-                    "(${}, setweight(to_tsvector('simple', ${}), 'A') || to_tsvector('simple', ${}))",
-                    3 * i + 1,
-                    3 * i + 2,
-                    3 * i + 3
+                    "(${}, {})",
+                    4 * i + 1,
+                    super::cases::PG_DOCUMENT
+                        .replace("{title}", &format!("${}", 4 * i + 2))
+                        .replace("{body}", &format!("${}", 4 * i + 3))
+                        .replace("{scope}", &format!("${}", 4 * i + 4))
                 ),
-                _ => "(?, ?, ?)".to_owned(),
+                _ => "(?, ?, ?, ?)".to_owned(),
             });
         }
         let sql = match backend {
@@ -298,7 +327,7 @@ async fn index_many(
                 rows.join(", ")
             ),
             _ => format!(
-                "INSERT INTO case_search (rowid, title, body) VALUES {}",
+                "INSERT INTO case_search (rowid, title, body, scope) VALUES {}",
                 rows.join(", ")
             ),
         };
