@@ -252,6 +252,7 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
                         db.writer(),
                         &NewCase {
                             customer_id: c,
+                            customer_domain_id: customer.domain_id,
                             product_type: ProductType::GoogleWorkspace,
                             title: TITLES[rng.gen_range(0..TITLES.len())].into(),
                             classification_id: BOUNCED.parse::<ClassificationId>().unwrap(),

@@ -493,6 +493,7 @@ async fn create_case(
     let now = state.clock.now();
     let new = NewCase {
         customer_id,
+        customer_domain_id: customer.domain_id,
         product_type: body.product_type.into(),
         title: title.into_inner(),
         classification_id,

@@ -528,6 +528,8 @@ pub async fn recorded_partners(
 pub struct NewCase {
     /// The customer.
     pub customer_id: CustomerId,
+    /// The customer's own domain (for the keyword index's scope).
+    pub customer_domain_id: DomainId,
     /// Product type.
     pub product_type: ProductType,
     /// Title.
@@ -636,7 +638,19 @@ pub async fn insert_case(
             .exec_without_returning(conn)
             .await?;
     }
-    reindex(conn, id).await?;
+    // A new case has no comments yet and its partners and customer are known: one statement.
+    write_index(
+        conn,
+        number,
+        &new.title,
+        &format!("{}\n", new.description),
+        &scope_text(
+            new.partner_domains.iter().map(|d| d.as_uuid()),
+            new.customer_domain_id.as_uuid(),
+        ),
+        false,
+    )
+    .await?;
     Ok(id)
 }
 
@@ -870,6 +884,18 @@ pub async fn reindex(conn: &impl ConnectionTrait, id: CaseId) -> Result<(), Pers
         .ok_or_else(|| PersistenceError::Corrupt(format!("case {id} has no customer")))?
         .domain_id;
     let scope = scope_text(partners, customer_domain);
+    write_index(conn, case.case_number, &case.title, &body, &scope, true).await
+}
+
+/// Writes a case's keyword index entry; `replace` when it may have one already.
+async fn write_index(
+    conn: &impl ConnectionTrait,
+    case_number: i64,
+    title: &str,
+    body: &str,
+    scope: &str,
+    replace: bool,
+) -> Result<(), PersistenceError> {
     let backend = conn.get_database_backend();
     match backend {
         DbBackend::Postgres => {
@@ -883,31 +909,23 @@ pub async fn reindex(conn: &impl ConnectionTrait, id: CaseId) -> Result<(), Pers
                         .replace("{body}", "$3")
                         .replace("{scope}", "$4")
                 ),
-                [
-                    case.case_number.into(),
-                    case.title.into(),
-                    body.into(),
-                    scope.into(),
-                ],
+                [case_number.into(), title.into(), body.into(), scope.into()],
             ))
             .await?;
         }
         _ => {
-            conn.execute_raw(Statement::from_sql_and_values(
-                backend,
-                "DELETE FROM case_search WHERE rowid = ?",
-                [case.case_number.into()],
-            ))
-            .await?;
+            if replace {
+                conn.execute_raw(Statement::from_sql_and_values(
+                    backend,
+                    "DELETE FROM case_search WHERE rowid = ?",
+                    [case_number.into()],
+                ))
+                .await?;
+            }
             conn.execute_raw(Statement::from_sql_and_values(
                 backend,
                 "INSERT INTO case_search (rowid, title, body, scope) VALUES (?, ?, ?, ?)",
-                [
-                    case.case_number.into(),
-                    case.title.into(),
-                    body.into(),
-                    scope.into(),
-                ],
+                [case_number.into(), title.into(), body.into(), scope.into()],
             ))
             .await?;
         }
