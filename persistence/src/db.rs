@@ -131,7 +131,19 @@ impl Database {
             .min_connections(pool.min_connections)
             .acquire_timeout(pool.acquire_timeout)
             .connect_timeout(pool.acquire_timeout)
-            .sqlx_logging(false);
+            .sqlx_logging(false)
+            // OLTP settings for the service's sessions, measured at a million cases:
+            // - the case lists join eight relations, which PostgreSQL took 6 ms to plan on
+            //   every request (custom plans) for a 0.2 ms execution. Statements are prepared
+            //   once per connection; a generic plan is planned once and reused.
+            // - parallel plans start worker processes: 6 ms of a 6.3 ms request for the first
+            //   page of a list. Every query here reads a few rows by index.
+            .map_sqlx_postgres_opts(|o| {
+                o.options([
+                    ("plan_cache_mode", "force_generic_plan"),
+                    ("max_parallel_workers_per_gather", "0"),
+                ])
+            });
         let conn = sea_orm::Database::connect(options)
             .await
             .map_err(|e| PersistenceError::Unavailable(e.to_string()))?;
