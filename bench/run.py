@@ -138,7 +138,7 @@ def machine():
     return {
         "cpu": cpu, "cores": os.cpu_count(), "memory": f"{mem_gb:.0f} GiB",
         "kernel": platform.release(), "postgres": pg,
-        "wrk": wrk_version.splitlines()[0] if wrk_version else "wrk",
+        "wrk": " ".join(wrk_version.split()[:2]) if wrk_version else "wrk",
         "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                                  capture_output=True, text=True).stdout.strip(),
         "date": datetime.date.today().isoformat(),
