@@ -277,10 +277,9 @@ fn case_select() -> SelectStatement {
     case_select_from(None)
 }
 
-/// The case columns, read from `cases` or, for a keyword search that drives from its matches,
-/// from `matches CROSS JOIN cases` (see [`drives_from_matches`]).
-fn case_select_from(matches: Option<SelectStatement>) -> SelectStatement {
-    let mut q = Query::select();
+/// `FROM cases`, or `FROM (matches) CROSS JOIN cases` for a keyword search that reads from its
+/// matches outward (a cross join takes no `ON`: the join condition goes to `WHERE`).
+fn from_cases(q: &mut SelectStatement, matches: Option<SelectStatement>) {
     match matches {
         Some(m) => {
             q.from_subquery(m, matches_alias())
@@ -294,6 +293,13 @@ fn case_select_from(matches: Option<SelectStatement>) -> SelectStatement {
             q.from(cases::Entity);
         }
     }
+}
+
+/// The case columns, read from `cases` or, for a keyword search that drives from its matches,
+/// from `matches CROSS JOIN cases` (see [`drives_from_matches`]).
+fn case_select_from(matches: Option<SelectStatement>) -> SelectStatement {
+    let mut q = Query::select();
+    from_cases(&mut q, matches);
     q.columns([
         (cases::Entity, cases::Column::Id),
         (cases::Entity, cases::Column::CaseNumber),
@@ -1288,20 +1294,7 @@ async fn count_cases(
     if has_terms || query.updated_after.is_some() {
         let matches = drives_from_matches(backend, query);
         let from_matches = matches.is_some();
-        match matches {
-            Some(m) => {
-                count
-                    .from_subquery(m, matches_alias())
-                    .cross_join(cases::Entity)
-                    .and_where(
-                        Expr::col((matches_alias(), Alias::new("case_number")))
-                            .equals((cases::Entity, cases::Column::CaseNumber)),
-                    );
-            }
-            None => {
-                count.from(cases::Entity);
-            }
-        }
+        from_cases(&mut count, matches);
         let (t, _) = restrict_to_viewer(&mut count, query.viewer, from_matches);
         add_filters(&mut count, &t, query, backend, from_matches);
         count.expr_as(Expr::cust("COUNT(*)"), Alias::new("n"));
