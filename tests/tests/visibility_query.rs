@@ -3,7 +3,7 @@
 //! partnerships, transfers and cases through the repository, and checks that for every viewer
 //! the query returns exactly the cases the rule lets it see, that `total_size` (summed from the
 //! running counts) says how many, with and without filters and keywords (the keyword index is
-//! scoped per viewer), and that reading one case agrees,
+//! scoped per viewer), in every order, and that reading one case agrees,
 //! on the backend under test.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -114,7 +114,7 @@ async fn visible_by_query(
                 statuses: filter.statuses.clone(),
                 severities: filter.severities.clone(),
                 updated_after: None,
-                order: CaseOrder::UpdateTimeDesc,
+                order: filter.order,
                 after,
                 limit: 7,
             },
@@ -123,7 +123,7 @@ async fn visible_by_query(
         .unwrap();
         totals.insert(total);
         let Some(last) = page.last() else { break };
-        after = Some(cases::CaseCursor::after(last, CaseOrder::UpdateTimeDesc));
+        after = Some(cases::CaseCursor::after(last, filter.order));
         let n = page.len();
         for case in page {
             assert!(out.insert(case.id), "{viewer:?} listed {} twice", case.id);
@@ -143,6 +143,8 @@ struct Filter {
     severities: Vec<Severity>,
     /// A keyword (a word of the title, or its beginning).
     q: Option<&'static str>,
+    /// The order pages are walked in.
+    order: CaseOrder,
 }
 
 impl Filter {
@@ -345,6 +347,17 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
             Filter {
                 q: Some("sy"),
                 statuses: vec![CaseStatus::New, CaseStatus::InProgressSupport],
+                order: CaseOrder::Severity,
+                ..Filter::default()
+            },
+            Filter {
+                q: Some("mail"),
+                order: CaseOrder::CreateTimeDesc,
+                ..Filter::default()
+            },
+            Filter {
+                severities: vec![Severity::P1, Severity::P3],
+                order: CaseOrder::Severity,
                 ..Filter::default()
             },
         ];

@@ -1,7 +1,7 @@
 //! Cases: the catalogue, cases and their history, the visibility rule as a query, keyset
 //! pagination and keyword search.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use casebridge_domain::case::Escalation;
 use casebridge_domain::classification::Question;
@@ -1286,12 +1286,8 @@ async fn count_cases(
     query: &CaseQuery,
 ) -> Result<u64, PersistenceError> {
     let backend = conn.get_database_backend();
-    let has_terms = query
-        .q
-        .as_deref()
-        .is_some_and(|q| !search_terms(q).is_empty());
     let mut count = Query::select();
-    if has_terms || query.updated_after.is_some() {
+    if has_terms(query) || query.updated_after.is_some() {
         let matches = drives_from_matches(backend, query);
         let from_matches = matches.is_some();
         from_cases(&mut count, matches);
@@ -1355,26 +1351,60 @@ pub async fn list_cases(
     query: &CaseQuery,
 ) -> Result<(Vec<CaseRecord>, u64), PersistenceError> {
     let backend = conn.get_database_backend();
-    let matches = drives_from_matches(backend, query);
-    let from_matches = matches.is_some();
-    let mut q = case_select_from(matches);
-    let (t, id_col) = restrict_to_viewer(&mut q, query.viewer, from_matches);
-    let col = |name: &str| Expr::col((t.clone(), Alias::new(name)));
-    add_filters(&mut q, &t, query, backend, from_matches);
-    let id = Expr::col((t.clone(), id_col.clone()));
-    let time_name = match query.order {
+    if has_terms(query) {
+        return search_cases(conn, query).await;
+    }
+    let mut q = case_select();
+    let (t, id_col) = restrict_to_viewer(&mut q, query.viewer, false);
+    add_filters(&mut q, &t, query, backend, false);
+    keyset_page(
+        &mut q,
+        query,
+        &t,
+        [
+            Alias::new("severity"),
+            Alias::new(time_name(query.order)),
+            id_col,
+        ],
+    );
+    let rows = fetch_cases(conn, &q).await?;
+    let total = count_cases(conn, query).await?;
+    Ok((rows, total))
+}
+
+fn has_terms(query: &CaseQuery) -> bool {
+    query
+        .q
+        .as_deref()
+        .is_some_and(|q| !search_terms(q).is_empty())
+}
+
+/// The sort column of an order besides severity and id.
+fn time_name(order: CaseOrder) -> &'static str {
+    match order {
         CaseOrder::CreateTimeDesc => "create_time",
         _ => "update_time",
-    };
+    }
+}
+
+/// Keyset pagination on the columns `[severity, time, id]` of `t`: the rows after the cursor,
+/// in the query's order, one page.
+fn keyset_page(
+    q: &mut SelectStatement,
+    query: &CaseQuery,
+    t: &Alias,
+    [severity, time, id]: [Alias; 3],
+) {
+    let col = |name: &Alias| Expr::col((t.clone(), name.clone()));
     if let Some(c) = query.after {
-        let before_in_time = Expr::tuple([col(time_name), id.clone()])
+        let before_in_time = Expr::tuple([col(&time), col(&id)])
             .lt(Expr::tuple([Expr::value(c.time), Expr::value(c.id)]));
         match query.order {
             CaseOrder::Severity => {
                 q.cond_where(
-                    Cond::any().add(col("severity").gt(c.severity)).add(
+                    Cond::any().add(col(&severity).gt(c.severity)).add(
                         Cond::all()
-                            .add(col("severity").eq(c.severity))
+                            .add(col(&severity).eq(c.severity))
                             .add(before_in_time),
                     ),
                 );
@@ -1385,13 +1415,71 @@ pub async fn list_cases(
         }
     }
     if query.order == CaseOrder::Severity {
-        q.order_by((t.clone(), Alias::new("severity")), Order::Asc);
+        q.order_by((t.clone(), severity), Order::Asc);
     }
-    q.order_by((t.clone(), Alias::new(time_name)), Order::Desc)
-        .order_by((t, id_col), Order::Desc)
+    q.order_by((t.clone(), time), Order::Desc)
+        .order_by((t.clone(), id), Order::Desc)
         .limit(query.limit);
-    let rows = fetch_cases(conn, &q).await?;
-    let total = count_cases(conn, query).await?;
+}
+
+/// A keyword search in one pass over its matches. Counting them for `total_size` visits every
+/// visible match anyway, so the same pass yields the page: an inner query keeps each visible
+/// match's sort keys and counts them all (`COUNT(*) OVER ()`, computed before the outer
+/// query's cursor and limit), the outer one takes the page; then only the page's cases are
+/// read whole. A page past the end has no row to carry the count, which is then counted apart.
+async fn search_cases(
+    conn: &impl ConnectionTrait,
+    query: &CaseQuery,
+) -> Result<(Vec<CaseRecord>, u64), PersistenceError> {
+    let backend = conn.get_database_backend();
+    let matches = drives_from_matches(backend, query);
+    let from_matches = matches.is_some();
+    let mut hits = Query::select();
+    from_cases(&mut hits, matches);
+    let (t, id_col) = restrict_to_viewer(&mut hits, query.viewer, from_matches);
+    add_filters(&mut hits, &t, query, backend, from_matches);
+    let (hit_id, hit_severity, hit_time) = (
+        Alias::new("hit_id"),
+        Alias::new("hit_severity"),
+        Alias::new("hit_time"),
+    );
+    hits.expr_as(Expr::col((t.clone(), id_col)), hit_id.clone())
+        .expr_as(
+            Expr::col((t.clone(), Alias::new("severity"))),
+            hit_severity.clone(),
+        )
+        .expr_as(
+            Expr::col((t, Alias::new(time_name(query.order)))),
+            hit_time.clone(),
+        )
+        .expr_as(Expr::cust("COUNT(*) OVER ()"), Alias::new("hit_total"));
+    let h = Alias::new("hits");
+    let mut page = Query::select();
+    page.column((h.clone(), hit_id.clone()))
+        .column((h.clone(), Alias::new("hit_total")))
+        .from_subquery(hits, h.clone());
+    keyset_page(&mut page, query, &h, [hit_severity, hit_time, hit_id]);
+    let mut ids = Vec::new();
+    let mut total = None;
+    for row in conn.query_all(&page).await? {
+        ids.push(row.try_get::<Uuid>("", "hit_id")?);
+        total = Some(row.try_get::<i64>("", "hit_total")?);
+    }
+    let total = match total {
+        Some(n) => u64::try_from(n).unwrap_or(0),
+        None => count_cases(conn, query).await?,
+    };
+    if ids.is_empty() {
+        return Ok((Vec::new(), total));
+    }
+    let mut whole = case_select();
+    whole.and_where(Expr::col((cases::Entity, cases::Column::Id)).is_in(ids.clone()));
+    let mut by_id: HashMap<Uuid, CaseRecord> = fetch_cases(conn, &whole)
+        .await?
+        .into_iter()
+        .map(|c| (c.id.as_uuid(), c))
+        .collect();
+    let rows = ids.iter().filter_map(|id| by_id.remove(id)).collect();
     Ok((rows, total))
 }
 
