@@ -361,8 +361,9 @@ is measured the same way). Signed in as `admin@reseller-000.seed.example`; lists
     print(report)
     if not args.no_results:
         results = ROOT / "bench/RESULTS.md"
-        head = results.read_text().split("<!-- results -->")[0] if results.exists() else ""
-        results.write_text(head + "<!-- results -->\n\n" + report)
+        marker = "\n<!-- results -->\n"
+        head = results.read_text().split(marker)[0] if results.exists() else ""
+        results.write_text(head + marker + "\n" + report)
         log(f"written to {results}")
 
 
