@@ -9,12 +9,12 @@ use actix_web::http::header::{
     self, Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
 };
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
-use casebridge_domain::{AttachmentId, CaseId, Party};
-use casebridge_persistence::PersistenceError;
+use casebridge_domain::{AttachmentId, CaseId, Party, Viewer};
 use casebridge_persistence::repo::attachments::{self, AttachmentRecord};
 use casebridge_persistence::repo::cases::{self, CaseChanges};
 use casebridge_persistence::repo::idempotency::StoredResponse;
 use casebridge_persistence::repo::{from_micros, identity, to_micros};
+use casebridge_persistence::{Connection, PersistenceError};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -513,6 +513,20 @@ fn ids(path: &AttachmentPath) -> Result<(CaseId, AttachmentId), ApiError> {
     ))
 }
 
+/// The attachment in the path, if the viewer sees its case (404 otherwise, alike for a case
+/// not seen and an attachment not there).
+async fn seen_attachment(
+    db: &impl Connection,
+    viewer: Viewer,
+    path: &AttachmentPath,
+) -> Result<AttachmentRecord, ApiError> {
+    let (case, attachment) = ids(path)?;
+    seen_case(db, viewer, case).await?;
+    attachments::find_attachment(db, case, attachment)
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
 /// Reads an attachment's description (name, type, size, hash, uploader).
 #[utoipa::path(
     tag = "cases",
@@ -530,12 +544,8 @@ async fn get_attachment(
     actor: Authorized<WorkCases>,
     path: web::Path<AttachmentPath>,
 ) -> Result<HttpResponse, ApiError> {
-    let (case, attachment) = ids(&path)?;
     let db = state.db.reader();
-    seen_case(db, actor.viewer(), case).await?;
-    let a = attachments::find_attachment(db, case, attachment)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let a = seen_attachment(db, actor.viewer(), &path).await?;
     let domain = match a.uploader_domain_id {
         Some(d) => identity::find_domain(db, d)
             .await?
@@ -567,12 +577,8 @@ async fn download_attachment(
     actor: Authorized<WorkCases>,
     path: web::Path<AttachmentPath>,
 ) -> Result<HttpResponse, ApiError> {
-    let (case, attachment) = ids(&path)?;
     let db = state.db.reader();
-    seen_case(db, actor.viewer(), case).await?;
-    let a = attachments::find_attachment(db, case, attachment)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let a = seen_attachment(db, actor.viewer(), &path).await?;
     let file = state
         .store
         .open(&a.storage_key)
