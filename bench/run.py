@@ -10,6 +10,7 @@ memory) and writes bench/RESULTS.md.
 
 Usage: bench/run.py [--cases N] [--duration S] [--backends sqlite,postgres] [--pg-url URL]
        [--no-results]   (print only; do not rewrite bench/RESULTS.md)
+       [--no-build]     (measure the release binaries already built: the run before a change)
 Needs wrk (Debian's package; installed with apt-get when missing).
 """
 
@@ -320,14 +321,17 @@ def main():
     p.add_argument("--pg-url", default=os.environ.get(
         "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
     p.add_argument("--no-results", action="store_true")
+    p.add_argument("--no-build", action="store_true",
+                   help="measure the release binaries as they are (a run before a change)")
     args = p.parse_args()
 
     if shutil.which("wrk") is None:
         log("installing wrk (Debian)")
         subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True)
-    log("building (release)")
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "casebridge-api",
-                    "-p", "casebridge-bench-ceiling", "--bins"], cwd=ROOT, check=True)
+    if not args.no_build:
+        log("building (release)")
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "casebridge-api",
+                        "-p", "casebridge-bench-ceiling", "--bins"], cwd=ROOT, check=True)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(WRK_LUA)
         lua = f.name

@@ -4,7 +4,9 @@
 pub mod auth;
 pub mod clock;
 pub mod conditions;
+pub mod copy_data;
 pub mod extract;
+pub mod housekeeping;
 pub mod import;
 pub mod mail;
 pub mod metrics;

@@ -72,6 +72,18 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         random_seed: u64,
     },
+    /// Copy this deployment (its database and its attachments) into an empty database,
+    /// PostgreSQL or another SQLite file, then verify the copy; for moving from SQLite to
+    /// PostgreSQL. Stop the service first: on SQLite its file is locked while it runs.
+    CopyData {
+        /// The target database's URL (`postgres://…` or `sqlite://…`); it must be empty.
+        #[arg(long)]
+        to: String,
+        /// For an SQLite target: the data directory its attachments go to (default: the
+        /// directory of its database file).
+        #[arg(long)]
+        to_data_dir: Option<std::path::PathBuf>,
+    },
     /// Ask the running service's `/healthz` (for container health checks); exit 0 when up.
     Healthcheck,
     /// Print the OpenAPI document.
@@ -136,6 +148,7 @@ fn main() -> ExitCode {
                 .await
             }
             Command::Demo => demo(settings).await,
+            Command::CopyData { to, to_data_dir } => copy_data(settings, to, to_data_dir).await,
             Command::Seed {
                 cases,
                 resellers,
@@ -240,6 +253,35 @@ async fn import_legacy(
     let summary = result
         .map_err(|e| format!("import-legacy {}: {e}; nothing was written", file.display()))?;
     print!("{}", summary.report(dry_run));
+    Ok(())
+}
+
+async fn copy_data(
+    settings: casebridge_api::Settings,
+    to: String,
+    to_data_dir: Option<std::path::PathBuf>,
+) -> Result<(), String> {
+    use std::io::IsTerminal;
+    let db = Database::connect(&settings.database_url, &settings.pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    db.migrate().await.map_err(|e| e.to_string())?;
+    let store = casebridge_api::storage::for_deployment(
+        settings.attachment_store,
+        &db,
+        settings.data_dir.join("attachments"),
+    )
+    .map_err(|e| format!("attachment storage: {e}"))?;
+    let target = casebridge_api::copy_data::Target {
+        url: to.clone(),
+        data_dir: to_data_dir,
+    };
+    let progress =
+        std::io::stderr().is_terminal() || std::env::var_os("CASEBRIDGE_PROGRESS").is_some();
+    let result = casebridge_api::copy_data::run(&db, store.as_ref(), &target, progress).await;
+    db.close().await;
+    let summary = result.map_err(|e| format!("copy-data to {}: {e}", redact(&to)))?;
+    print!("{}", summary.report());
     Ok(())
 }
 

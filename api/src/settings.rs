@@ -186,6 +186,36 @@ pub struct SettingsArgs {
         global = true
     )]
     pub mail_lease_secs: u64,
+
+    /// Where attachments' bytes live: `local` (files under the data directory; the default on
+    /// SQLite) or `database` (in the database, reached by every instance; the default on
+    /// PostgreSQL).
+    #[arg(long, env = "CASEBRIDGE_ATTACHMENT_STORE", value_enum, global = true)]
+    pub attachment_store: Option<AttachmentStoreKind>,
+}
+
+/// Where attachments' bytes live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AttachmentStoreKind {
+    /// Files under the data directory: one instance's disk.
+    Local,
+    /// The database itself, in chunks: shared by every instance.
+    Database,
+}
+
+/// The attachment store asked for, or the backend's default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AttachmentStoreChoice(pub Option<AttachmentStoreKind>);
+
+impl AttachmentStoreChoice {
+    /// The store to use on `backend`: as configured, else the local directory on SQLite and
+    /// the database on PostgreSQL (several instances share it).
+    pub fn resolve(self, backend: casebridge_persistence::Backend) -> AttachmentStoreKind {
+        self.0.unwrap_or(match backend {
+            casebridge_persistence::Backend::Sqlite => AttachmentStoreKind::Local,
+            casebridge_persistence::Backend::Postgres => AttachmentStoreKind::Database,
+        })
+    }
 }
 
 /// How the SMTP connection is secured.
@@ -245,6 +275,8 @@ pub struct Settings {
     pub mail_from: String,
     /// How long a mail worker's claim lasts unless renewed.
     pub mail_lease: Duration,
+    /// Where attachments' bytes live.
+    pub attachment_store: AttachmentStoreChoice,
 }
 
 /// Why settings could not be resolved.
@@ -318,6 +350,7 @@ impl SettingsArgs {
                 }),
             mail_from: self.mail_from,
             mail_lease: Duration::from_secs(self.mail_lease_secs),
+            attachment_store: AttachmentStoreChoice(self.attachment_store),
         })
     }
 }

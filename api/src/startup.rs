@@ -7,7 +7,7 @@ use actix_web::dev::Server;
 use actix_web::http::Method;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
-use casebridge_persistence::{Database, PersistenceError};
+use casebridge_persistence::{Backend, Database, PersistenceError};
 use tokio_util::sync::CancellationToken;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
@@ -17,6 +17,7 @@ use crate::auth::actor::AUTH_CACHE_TTL;
 use crate::auth::jwt::TokenService;
 use crate::clock::{Clock, SystemClock};
 use crate::extract::JsonLimit;
+use crate::housekeeping;
 use crate::mail::{Mailer, run_worker};
 use crate::metrics::Metrics;
 use crate::middleware::observe;
@@ -26,7 +27,7 @@ use crate::routes;
 use crate::routes::fallback::{RouteTable, docs_redirect, not_routed, problem_type};
 use crate::settings::Settings;
 use crate::state::{AppState, AttachmentLimits, SignInThrottles};
-use crate::storage::LocalFileStore;
+use crate::storage;
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -53,14 +54,28 @@ pub enum StartupError {
     Mail(String),
 }
 
-/// The mail worker: asked to stop (and give back its claims) when the server has stopped;
-/// aborted when dropped without that, as a crash would end it.
-struct MailWorker {
+/// A background task (the mail worker, the clean-up): asked to stop when the server has
+/// stopped (the mail worker then gives back its claims); aborted when dropped without that, as
+/// a crash would end it.
+struct BackgroundTask {
     handle: tokio::task::JoinHandle<()>,
     stop: CancellationToken,
 }
 
-impl Drop for MailWorker {
+impl BackgroundTask {
+    fn spawn<F>(task: impl FnOnce(CancellationToken) -> F) -> Self
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let stop = CancellationToken::new();
+        Self {
+            handle: tokio::spawn(task(stop.clone())),
+            stop,
+        }
+    }
+}
+
+impl Drop for BackgroundTask {
     fn drop(&mut self) {
         self.handle.abort();
     }
@@ -71,7 +86,7 @@ pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
-    mail_worker: Option<MailWorker>,
+    background: Vec<BackgroundTask>,
 }
 
 impl Application {
@@ -100,16 +115,22 @@ impl Application {
                 .map(|k| k.secret())
                 .unwrap_or_default(),
         );
-        let store = LocalFileStore::new(settings.data_dir.join("attachments"))
+        let attachments_dir = settings.data_dir.join("attachments");
+        let store = storage::for_deployment(settings.attachment_store, &db, attachments_dir)
             .map_err(StartupError::Storage)?;
+        // SQLite serves one instance (its file is locked): its counts may live in the process.
+        let sign_in = match db.backend() {
+            Backend::Sqlite => SignInThrottles::in_process(),
+            Backend::Postgres => SignInThrottles::shared(db.clone()),
+        };
         let state = AppState {
             db,
             tokens,
             clock,
             auth_cache: Arc::new(AuthCache::new(AUTH_CACHE_TTL)),
-            sign_in: Arc::new(SignInThrottles::default()),
+            sign_in: Arc::new(sign_in),
             pages,
-            store: Arc::new(store),
+            store,
             attachments: AttachmentLimits {
                 max_bytes: settings.attachment_max_bytes,
                 per_case: settings.attachments_per_case,
@@ -120,17 +141,10 @@ impl Application {
             Some(smtp) => {
                 let mailer = Mailer::new(smtp, &settings.mail_from).map_err(StartupError::Mail)?;
                 tracing::info!(host = %smtp.host, port = smtp.port, "sending case mail over SMTP");
-                let stop = CancellationToken::new();
-                Some(MailWorker {
-                    handle: tokio::spawn(run_worker(
-                        state.clone(),
-                        mailer,
-                        state.mail_wake.clone(),
-                        settings.mail_lease,
-                        stop.clone(),
-                    )),
-                    stop,
-                })
+                let (worker_state, wake) = (state.clone(), state.mail_wake.clone());
+                Some(BackgroundTask::spawn(|stop| {
+                    run_worker(worker_state, mailer, wake, settings.mail_lease, stop)
+                }))
             }
             None => {
                 tracing::warn!(
@@ -139,6 +153,14 @@ impl Application {
                 None
             }
         };
+        let cleanup_state = state.clone();
+        let attachments_root = settings.data_dir.join("attachments");
+        let background: Vec<BackgroundTask> = mail_worker
+            .into_iter()
+            .chain([BackgroundTask::spawn(|stop| {
+                housekeeping::run(cleanup_state, attachments_root, stop)
+            })])
+            .collect();
         let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Bind {
             addr: settings.bind,
             source,
@@ -155,7 +177,7 @@ impl Application {
             port,
             server,
             state,
-            mail_worker,
+            background,
         })
     }
 
@@ -169,14 +191,16 @@ impl Application {
         &self.state
     }
 
-    /// Serves until the process is asked to stop; then the mail worker gives back the mail it
-    /// claimed but did not send, so that another instance sends it without waiting for a lease.
+    /// Serves until the process is asked to stop; then the background tasks stop, the mail
+    /// worker giving back the mail it claimed but did not send, so that another instance sends
+    /// it without waiting for a lease.
     pub async fn run_until_stopped(mut self) -> std::io::Result<()> {
         let served = (&mut self.server).await;
-        if let Some(worker) = self.mail_worker.as_mut() {
-            worker.stop.cancel();
-            let _ =
-                tokio::time::timeout(std::time::Duration::from_secs(5), &mut worker.handle).await;
+        for task in &self.background {
+            task.stop.cancel();
+        }
+        for task in &mut self.background {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), &mut task.handle).await;
         }
         served
     }

@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
-use casebridge_persistence::Database;
-use time::Duration;
+use casebridge_persistence::repo::sign_in_failures;
+use casebridge_persistence::{Database, PersistenceError};
+use time::{Duration, OffsetDateTime};
 
 use crate::auth::AuthCache;
 use crate::auth::jwt::TokenService;
@@ -12,26 +13,148 @@ use crate::clock::Clock;
 use crate::pagination::PageTokens;
 use crate::storage::AttachmentStore;
 
-/// Failed sign-ins, counted per account and per client address.
-#[derive(Debug)]
-pub struct SignInThrottles {
-    /// Per `domain/email`.
-    pub account: Throttle,
-    /// Per client address.
-    pub address: Throttle,
+/// Which sign-in limit an attempt counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limited {
+    /// Per `domain/email`: 5 failures per 15 minutes.
+    Account,
+    /// Per client address: 50 failures per 15 minutes.
+    Address,
 }
 
-impl Default for SignInThrottles {
-    fn default() -> Self {
-        Self {
-            account: Throttle::new(Limit {
+impl Limited {
+    fn limit(self) -> Limit {
+        match self {
+            Limited::Account => Limit {
                 max_failures: 5,
                 window: Duration::minutes(15),
-            }),
-            address: Throttle::new(Limit {
+            },
+            Limited::Address => Limit {
                 max_failures: 50,
                 window: Duration::minutes(15),
-            }),
+            },
+        }
+    }
+
+    /// The window the limit counts over.
+    pub fn window(self) -> Duration {
+        self.limit().window
+    }
+
+    /// The key as the database keeps it: hashed, so the table holds no email addresses and
+    /// any input (a NUL byte included) makes a valid key.
+    fn shared_key(self, key: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let prefix = match self {
+            Limited::Account => "account:",
+            Limited::Address => "address:",
+        };
+        format!("{prefix}{}", hex::encode(Sha256::digest(key.as_bytes())))
+    }
+}
+
+/// Failed sign-ins, counted per account and per client address: in the process on SQLite
+/// (one instance), in the database on PostgreSQL, so that every instance of a deployment
+/// counts the same attempts.
+#[derive(Debug)]
+pub struct SignInThrottles {
+    account: Throttle,
+    address: Throttle,
+    shared: Option<Database>,
+}
+
+/// An attempt's place under a limit, given back when the attempt did not fail.
+#[derive(Debug)]
+pub enum Reservation {
+    /// Counted in this process.
+    InProcess {
+        /// Which limit.
+        which: Limited,
+        /// The key.
+        key: String,
+        /// When.
+        at: OffsetDateTime,
+    },
+    /// Counted in the database.
+    Shared(uuid::Uuid),
+}
+
+impl SignInThrottles {
+    /// Counts in this process.
+    pub fn in_process() -> Self {
+        Self {
+            account: Throttle::new(Limited::Account.limit()),
+            address: Throttle::new(Limited::Address.limit()),
+            shared: None,
+        }
+    }
+
+    /// Counts in the database every instance shares.
+    pub fn shared(db: Database) -> Self {
+        Self {
+            shared: Some(db),
+            ..Self::in_process()
+        }
+    }
+
+    fn local(&self, which: Limited) -> &Throttle {
+        match which {
+            Limited::Account => &self.account,
+            Limited::Address => &self.address,
+        }
+    }
+
+    /// Takes an attempt's place under the limit before it is made; `Ok(Err(seconds to wait))`
+    /// when the key has used up its attempts.
+    pub async fn reserve(
+        &self,
+        which: Limited,
+        key: &str,
+        now: OffsetDateTime,
+    ) -> Result<Result<Reservation, u64>, PersistenceError> {
+        let Some(db) = &self.shared else {
+            return Ok(self
+                .local(which)
+                .reserve(key, now)
+                .map(|()| Reservation::InProcess {
+                    which,
+                    key: key.to_owned(),
+                    at: now,
+                }));
+        };
+        let limit = which.limit();
+        let shared_key = which.shared_key(key);
+        Ok(sign_in_failures::reserve(
+            db,
+            &shared_key,
+            limit.max_failures as u64,
+            limit.window,
+            now,
+        )
+        .await?
+        .map(Reservation::Shared))
+    }
+
+    /// Gives an attempt's place back: it did not fail.
+    pub async fn release(&self, reservation: Reservation) -> Result<(), PersistenceError> {
+        match (reservation, &self.shared) {
+            (Reservation::InProcess { which, key, at }, _) => {
+                self.local(which).release(&key, at);
+                Ok(())
+            }
+            (Reservation::Shared(id), Some(db)) => sign_in_failures::release(db.writer(), id).await,
+            (Reservation::Shared(_), None) => Ok(()),
+        }
+    }
+
+    /// Forgets a key's failures (after a success).
+    pub async fn clear(&self, which: Limited, key: &str) -> Result<(), PersistenceError> {
+        match &self.shared {
+            None => {
+                self.local(which).clear(key);
+                Ok(())
+            }
+            Some(db) => sign_in_failures::clear(db.writer(), &which.shared_key(key)).await,
         }
     }
 }

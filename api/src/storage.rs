@@ -1,26 +1,63 @@
-//! Attachment storage behind a small trait: the local file system under the data directory is
-//! the embedded default. Uploads are streamed to a staging file first and moved into place
-//! only once complete and recorded in the database.
+//! Attachment storage behind a small trait. Uploads are streamed to a staging file on the
+//! instance first (hashed and counted there, so the size limit and the SHA-256 work the same
+//! whatever the store), then committed into the store and recorded in the database.
+//!
+//! - [`LocalFileStore`]: files under the data directory, SQLite's embedded default.
+//! - [`DatabaseStore`]: the bytes in the database itself, in chunks: PostgreSQL's default, so
+//!   that every instance of a deployment reaches every attachment.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use bytes::Bytes;
+use casebridge_persistence::repo::attachment_bytes::{self, CHUNK};
+use casebridge_persistence::{Connection, Database, PersistenceError};
 use futures_util::future::BoxFuture;
+use futures_util::stream::{self, BoxStream, StreamExt};
+use tokio::io::AsyncReadExt;
+
+/// An attachment's bytes, as they are read: chunks, never the whole file at once.
+pub type ByteStream = BoxStream<'static, std::io::Result<Bytes>>;
 
 /// Where attachments' bytes live.
 pub trait AttachmentStore: Send + Sync + fmt::Debug {
-    /// A new staging file's path, on the same file system as the store (so that committing is
-    /// a rename).
+    /// A new staging file's path on this instance.
     fn staging_path(&self) -> PathBuf;
 
-    /// Moves a complete staged file into place under `key`.
+    /// Moves a complete staged file into the store under `key` (the staged file is gone after).
     fn commit<'a>(&'a self, staged: &'a Path, key: &'a str) -> BoxFuture<'a, std::io::Result<()>>;
 
-    /// Opens the bytes under `key` for reading.
-    fn open<'a>(&'a self, key: &'a str) -> BoxFuture<'a, std::io::Result<tokio::fs::File>>;
+    /// Opens the bytes under `key` for reading; `NotFound` when there are none.
+    fn open<'a>(&'a self, key: &'a str) -> BoxFuture<'a, std::io::Result<ByteStream>>;
 
     /// Removes the bytes under `key`; removing what is not there is not an error.
     fn remove<'a>(&'a self, key: &'a str) -> BoxFuture<'a, std::io::Result<()>>;
+}
+
+/// The staging directory of a store rooted at `root`.
+fn staging_dir(root: &Path) -> PathBuf {
+    root.join(".staging")
+}
+
+fn new_staging_path(root: &Path) -> PathBuf {
+    staging_dir(root).join(format!("{}.part", uuid::Uuid::now_v7()))
+}
+
+/// Keys are `<uuid>/<uuid>`, never anything that climbs out of a directory.
+fn checked_key(key: &str) -> std::io::Result<&str> {
+    let ok = !key.is_empty()
+        && key.split('/').count() == 2
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || b == b'-' || b == b'/');
+    if ok {
+        Ok(key)
+    } else {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("not a storage key: {key}"),
+        ))
+    }
 }
 
 /// Attachments as files under a directory: `<root>/<case id>/<attachment id>`.
@@ -33,33 +70,18 @@ impl LocalFileStore {
     /// A store under `root`, creating it and its staging directory.
     pub fn new(root: impl Into<PathBuf>) -> std::io::Result<Self> {
         let root = root.into();
-        std::fs::create_dir_all(root.join(".staging"))?;
+        std::fs::create_dir_all(staging_dir(&root))?;
         Ok(Self { root })
     }
 
-    /// The path of a key; keys are `<uuid>/<uuid>`, never anything that climbs out.
     fn path_of(&self, key: &str) -> std::io::Result<PathBuf> {
-        let ok = !key.is_empty()
-            && key.split('/').count() == 2
-            && key
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() || b == b'-' || b == b'/');
-        if ok {
-            Ok(self.root.join(key))
-        } else {
-            Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                format!("not a storage key: {key}"),
-            ))
-        }
+        Ok(self.root.join(checked_key(key)?))
     }
 }
 
 impl AttachmentStore for LocalFileStore {
     fn staging_path(&self) -> PathBuf {
-        self.root
-            .join(".staging")
-            .join(format!("{}.part", uuid::Uuid::now_v7()))
+        new_staging_path(&self.root)
     }
 
     fn commit<'a>(&'a self, staged: &'a Path, key: &'a str) -> BoxFuture<'a, std::io::Result<()>> {
@@ -72,8 +94,11 @@ impl AttachmentStore for LocalFileStore {
         })
     }
 
-    fn open<'a>(&'a self, key: &'a str) -> BoxFuture<'a, std::io::Result<tokio::fs::File>> {
-        Box::pin(async move { tokio::fs::File::open(self.path_of(key)?).await })
+    fn open<'a>(&'a self, key: &'a str) -> BoxFuture<'a, std::io::Result<ByteStream>> {
+        Box::pin(async move {
+            let file = tokio::fs::File::open(self.path_of(key)?).await?;
+            Ok(tokio_util::io::ReaderStream::with_capacity(file, 64 * 1024).boxed())
+        })
     }
 
     fn remove<'a>(&'a self, key: &'a str) -> BoxFuture<'a, std::io::Result<()>> {
@@ -84,6 +109,180 @@ impl AttachmentStore for LocalFileStore {
             }
         })
     }
+}
+
+/// Writes bytes as they come into chunks of [`CHUNK`] under one key, in the caller's
+/// transaction.
+#[derive(Debug)]
+pub struct ChunkWriter {
+    key: String,
+    seq: i32,
+    pending: Vec<u8>,
+}
+
+impl ChunkWriter {
+    /// A writer for `key`.
+    pub fn new(key: &str) -> Self {
+        Self {
+            key: key.to_owned(),
+            seq: 0,
+            pending: Vec::with_capacity(CHUNK),
+        }
+    }
+
+    /// Adds bytes, writing every chunk that fills up.
+    pub async fn push(
+        &mut self,
+        conn: &impl Connection,
+        mut bytes: &[u8],
+    ) -> Result<(), PersistenceError> {
+        while !bytes.is_empty() {
+            let room = CHUNK - self.pending.len();
+            let (now, later) = bytes.split_at(room.min(bytes.len()));
+            self.pending.extend_from_slice(now);
+            bytes = later;
+            if self.pending.len() == CHUNK {
+                self.flush(conn).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self, conn: &impl Connection) -> Result<(), PersistenceError> {
+        let data = std::mem::replace(&mut self.pending, Vec::with_capacity(CHUNK));
+        attachment_bytes::write_chunk(conn, &self.key, self.seq, data).await?;
+        self.seq += 1;
+        Ok(())
+    }
+
+    /// Writes what is left; an empty file is one empty chunk, so that it exists.
+    pub async fn finish(mut self, conn: &impl Connection) -> Result<(), PersistenceError> {
+        if !self.pending.is_empty() || self.seq == 0 {
+            self.flush(conn).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Attachments in the database, in chunks (`attachment_chunks`), reached by every instance.
+#[derive(Debug, Clone)]
+pub struct DatabaseStore {
+    db: Database,
+    root: PathBuf,
+}
+
+impl DatabaseStore {
+    /// A store in `db`, staging uploads under `root` on this instance.
+    pub fn new(db: Database, root: PathBuf) -> Self {
+        Self { db, root }
+    }
+
+    /// Prepares the staging directory.
+    pub fn prepare(self) -> std::io::Result<Self> {
+        std::fs::create_dir_all(staging_dir(&self.root))?;
+        Ok(self)
+    }
+}
+
+fn io_error(e: PersistenceError) -> std::io::Error {
+    std::io::Error::other(e.to_string())
+}
+
+impl AttachmentStore for DatabaseStore {
+    fn staging_path(&self) -> PathBuf {
+        new_staging_path(&self.root)
+    }
+
+    fn commit<'a>(&'a self, staged: &'a Path, key: &'a str) -> BoxFuture<'a, std::io::Result<()>> {
+        Box::pin(async move {
+            checked_key(key)?;
+            let mut file = tokio::fs::File::open(staged).await?;
+            // One transaction: a failure half-way leaves no chunk behind.
+            let tx = self.db.begin().await.map_err(io_error)?;
+            let mut writer = ChunkWriter::new(key);
+            let mut buffer = vec![0u8; CHUNK];
+            loop {
+                let n = file.read(&mut buffer).await?;
+                if n == 0 {
+                    break;
+                }
+                writer.push(&tx, &buffer[..n]).await.map_err(io_error)?;
+            }
+            writer.finish(&tx).await.map_err(io_error)?;
+            tx.commit().await.map_err(|e| io_error(e.into()))?;
+            drop(file);
+            tokio::fs::remove_file(staged).await
+        })
+    }
+
+    fn open<'a>(&'a self, key: &'a str) -> BoxFuture<'a, std::io::Result<ByteStream>> {
+        Box::pin(async move {
+            let key = checked_key(key)?.to_owned();
+            let first = attachment_bytes::read_chunk(self.db.reader(), &key, 0)
+                .await
+                .map_err(io_error)?
+                .ok_or_else(|| {
+                    std::io::Error::new(std::io::ErrorKind::NotFound, format!("no bytes for {key}"))
+                })?;
+            let db = self.db.clone();
+            // The first chunk is in hand; each further one is read when the client is ready.
+            let rest = stream::try_unfold(1_i32, move |seq| {
+                let (db, key) = (db.clone(), key.clone());
+                async move {
+                    let chunk = attachment_bytes::read_chunk(db.reader(), &key, seq)
+                        .await
+                        .map_err(io_error)?;
+                    Ok::<_, std::io::Error>(chunk.map(|c| (Bytes::from(c), seq + 1)))
+                }
+            });
+            Ok(stream::once(async move { Ok(Bytes::from(first)) })
+                .chain(rest)
+                .boxed())
+        })
+    }
+
+    fn remove<'a>(&'a self, key: &'a str) -> BoxFuture<'a, std::io::Result<()>> {
+        Box::pin(async move {
+            attachment_bytes::delete(self.db.writer(), checked_key(key)?)
+                .await
+                .map_err(io_error)
+        })
+    }
+}
+
+/// The store of a deployment: as configured, else its backend's default (the data directory on
+/// SQLite, the database on PostgreSQL), staging under `root`.
+pub fn for_deployment(
+    choice: crate::settings::AttachmentStoreChoice,
+    db: &Database,
+    root: PathBuf,
+) -> std::io::Result<std::sync::Arc<dyn AttachmentStore>> {
+    use crate::settings::AttachmentStoreKind;
+    Ok(match choice.resolve(db.backend()) {
+        AttachmentStoreKind::Local => std::sync::Arc::new(LocalFileStore::new(root)?),
+        AttachmentStoreKind::Database => {
+            std::sync::Arc::new(DatabaseStore::new(db.clone(), root).prepare()?)
+        }
+    })
+}
+
+/// Removes staging files older than `age` left behind by uploads that never finished (a crash
+/// mid-upload); returns how many.
+pub fn sweep_staging(root: &Path, age: std::time::Duration) -> usize {
+    let Ok(entries) = std::fs::read_dir(staging_dir(root)) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            e.metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|elapsed| elapsed > age)
+        })
+        .filter(|e| std::fs::remove_file(e.path()).is_ok())
+        .count()
 }
 
 #[cfg(test)]

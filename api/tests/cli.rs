@@ -94,3 +94,249 @@ async fn openapi_prints_the_committed_document() {
     let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
 }
+
+/// A `casebridge serve` process on a free port, killed (by its pid) when dropped.
+struct Served {
+    child: std::process::Child,
+    api: casebridge_tests::TestClient,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap()
+}
+
+/// Starts `casebridge serve` with these variables; waits until it is ready, or returns the
+/// output of a process that exited instead.
+async fn serve(vars: &[(&str, &str)]) -> Result<Served, std::process::Output> {
+    let port = free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_casebridge"));
+    cmd.env_clear()
+        .env("RUST_LOG", "warn")
+        .env("CASEBRIDGE_BIND", format!("127.0.0.1:{port}"))
+        .arg("serve")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let api = casebridge_tests::TestClient::new(&format!("http://127.0.0.1:{port}"));
+    for _ in 0..300 {
+        if child.try_wait().unwrap().is_some() {
+            return Err(child.wait_with_output().unwrap());
+        }
+        if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/readyz")).await
+            && r.status() == 200
+        {
+            return Ok(Served { child, api });
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("casebridge serve did not become ready");
+}
+
+#[tokio::test]
+async fn a_second_instance_on_a_held_sqlite_file_refuses_to_start() {
+    let db = ScratchDatabase::new().await;
+    let dir = db.dir().to_str().unwrap().to_owned();
+    let vars = [
+        ("CASEBRIDGE_DATABASE_URL", db.url.as_str()),
+        ("CASEBRIDGE_DATA_DIR", dir.as_str()),
+    ];
+    let first = serve(&vars).await.expect("the first instance starts");
+    let second = serve(&vars).await;
+    if db.url.starts_with("sqlite") {
+        let out = second.err().expect("the second instance refuses to start");
+        assert!(!out.status.success());
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(said.contains("casebridge.db"), "{said}");
+        assert!(
+            said.contains("in use by another casebridge process"),
+            "{said}"
+        );
+        assert!(said.contains("PostgreSQL"), "{said}");
+        // Once the first has stopped, the file is free again.
+        drop(first);
+        serve(&vars)
+            .await
+            .expect("an instance starts on the freed file");
+    } else {
+        // PostgreSQL is shared by any number of instances.
+        let second = second.expect("a second instance on PostgreSQL starts");
+        for s in [&first, &second] {
+            s.api.get("/readyz").send().await.assert_status(200);
+        }
+    }
+}
+
+/// Signs in through the API; the token.
+async fn token(
+    api: &casebridge_tests::TestClient,
+    domain: &str,
+    email: &str,
+    password: &str,
+) -> String {
+    let res = api
+        .post("/v1/auth/token")
+        .json(&serde_json::json!({"domain": domain, "email": email, "password": password}))
+        .send()
+        .await;
+    res.assert_status(200);
+    res.body["access_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn copy_data_moves_a_demo_deployment_with_its_attachments_and_refuses_a_second_run() {
+    // The source is always the embedded default: SQLite with attachments on disk.
+    let source_dir = tempfile::tempdir().unwrap();
+    let source_url = format!(
+        "sqlite://{}?mode=rwc",
+        source_dir.path().join("casebridge.db").display()
+    );
+    let source_data = source_dir.path().to_str().unwrap().to_owned();
+    let source_vars = [
+        ("CASEBRIDGE_DATABASE_URL", source_url.as_str()),
+        ("CASEBRIDGE_DATA_DIR", source_data.as_str()),
+    ];
+    let mut demo = Command::new(env!("CARGO_BIN_EXE_casebridge"));
+    demo.env_clear().env("RUST_LOG", "warn").arg("demo");
+    for (k, v) in source_vars {
+        demo.env(k, v);
+    }
+    let out = demo.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout).to_string();
+    let password = printed
+        .lines()
+        .find_map(|l| l.split("Every account's password: ").nth(1))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let (domain, email) = printed
+        .lines()
+        .filter_map(|l| {
+            let domain = l.split(" domain ").nth(1)?.split_whitespace().next()?;
+            let email = l.split(" email ").nth(1)?.trim();
+            Some((domain.to_owned(), email.to_owned()))
+        })
+        .find(|(d, _)| !d.starts_with("support"))
+        .unwrap();
+
+    // Through the source: a comment and an attachment on one of the partner's cases.
+    let source = serve(&source_vars).await.expect("the source serves");
+    let t = token(&source.api, &domain, &email, &password).await;
+    let listed = source
+        .api
+        .get("/v1/cases?page_size=100")
+        .token(&t)
+        .send()
+        .await;
+    listed.assert_status(200);
+    let case = listed.body["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["status"] != "closed")
+        .expect("an open case")
+        .clone();
+    let id = case["id"].as_str().unwrap().to_owned();
+    source
+        .api
+        .post(&format!("/v1/cases/{id}/comments"))
+        .token(&t)
+        .json(&serde_json::json!({"body": "Copied along with everything else."}))
+        .send()
+        .await
+        .assert_status(201);
+    let bytes: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes.clone()).file_name("capture.bin"),
+    );
+    let attached = source
+        .api
+        .post(&format!("/v1/cases/{id}/attachments"))
+        .token(&t)
+        .multipart(form)
+        .send()
+        .await;
+    attached.assert_status(201);
+    let attachment = attached.body["id"].as_str().unwrap().to_owned();
+    let read = |api: casebridge_tests::TestClient, t: String, id: String| async move {
+        let case = api.get(&format!("/v1/cases/{id}")).token(&t).send().await;
+        let comments = api
+            .get(&format!("/v1/cases/{id}/comments?page_size=100"))
+            .token(&t)
+            .send()
+            .await;
+        let list = api.get("/v1/cases?page_size=5").token(&t).send().await;
+        (case.body, comments.body, list.body["total_size"].clone())
+    };
+    let before = read(source.api.clone(), t.clone(), id.clone()).await;
+    drop(source);
+
+    // The target: PostgreSQL when the suite runs on it, another SQLite file otherwise.
+    let target = ScratchDatabase::new().await;
+    let target_data = target.dir().join("target-data");
+    let copy = || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_casebridge"));
+        cmd.env_clear().env("RUST_LOG", "warn");
+        for (k, v) in source_vars {
+            cmd.env(k, v);
+        }
+        cmd.args(["copy-data", "--to", &target.url, "--to-data-dir"])
+            .arg(&target_data);
+        cmd.output().unwrap()
+    };
+    let out = copy();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(report.contains("attachment bytes"), "{report}");
+    assert!(report.contains("cases"), "{report}");
+
+    let again = copy();
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("not empty"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+
+    let target_dir = target_data.to_str().unwrap().to_owned();
+    let copied = serve(&[
+        ("CASEBRIDGE_DATABASE_URL", target.url.as_str()),
+        ("CASEBRIDGE_DATA_DIR", target_dir.as_str()),
+    ])
+    .await
+    .expect("an instance serves the copy");
+    // The same password hash signs the same user in; the same case, comments and totals.
+    let t = token(&copied.api, &domain, &email, &password).await;
+    let after = read(copied.api.clone(), t.clone(), id.clone()).await;
+    assert_eq!(after, before);
+    let downloaded = copied
+        .api
+        .get(&format!("/v1/cases/{id}/attachments/{attachment}/content"))
+        .token(&t)
+        .send()
+        .await;
+    downloaded.assert_status(200);
+    assert!(downloaded.bytes == bytes, "the attachment's bytes differ");
+}

@@ -44,6 +44,11 @@ async fn demo_fills_an_empty_database_with_a_world_to_sign_in_to() {
         .expect("the password")
         .trim()
         .to_owned();
+    // A second run refuses: demo fills only an empty database. (Before the service starts:
+    // while it runs, it holds the SQLite file and no command may open it.)
+    let again = casebridge(&db, &["demo"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
     let app = app_on(&db).await;
     // Every printed account signs in.
     let mut accounts = 0;
@@ -125,11 +130,6 @@ async fn demo_fills_an_empty_database_with_a_world_to_sign_in_to() {
             .iter()
             .any(|c| c["relationship"] == "support_partner")
     );
-
-    // A second run refuses: demo fills only an empty database.
-    let again = casebridge(&db, &["demo"]);
-    assert!(!again.status.success());
-    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
 }
 
 #[tokio::test]

@@ -57,6 +57,8 @@ pub struct Database {
     write: DatabaseConnection,
     backend: Backend,
     sqlite_file: Option<PathBuf>,
+    /// The lock that makes this process the SQLite file's only user, held while any clone lives.
+    _sqlite_lock: Option<std::sync::Arc<std::fs::File>>,
 }
 
 impl Database {
@@ -95,6 +97,11 @@ impl Database {
                 ))
             })?;
         }
+        let lock = if in_memory {
+            None
+        } else {
+            Some(std::sync::Arc::new(hold_sqlite_file(&file)?))
+        };
         let base = SqlitePoolOptions::new()
             .acquire_timeout(pool.acquire_timeout)
             .min_connections(pool.min_connections.min(1));
@@ -121,6 +128,7 @@ impl Database {
             write,
             backend: Backend::Sqlite,
             sqlite_file: (!in_memory).then_some(file),
+            _sqlite_lock: lock,
         })
     }
 
@@ -152,12 +160,18 @@ impl Database {
             write: conn,
             backend: Backend::Postgres,
             sqlite_file: None,
+            _sqlite_lock: None,
         })
     }
 
     /// Which engine this is.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The SQLite database's file, when it is one.
+    pub fn sqlite_file(&self) -> Option<&std::path::Path> {
+        self.sqlite_file.as_deref()
     }
 
     /// The connection for reads.
@@ -245,6 +259,38 @@ impl Database {
     /// The SQL dialect of the connection.
     pub fn db_backend(&self) -> DbBackend {
         self.read.get_database_backend()
+    }
+}
+
+/// Takes an exclusive lock on `<file>.lock` for as long as the returned handle lives: SQLite
+/// serves one instance, and a second process (a second `serve`, or any command) on the same
+/// file would keep caches and throttles of its own over the same data.
+fn hold_sqlite_file(file: &std::path::Path) -> Result<std::fs::File, PersistenceError> {
+    let mut path = file.as_os_str().to_owned();
+    path.push(".lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| {
+            PersistenceError::Config(format!(
+                "cannot open the lock file {}: {e}",
+                std::path::Path::new(&path).display()
+            ))
+        })?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(std::fs::TryLockError::WouldBlock) => Err(PersistenceError::Config(format!(
+            "the SQLite database {} is in use by another casebridge process. SQLite serves one \
+             instance: stop the other one, or run several instances on PostgreSQL (README, \
+             \"Scaling out\"; `casebridge copy-data --to postgres://…` moves the data)",
+            file.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(PersistenceError::Config(format!(
+            "cannot lock {}: {e}",
+            std::path::Path::new(&path).display()
+        ))),
     }
 }
 

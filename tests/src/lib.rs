@@ -48,6 +48,9 @@ pub struct TestApp {
     pub clock: Arc<ShiftedClock>,
     /// Which database backs the application.
     pub backend: Backend,
+    /// The application's own database handle, for tests that look at or change rows directly
+    /// (on SQLite no second process may open the file). Never close it.
+    pub db: casebridge_persistence::Database,
     /// The settings it was started with (keys, data directory).
     pub settings: Settings,
     /// A client for the application's API.
@@ -165,6 +168,7 @@ pub fn test_settings(database_url: String, data_dir: PathBuf) -> Settings {
         smtp: None,
         mail_from: "casebridge <casebridge@casebridge.test>".to_owned(),
         mail_lease: Duration::from_secs(15),
+        attachment_store: Default::default(),
     }
 }
 
@@ -212,12 +216,14 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         .expect("the application starts");
     let address = format!("http://127.0.0.1:{}", app.port());
     let backend = app.state().db.backend();
+    let db = app.state().db.clone();
     let server = tokio::spawn(app.run_until_stopped());
     TestApp {
         api: TestClient::new(&address),
         address,
         clock,
         backend,
+        db,
         settings,
         database,
         _data_dir: data_dir,
@@ -246,6 +252,7 @@ pub struct Sibling {
     /// A client for it.
     pub api: TestClient,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
+    _data_dir: tempfile::TempDir,
 }
 
 impl Drop for Sibling {
@@ -258,14 +265,23 @@ impl TestApp {
     /// Starts another instance of the application on the same database and clock, as a
     /// second replica behind a load balancer would run.
     pub async fn spawn_sibling(&self) -> Sibling {
-        let app = Application::build_with_clock(self.settings.clone(), self.clock.clone())
-            .await
-            .expect("the sibling starts");
+        self.try_spawn_sibling().await.expect("the sibling starts")
+    }
+
+    /// Starts another instance on the same database, or says why it would not start (on
+    /// SQLite, which serves one instance, it refuses).
+    pub async fn try_spawn_sibling(&self) -> Result<Sibling, casebridge_api::StartupError> {
+        let mut settings = self.settings.clone();
+        // Its own data directory, as another machine would have: only the database is shared.
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        settings.data_dir = dir.path().to_path_buf();
+        let app = Application::build_with_clock(settings, self.clock.clone()).await?;
         let api = TestClient::new(&format!("http://127.0.0.1:{}", app.port()));
-        Sibling {
+        Ok(Sibling {
             api,
             server: tokio::spawn(app.run_until_stopped()),
-        }
+            _data_dir: dir,
+        })
     }
 
     /// Makes the database unreachable: the SQLite file is deleted, the PostgreSQL database

@@ -1,6 +1,5 @@
 //! Typed helpers: the provider bootstrapped, domains created, users signed in.
 
-use casebridge_persistence::{Database, PoolSettings};
 use serde_json::{Value, json};
 
 use crate::TestApp;
@@ -29,18 +28,14 @@ impl TestApp {
     /// admin in.
     pub async fn provider_admin(&self) -> Session {
         let email = format!("admin@{PROVIDER_DOMAIN}");
-        let db = Database::connect(&self.settings.database_url, &PoolSettings::default())
-            .await
-            .expect("the test database");
         let result = casebridge_api::provisioning::bootstrap(
-            &db,
+            &self.db,
             PROVIDER_DOMAIN,
             &email,
             Some(PASSWORD),
             "Provider admin",
         )
         .await;
-        db.close().await;
         match result {
             Ok(_) | Err(casebridge_api::provisioning::BootstrapError::AlreadyBootstrapped) => {}
             Err(e) => panic!("bootstrap failed: {e}"),

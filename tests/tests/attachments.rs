@@ -50,6 +50,27 @@ fn stored_files(app: &TestApp) -> Vec<std::path::PathBuf> {
     out
 }
 
+/// Everything an instance keeps of uploads: files under its data directory (the local store,
+/// SQLite's default, and staging files) and attachments kept in the database (PostgreSQL's
+/// default store), by storage key.
+async fn stored_objects(app: &TestApp) -> Vec<String> {
+    use sea_orm::{EntityTrait, QuerySelect};
+    let mut out: Vec<String> = stored_files(app)
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    let keys: Vec<String> = casebridge_persistence::entities::attachment_chunks::Entity::find()
+        .select_only()
+        .column(casebridge_persistence::entities::attachment_chunks::Column::StorageKey)
+        .distinct()
+        .into_tuple()
+        .all(app.db.reader())
+        .await
+        .unwrap();
+    out.extend(keys);
+    out
+}
+
 #[tokio::test]
 async fn an_upload_downloads_again_byte_for_byte_with_its_hash() {
     let app = spawn_app().await;
@@ -141,7 +162,8 @@ async fn an_upload_over_the_limit_is_413_and_leaves_no_file_and_no_row() {
     )
     .await
     .assert_problem(413, "attachment_too_large");
-    assert!(stored_files(&app).is_empty(), "{:?}", stored_files(&app));
+    let stored = stored_objects(&app).await;
+    assert!(stored.is_empty(), "{stored:?}");
     let listed = app
         .get_as(&w.reseller, &format!("/v1/cases/{case}/attachments"))
         .await;
@@ -205,14 +227,14 @@ async fn partners_cannot_remove_attachments_and_support_can_with_the_removal_in_
             .await
             .assert_problem(403, "attachment_removal_requires_support");
     }
-    assert_eq!(stored_files(&app).len(), 1);
+    assert_eq!(stored_objects(&app).await.len(), 1);
     app.api
         .delete(&format!("/v1/provider/cases/{case}/attachments/{id}"))
         .token(&w.provider.token)
         .send()
         .await
         .assert_status(204);
-    assert!(stored_files(&app).is_empty());
+    assert!(stored_objects(&app).await.is_empty());
     app.get_as(&w.reseller, &format!("{path}/content"))
         .await
         .assert_problem(404, "not_found");
@@ -314,7 +336,7 @@ async fn a_body_that_is_not_a_form_with_a_file_is_a_problem() {
         assert_eq!(refused.body["errors"][0]["field"], field);
         assert_eq!(refused.body["errors"][0]["code"], code);
     }
-    assert!(stored_files(&app).is_empty());
+    assert!(stored_objects(&app).await.is_empty());
 }
 
 #[tokio::test]
@@ -339,5 +361,5 @@ async fn an_upload_retried_with_its_idempotency_key_is_stored_once() {
     send(b"other bytes")
         .await
         .assert_problem(409, "idempotency_key_reused");
-    assert_eq!(stored_files(&app).len(), 1);
+    assert_eq!(stored_objects(&app).await.len(), 1);
 }

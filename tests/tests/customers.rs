@@ -422,17 +422,14 @@ async fn the_provider_records_updates_and_lists_customers_and_the_audit_trail_ke
     invalid.assert_problem(422, "invalid_request");
     assert_eq!(invalid.body["errors"][0]["field"], "support_tier");
     // The audit trail, read directly: who did what, when.
-    let db =
-        casebridge_persistence::Database::connect(&app.settings.database_url, &Default::default())
-            .await
-            .unwrap();
+    // The application's own handle: SQLite admits no second process on its file.
+    let db = app.db.clone();
     let events = casebridge_persistence::repo::audit::customer_events(
         db.reader(),
         w.customer_id.parse().unwrap(),
     )
     .await
     .unwrap();
-    db.close().await;
     let actions: Vec<(&str, Option<&str>)> = events
         .iter()
         .map(|e| (e.action.as_str(), e.actor.email.as_deref()))

@@ -382,10 +382,8 @@ async fn a_user_still_holding_support_manager_from_an_import_sees_a_notice_and_n
     created.assert_status(201);
     let user_id = created.body["id"].as_str().unwrap().to_owned();
     // What an import of the old support center leaves behind.
-    let db =
-        casebridge_persistence::Database::connect(&app.settings.database_url, &Default::default())
-            .await
-            .unwrap();
+    // The application's own handle: SQLite admits no second process on its file.
+    let db = app.db.clone();
     casebridge_persistence::entities::user_roles::Entity::insert(
         casebridge_persistence::entities::user_roles::ActiveModel {
             user_id: Set(user_id.parse().unwrap()),
@@ -396,7 +394,6 @@ async fn a_user_still_holding_support_manager_from_an_import_sees_a_notice_and_n
     .exec_without_returning(db.writer())
     .await
     .unwrap();
-    db.close().await;
     let again = app
         .sign_in("alpha.example", "legacy@alpha.example", PASSWORD)
         .await;

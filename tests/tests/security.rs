@@ -300,10 +300,8 @@ async fn forged_expired_premature_misaddressed_and_orphaned_tokens_are_refused()
     let user = app
         .user_with_roles(&w.reseller, "leaver", &["reseller_admin"])
         .await;
-    let db =
-        casebridge_persistence::Database::connect(&app.settings.database_url, &Default::default())
-            .await
-            .unwrap();
+    // The application's own handle: SQLite admits no second process on its file.
+    let db = app.db.clone();
     {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
         casebridge_persistence::entities::users::Entity::delete_many()
@@ -315,7 +313,6 @@ async fn forged_expired_premature_misaddressed_and_orphaned_tokens_are_refused()
             .await
             .unwrap();
     }
-    db.close().await;
     // The authentication cache holds a user for at most two seconds.
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     refused(user.token.clone()).await;

@@ -11,7 +11,7 @@ use casebridge_domain::{
     Access, Capability, DomainId, DomainName, EmailAddress, HeldRole, Realm, UserId, Viewer,
 };
 use casebridge_persistence::repo::identity::{self, AuthRecord};
-use casebridge_persistence::{Database, PersistenceError};
+use casebridge_persistence::{Backend, Database, PersistenceError};
 use futures_util::future::LocalBoxFuture;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -20,8 +20,10 @@ use crate::problem::ApiError;
 use crate::state::AppState;
 
 /// How long a user's authentication state is reused before it is read again. Changes made
-/// through this instance take effect at once (the entry is dropped); other instances notice
-/// within this bound.
+/// through this instance take effect at once (the entry is dropped). On PostgreSQL, where
+/// other instances may make changes, what revokes a token (its logout, the user's token
+/// version and suspension) is read on every request besides, so no instance serves a revoked
+/// token once the change has answered.
 pub const AUTH_CACHE_TTL: Duration = Duration::from_secs(2);
 
 /// Users' authentication state, cached so that a request does not pay a database round trip
@@ -177,11 +179,32 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Actor, ApiErr
     let claims = state.tokens.verify(token, now)?;
     let user_id: UserId = claims.sub.parse().map_err(|_| refused("bad subject"))?;
     let jti = Uuid::parse_str(&claims.jti).map_err(|_| refused("bad token id"))?;
-    let record = state
+    let mut record = state
         .auth_cache
         .get(&state.db, user_id, now)
         .await?
         .ok_or_else(|| refused("user no longer exists"))?;
+    if state.db.backend() == Backend::Postgres {
+        // Several instances may share this database, and a logout, suspension or role change
+        // may have gone through another one: what revokes a token is read on every request
+        // (one indexed statement); the rest of the cached state is reloaded when it moved.
+        let standing = identity::token_standing(state.db.reader(), user_id, jti)
+            .await?
+            .ok_or_else(|| refused("user no longer exists"))?;
+        if standing.revoked {
+            return Err(refused("token revoked"));
+        }
+        if standing.token_version != record.user.token_version
+            || standing.suspended != record.user.suspended
+        {
+            state.auth_cache.invalidate(user_id);
+            record = state
+                .auth_cache
+                .get(&state.db, user_id, now)
+                .await?
+                .ok_or_else(|| refused("user no longer exists"))?;
+        }
+    }
     if record.domain.name.as_str() != claims.aud {
         return Err(refused("audience is not the user's domain"));
     }

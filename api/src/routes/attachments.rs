@@ -344,9 +344,17 @@ async fn upload_attachment(
         storage_key: format!("{id}/{}", record.id),
         ..record
     };
-    let (state, actor, idempotency, record, staged) =
-        (&state, &actor, &idempotency, &record, &received.staged.path);
-    let (response, moved) = retrying(|| async move {
+    // The complete bytes go into the store first, under a key nothing refers to yet; the
+    // record that refers to them commits after, and if it does not (a refusal, a replay, an
+    // error), the bytes are removed again.
+    state
+        .store
+        .commit(&received.staged.path, &record.storage_key)
+        .await
+        .map_err(ApiError::internal)?;
+    received.staged.armed = false;
+    let (state, actor, idempotency, record) = (&state, &actor, &idempotency, &record);
+    let outcome = retrying(|| async move {
         let tx = state.db.begin().await?;
         if let Some(key) = idempotency {
             key.hold(&tx, actor).await?;
@@ -389,18 +397,7 @@ async fn upload_attachment(
             };
             key.store(&tx, actor, &stored, now).await?;
         }
-        // The bytes move into place only now that they are complete and recorded; if the
-        // record does not commit after all, they are removed again (and the error is final:
-        // the staged bytes are gone, so this attempt is not run again).
-        state
-            .store
-            .commit(staged, &record.storage_key)
-            .await
-            .map_err(ApiError::internal)?;
-        if let Err(e) = tx.commit().await {
-            let _ = state.store.remove(&record.storage_key).await;
-            return Err(ApiError::internal(e));
-        }
+        tx.commit().await.map_err(PersistenceError::from)?;
         Ok((
             HttpResponse::Created()
                 .insert_header((header::LOCATION, location))
@@ -409,11 +406,16 @@ async fn upload_attachment(
             true,
         ))
     })
-    .await?;
-    if moved {
-        received.staged.armed = false;
+    .await;
+    match outcome {
+        Ok((response, true)) => Ok(response),
+        other => {
+            if let Err(e) = state.store.remove(&record.storage_key).await {
+                tracing::warn!(error = %e, key = %record.storage_key, "unreferenced attachment bytes not removed");
+            }
+            other.map(|(response, _)| response)
+        }
     }
-    Ok(response)
 }
 
 /// Query of a case's attachments.
@@ -586,7 +588,7 @@ async fn download_attachment(
 ) -> Result<HttpResponse, ApiError> {
     let db = state.db.reader();
     let a = seen_attachment(db, actor.viewer(), &path).await?;
-    let file = state
+    let bytes = state
         .store
         .open(&a.storage_key)
         .await
@@ -615,8 +617,7 @@ async fn download_attachment(
         .insert_header((header::CACHE_CONTROL, "private, no-store"))
         .body(SizedStream::new(
             size,
-            tokio_util::io::ReaderStream::new(file)
-                .map(|chunk| chunk.map_err(actix_web::Error::from)),
+            bytes.map(|chunk| chunk.map_err(actix_web::Error::from)),
         )))
 }
 

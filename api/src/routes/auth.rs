@@ -12,7 +12,7 @@ use crate::auth::password::{self, Verification};
 use crate::extract::ApiJson;
 use crate::problem::{ApiError, ErrorCode, Problem};
 use crate::routes::admin::{RoleView, UserView};
-use crate::state::AppState;
+use crate::state::{AppState, Limited};
 use crate::wire;
 
 /// Registers the endpoints.
@@ -94,21 +94,24 @@ async fn create_token(
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
     let throttles = &state.sign_in;
+    let too_many = |wait| {
+        ApiError::too_many_requests("Too many failed sign-ins; wait before trying again.", wait)
+    };
     // Each attempt takes its place under both limits before the password is verified.
-    throttles
-        .account
-        .reserve(&account_key, now)
-        .and_then(|()| {
-            throttles
-                .address
-                .reserve(&address_key, now)
-                .inspect_err(|_| {
-                    throttles.account.release(&account_key, now);
-                })
-        })
-        .map_err(|wait| {
-            ApiError::too_many_requests("Too many failed sign-ins; wait before trying again.", wait)
-        })?;
+    let account = throttles
+        .reserve(Limited::Account, &account_key, now)
+        .await?
+        .map_err(too_many)?;
+    let address = match throttles
+        .reserve(Limited::Address, &address_key, now)
+        .await?
+    {
+        Ok(address) => address,
+        Err(wait) => {
+            throttles.release(account).await?;
+            return Err(too_many(wait));
+        }
+    };
     let user = find_user(&state, &body.domain, &body.email).await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     let given = body.password.clone();
@@ -123,8 +126,8 @@ async fn create_token(
         // The reserved places stay taken: they were failures.
         _ => return Err(invalid_credentials()),
     };
-    throttles.account.clear(&account_key);
-    throttles.address.release(&address_key, now);
+    throttles.clear(Limited::Account, &account_key).await?;
+    throttles.release(address).await?;
     if user.suspended {
         return Err(ApiError::new(
             ErrorCode::AccountSuspended,
@@ -332,8 +335,8 @@ async fn change_password(
     let now = state.clock.now();
     state
         .sign_in
-        .account
-        .reserve(&account_key, now)
+        .reserve(Limited::Account, &account_key, now)
+        .await?
         .map_err(|wait| {
             ApiError::too_many_requests(
                 "Too many wrong current passwords; wait before trying again.",
@@ -356,7 +359,7 @@ async fn change_password(
     let Some(hash) = hash else {
         return Err(invalid_credentials());
     };
-    state.sign_in.account.clear(&account_key);
+    state.sign_in.clear(Limited::Account, &account_key).await?;
     let hash = hash.map_err(ApiError::internal)?;
     let changes = UserChanges {
         password_hash: Some((hash, false)),

@@ -3,6 +3,7 @@
 // The ORM derives generate items (Column, Entity, ActiveModel…) that carry no docs of their own.
 #![allow(missing_docs)]
 
+pub mod attachment_chunks;
 pub mod attachments;
 pub mod audit_events;
 pub mod case_access;
@@ -17,6 +18,7 @@ pub mod legacy_records;
 pub mod outbox;
 pub mod revoked_tokens;
 pub mod roles;
+pub mod sign_in_failures;
 pub mod support_partners;
 pub mod user_roles;
 pub mod users;

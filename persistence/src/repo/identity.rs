@@ -746,6 +746,55 @@ pub async fn load_auth(
     }))
 }
 
+/// What decides whether a token still stands, read in one statement: the user's token version
+/// and suspension, and whether this token was signed out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenStanding {
+    /// The user's token version now.
+    pub token_version: i64,
+    /// Whether the user is suspended now.
+    pub suspended: bool,
+    /// Whether this token was signed out.
+    pub revoked: bool,
+}
+
+/// The standing of `jti` of `user`; `None` when the user no longer exists.
+pub async fn token_standing(
+    conn: &impl ConnectionTrait,
+    user: UserId,
+    jti: Uuid,
+) -> Result<Option<TokenStanding>, PersistenceError> {
+    let backend = conn.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => {
+            "SELECT u.token_version, u.suspended, \
+               EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = $2) AS revoked \
+             FROM users u WHERE u.id = $1"
+        }
+        _ => {
+            "SELECT u.token_version, u.suspended, \
+               EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = ?2) AS revoked \
+             FROM users u WHERE u.id = ?1"
+        }
+    };
+    let row = conn
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            backend,
+            sql,
+            [user.as_uuid().into(), jti.into()],
+        ))
+        .await?;
+    row.map(|r| {
+        Ok(TokenStanding {
+            token_version: r.try_get("", "token_version")?,
+            suspended: r.try_get("", "suspended")?,
+            revoked: r.try_get("", "revoked")?,
+        })
+    })
+    .transpose()
+    .map_err(|e: sea_orm::DbErr| e.into())
+}
+
 /// Renames a domain.
 pub async fn rename_domain(
     conn: &impl ConnectionTrait,

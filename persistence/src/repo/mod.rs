@@ -1,14 +1,18 @@
 //! Queries, one file per aggregate, and the conversions to and from the domain's types.
 
+pub mod attachment_bytes;
 pub mod attachments;
 pub mod audit;
 pub mod cases;
 pub mod customers;
+pub mod deployment;
+pub mod housekeeping;
 pub mod idempotency;
 pub mod identity;
 pub mod legacy;
 pub mod locks;
 pub mod outbox;
+pub mod sign_in_failures;
 
 use time::OffsetDateTime;
 
