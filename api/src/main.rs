@@ -267,7 +267,7 @@ async fn copy_data(
         .map_err(|e| e.to_string())?;
     db.migrate().await.map_err(|e| e.to_string())?;
     let store = casebridge_api::storage::for_deployment(
-        settings.attachment_store,
+        &settings.attachment_store,
         &db,
         settings.data_dir.join("attachments"),
     )

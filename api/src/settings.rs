@@ -188,30 +188,46 @@ pub struct SettingsArgs {
     pub mail_lease_secs: u64,
 
     /// Where attachments' bytes live: `local` (files under the data directory; the default on
-    /// SQLite) or `database` (in the database, reached by every instance; the default on
-    /// PostgreSQL).
-    #[arg(long, env = "CASEBRIDGE_ATTACHMENT_STORE", value_enum, global = true)]
+    /// SQLite), `database` (in the database, reached by every instance; the default on
+    /// PostgreSQL) or `s3://bucket/prefix` (an S3-compatible object store, configured by the
+    /// usual `AWS_*` variables).
+    #[arg(long, env = "CASEBRIDGE_ATTACHMENT_STORE", value_parser = parse_store, global = true)]
     pub attachment_store: Option<AttachmentStoreKind>,
 }
 
 /// Where attachments' bytes live.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AttachmentStoreKind {
     /// Files under the data directory: one instance's disk.
     Local,
     /// The database itself, in chunks: shared by every instance.
     Database,
+    /// An S3-compatible object store: `s3://bucket/prefix`.
+    S3(String),
+}
+
+fn parse_store(raw: &str) -> Result<AttachmentStoreKind, String> {
+    match raw {
+        "local" => Ok(AttachmentStoreKind::Local),
+        "database" => Ok(AttachmentStoreKind::Database),
+        url if url.starts_with("s3://") && url.len() > "s3://".len() => {
+            Ok(AttachmentStoreKind::S3(url.to_owned()))
+        }
+        other => Err(format!(
+            "{other:?} is not an attachment store: use local, database or s3://bucket/prefix"
+        )),
+    }
 }
 
 /// The attachment store asked for, or the backend's default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AttachmentStoreChoice(pub Option<AttachmentStoreKind>);
 
 impl AttachmentStoreChoice {
     /// The store to use on `backend`: as configured, else the local directory on SQLite and
     /// the database on PostgreSQL (several instances share it).
-    pub fn resolve(self, backend: casebridge_persistence::Backend) -> AttachmentStoreKind {
-        self.0.unwrap_or(match backend {
+    pub fn resolve(&self, backend: casebridge_persistence::Backend) -> AttachmentStoreKind {
+        self.0.clone().unwrap_or(match backend {
             casebridge_persistence::Backend::Sqlite => AttachmentStoreKind::Local,
             casebridge_persistence::Backend::Postgres => AttachmentStoreKind::Database,
         })

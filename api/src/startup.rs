@@ -116,7 +116,7 @@ impl Application {
                 .unwrap_or_default(),
         );
         let attachments_dir = settings.data_dir.join("attachments");
-        let store = storage::for_deployment(settings.attachment_store, &db, attachments_dir)
+        let store = storage::for_deployment(&settings.attachment_store, &db, attachments_dir)
             .map_err(StartupError::Storage)?;
         // SQLite serves one instance (its file is locked): its counts may live in the process.
         let sign_in = match db.backend() {

@@ -5,6 +5,8 @@
 //! - [`LocalFileStore`]: files under the data directory, SQLite's embedded default.
 //! - [`DatabaseStore`]: the bytes in the database itself, in chunks: PostgreSQL's default, so
 //!   that every instance of a deployment reaches every attachment.
+//! - [`S3Store`]: an S3-compatible object store, for deployments that keep large files out of
+//!   the database.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -250,10 +252,136 @@ impl AttachmentStore for DatabaseStore {
     }
 }
 
+/// Attachments in an S3-compatible object store (`s3://bucket/prefix`), through the
+/// `object_store` crate: for deployments that keep large files out of the database. Uploads
+/// go up as multipart uploads of the staged file; downloads stream the object's body.
+#[derive(Debug, Clone)]
+pub struct S3Store {
+    store: std::sync::Arc<object_store::aws::AmazonS3>,
+    prefix: String,
+    root: PathBuf,
+}
+
+/// Parts of a multipart upload (S3 wants at least 5 MiB but for the last).
+const S3_PART: usize = 8 * 1024 * 1024;
+
+impl S3Store {
+    /// A store for `s3://bucket[/prefix]`, configured by the usual `AWS_*` variables
+    /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_DEFAULT_REGION`, `AWS_ENDPOINT` for
+    /// an S3-compatible server, `AWS_ALLOW_HTTP`), staging uploads under `root`.
+    pub fn from_url(url: &str, root: PathBuf) -> std::io::Result<Self> {
+        let rest = url.strip_prefix("s3://").ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "not an s3:// URL")
+        })?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the s3:// URL names no bucket",
+            ));
+        }
+        // TLS (for https endpoints) through rustls with ring, the provider the service builds.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let store = object_store::aws::AmazonS3Builder::from_env()
+            .with_bucket_name(bucket)
+            .build()
+            .map_err(std::io::Error::other)?;
+        std::fs::create_dir_all(staging_dir(&root))?;
+        Ok(Self {
+            store: std::sync::Arc::new(store),
+            prefix: prefix.trim_matches('/').to_owned(),
+            root,
+        })
+    }
+
+    fn location(&self, key: &str) -> std::io::Result<object_store::path::Path> {
+        let key = checked_key(key)?;
+        let full = if self.prefix.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{}/{key}", self.prefix)
+        };
+        object_store::path::Path::parse(full).map_err(std::io::Error::other)
+    }
+}
+
+impl AttachmentStore for S3Store {
+    fn staging_path(&self) -> PathBuf {
+        new_staging_path(&self.root)
+    }
+
+    fn commit<'a>(&'a self, staged: &'a Path, key: &'a str) -> BoxFuture<'a, std::io::Result<()>> {
+        Box::pin(async move {
+            use object_store::ObjectStoreExt;
+            let location = self.location(key)?;
+            let mut file = tokio::fs::File::open(staged).await?;
+            let upload = self
+                .store
+                .put_multipart(&location)
+                .await
+                .map_err(std::io::Error::other)?;
+            let mut writer = object_store::WriteMultipart::new_with_chunk_size(upload, S3_PART);
+            let mut buffer = vec![0u8; 1024 * 1024];
+            let sent = async {
+                loop {
+                    let n = file.read(&mut buffer).await?;
+                    if n == 0 {
+                        break;
+                    }
+                    writer
+                        .wait_for_capacity(4)
+                        .await
+                        .map_err(std::io::Error::other)?;
+                    writer.write(&buffer[..n]);
+                }
+                Ok::<_, std::io::Error>(())
+            }
+            .await;
+            match sent {
+                Ok(()) => {
+                    writer.finish().await.map_err(std::io::Error::other)?;
+                }
+                Err(e) => {
+                    // Parts already up are dropped with the upload: nothing is left behind.
+                    let _ = writer.abort().await;
+                    return Err(e);
+                }
+            }
+            drop(file);
+            tokio::fs::remove_file(staged).await
+        })
+    }
+
+    fn open<'a>(&'a self, key: &'a str) -> BoxFuture<'a, std::io::Result<ByteStream>> {
+        Box::pin(async move {
+            use object_store::ObjectStoreExt;
+            let got = self
+                .store
+                .get(&self.location(key)?)
+                .await
+                .map_err(std::io::Error::from)?;
+            Ok(got
+                .into_stream()
+                .map(|chunk| chunk.map_err(std::io::Error::from))
+                .boxed())
+        })
+    }
+
+    fn remove<'a>(&'a self, key: &'a str) -> BoxFuture<'a, std::io::Result<()>> {
+        Box::pin(async move {
+            use object_store::ObjectStoreExt;
+            match self.store.delete(&self.location(key)?).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                Err(e) => Err(std::io::Error::other(e)),
+            }
+        })
+    }
+}
+
 /// The store of a deployment: as configured, else its backend's default (the data directory on
 /// SQLite, the database on PostgreSQL), staging under `root`.
 pub fn for_deployment(
-    choice: crate::settings::AttachmentStoreChoice,
+    choice: &crate::settings::AttachmentStoreChoice,
     db: &Database,
     root: PathBuf,
 ) -> std::io::Result<std::sync::Arc<dyn AttachmentStore>> {
@@ -263,6 +391,7 @@ pub fn for_deployment(
         AttachmentStoreKind::Database => {
             std::sync::Arc::new(DatabaseStore::new(db.clone(), root).prepare()?)
         }
+        AttachmentStoreKind::S3(url) => std::sync::Arc::new(S3Store::from_url(&url, root)?),
     })
 }
 

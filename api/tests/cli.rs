@@ -340,3 +340,115 @@ async fn copy_data_moves_a_demo_deployment_with_its_attachments_and_refuses_a_se
     downloaded.assert_status(200);
     assert!(downloaded.bytes == bytes, "the attachment's bytes differ");
 }
+
+#[tokio::test]
+async fn attachments_go_to_an_s3_compatible_store_and_come_back() {
+    // moto's server mode stands in for Amazon S3 (which cannot be reached from here).
+    let s3 = casebridge_tests::s3::S3Server::start().await;
+    s3.create_bucket("casebridge-attachments").await;
+    let db = ScratchDatabase::new().await;
+    let dir = db.dir().to_str().unwrap().to_owned();
+    let endpoint = s3.url();
+    let vars = [
+        ("CASEBRIDGE_DATABASE_URL", db.url.as_str()),
+        ("CASEBRIDGE_DATA_DIR", dir.as_str()),
+        (
+            "CASEBRIDGE_ATTACHMENT_STORE",
+            "s3://casebridge-attachments/tenant-a",
+        ),
+        ("AWS_ENDPOINT", endpoint.as_str()),
+        ("AWS_ALLOW_HTTP", "true"),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+    ];
+    let mut demo = Command::new(env!("CARGO_BIN_EXE_casebridge"));
+    demo.env_clear().env("RUST_LOG", "warn").arg("demo");
+    for (k, v) in vars {
+        demo.env(k, v);
+    }
+    let out = demo.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout).to_string();
+    let password = printed
+        .lines()
+        .find_map(|l| l.split("Every account's password: ").nth(1))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let accounts: Vec<(String, String)> = printed
+        .lines()
+        .filter_map(|l| {
+            let domain = l.split(" domain ").nth(1)?.split_whitespace().next()?;
+            let email = l.split(" email ").nth(1)?.trim();
+            Some((domain.to_owned(), email.to_owned()))
+        })
+        .collect();
+    let (domain, email) = accounts
+        .iter()
+        .find(|(d, _)| !d.starts_with("support"))
+        .unwrap();
+    let served = serve(&vars)
+        .await
+        .expect("the service starts with an S3 store");
+    let t = token(&served.api, domain, email, &password).await;
+    let listed = served
+        .api
+        .get("/v1/cases?status=open")
+        .token(&t)
+        .send()
+        .await;
+    let id = listed.body["cases"][0]["id"].as_str().unwrap().to_owned();
+    // Larger than one 8 MiB part: a real multipart upload.
+    let bytes: Vec<u8> = (0..9_000_000u32).map(|i| (i % 241) as u8).collect();
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes.clone()).file_name("dump.bin"),
+    );
+    let attached = served
+        .api
+        .post(&format!("/v1/cases/{id}/attachments"))
+        .token(&t)
+        .multipart(form)
+        .send()
+        .await;
+    // The default limit is 50 MiB; 9 MB is accepted.
+    attached.assert_status(201);
+    let attachment = attached.body["id"].as_str().unwrap().to_owned();
+    let content = format!("/v1/cases/{id}/attachments/{attachment}/content");
+    let downloaded = served.api.get(&content).token(&t).send().await;
+    downloaded.assert_status(200);
+    assert!(downloaded.bytes == bytes, "the bytes differ");
+    // Nothing but (empty) staging is kept on the instance's disk.
+    let kept: Vec<_> = std::fs::read_dir(db.dir().join("attachments"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|n| n != ".staging")
+        .collect();
+    assert!(kept.is_empty(), "{kept:?}");
+    // Support removes it.
+    let (pd, pe) = accounts
+        .iter()
+        .find(|(d, _)| d.starts_with("support"))
+        .unwrap();
+    let p = token(&served.api, pd, pe, &password).await;
+    served
+        .api
+        .delete(&format!("/v1/provider/cases/{id}/attachments/{attachment}"))
+        .token(&p)
+        .send()
+        .await
+        .assert_status(204);
+    served
+        .api
+        .get(&content)
+        .token(&t)
+        .send()
+        .await
+        .assert_status(404);
+}

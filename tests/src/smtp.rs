@@ -16,12 +16,17 @@ fn tools_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-tools")
 }
 
-/// The Python packages the tests use, pinned.
-const PACKAGES: [&str; 2] = ["aiosmtpd==1.4.6", "jsonschema==4.23.0"];
+/// The Python packages the tests use, pinned: a real SMTP server, a JSON Schema validator and
+/// an S3-compatible server (moto's server mode, a stand-in for Amazon S3).
+const PACKAGES: [&str; 3] = [
+    "aiosmtpd==1.4.6",
+    "jsonschema==4.23.0",
+    "moto[server]==5.2.5",
+];
 
 fn has_tools(python: &Path) -> bool {
     Command::new(python)
-        .args(["-c", "import aiosmtpd, jsonschema"])
+        .args(["-c", "import aiosmtpd, jsonschema, moto.server"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
