@@ -13,7 +13,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::AuthCache;
 use crate::auth::actor::AUTH_CACHE_TTL;
-use crate::auth::jwt::TokenService;
+use crate::auth::jwt::{TokenService, check_token_ttl};
 use crate::clock::{Clock, SystemClock};
 use crate::extract::JsonLimit;
 use crate::mail::{Mailer, run_worker};
@@ -50,6 +50,9 @@ pub enum StartupError {
     /// The mail settings are unusable.
     #[error("mail: {0}")]
     Mail(String),
+    /// Another setting is unusable.
+    #[error("{0}")]
+    Settings(String),
 }
 
 /// A background task that ends with its owner.
@@ -81,6 +84,9 @@ impl Application {
         settings: Settings,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
+        // Settings built in code (tests, embedders) skip `SettingsArgs::resolve`; the bound on
+        // token lifetimes holds for them too.
+        check_token_ttl(settings.token_ttl).map_err(StartupError::Settings)?;
         let db = Database::connect(&settings.database_url, &settings.pool).await?;
         db.migrate().await?;
         let tokens = Arc::new(TokenService::new(

@@ -5,9 +5,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::time::Duration;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use casebridge_tests::spawn_app;
+use casebridge_tests::{PASSWORD, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn a_page_token_whose_mac_is_cut_short_is_refused() {
@@ -30,4 +32,46 @@ async fn a_page_token_whose_mac_is_cut_short_is_refused() {
             .await
             .assert_problem(400, "invalid_page_token");
     }
+}
+
+#[tokio::test]
+async fn the_application_refuses_to_start_with_a_token_lifetime_over_seven_days() {
+    let scratch = casebridge_tests::ScratchDatabase::new().await;
+    let app = spawn_app().await;
+    let mut settings = app.settings.clone();
+    settings.database_url = scratch.url.clone();
+    settings.token_ttl = Duration::from_secs(7 * 24 * 3600 + 1);
+    let refused = casebridge_api::Application::build(settings.clone()).await;
+    assert!(
+        refused.as_ref().is_err_and(|e| e.to_string().contains("7 days")),
+        "{:?}",
+        refused.err()
+    );
+    settings.token_ttl = Duration::from_secs(u64::MAX);
+    assert!(casebridge_api::Application::build(settings).await.is_err());
+}
+
+#[tokio::test]
+async fn a_token_of_the_longest_lifetime_is_issued_and_revoked_by_logout() {
+    let app = spawn_app_with(|s| s.token_ttl = Duration::from_secs(7 * 24 * 3600)).await;
+    app.world().await;
+    let res = app
+        .try_sign_in("reseller.example", "admin@reseller.example", PASSWORD)
+        .await;
+    res.assert_status(200);
+    assert_eq!(res.body["expires_in"], 7 * 24 * 3600);
+    let token = res.body["access_token"].as_str().unwrap().to_owned();
+    app.api.get("/v1/me").token(&token).send().await.assert_status(200);
+    app.api
+        .post("/v1/auth/logout")
+        .token(&token)
+        .send()
+        .await
+        .assert_status(204);
+    app.api
+        .get("/v1/me")
+        .token(&token)
+        .send()
+        .await
+        .assert_problem(401, "unauthenticated");
 }
