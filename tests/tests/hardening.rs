@@ -75,3 +75,44 @@ async fn a_token_of_the_longest_lifetime_is_issued_and_revoked_by_logout() {
         .await
         .assert_problem(401, "unauthenticated");
 }
+
+#[tokio::test]
+async fn a_token_with_a_crit_header_is_refused_with_401() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let claims: serde_json::Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(w.reseller.token.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let key = &app.settings.jwt_keys[0];
+    let signed = |crit: Option<Vec<String>>| {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+        header.kid = Some(key.kid().to_owned());
+        header.crit = crit;
+        jsonwebtoken::encode(
+            &header,
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(key.secret()),
+        )
+        .unwrap()
+    };
+    // The same claims, signed by the right key without `crit`, are accepted.
+    app.api
+        .get("/v1/me")
+        .token(&signed(None))
+        .send()
+        .await
+        .assert_status(200);
+    for crit in [vec!["exp"], vec!["b64"], vec!["http://example.com/ext"]] {
+        let res = app
+            .api
+            .get("/v1/me")
+            .token(&signed(Some(crit.iter().map(|s| s.to_string()).collect())))
+            .send()
+            .await;
+        res.assert_problem(401, "unauthenticated");
+        assert!(res.header("www-authenticate").is_some());
+    }
+}

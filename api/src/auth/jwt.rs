@@ -283,6 +283,14 @@ impl TokenService {
         if header.alg != ALGORITHM {
             return Err(TokenError::Invalid(format!("algorithm {:?}", header.alg)));
         }
+        // RFC 7515 §4.1.11: a token naming critical extensions the verifier does not
+        // understand must be rejected, and this verifier understands none (an empty list is
+        // itself malformed).
+        if let Some(crit) = header.crit {
+            return Err(TokenError::Invalid(format!(
+                "critical header extensions {crit:?}"
+            )));
+        }
         let kid = header.kid.ok_or(TokenError::UnknownKey)?;
         let (_, _, decoding) = self
             .keys
@@ -410,6 +418,32 @@ mod tests {
         );
         let issued = s.issue(UserId::generate(), "r.example", Realm::Reseller, 0, now());
         assert!(matches!(issued, Err(TokenError::Invalid(_))));
+    }
+
+    #[test]
+    fn a_token_naming_any_critical_extension_is_refused() {
+        let key = SigningKey::generate();
+        let s = service(std::slice::from_ref(&key));
+        let claims = s
+            .verify(
+                &s.issue(UserId::generate(), "r.example", Realm::Reseller, 0, now())
+                    .unwrap()
+                    .token,
+                now(),
+            )
+            .unwrap();
+        for crit in [vec!["exp".to_owned()], vec!["b64".to_owned()], vec![]] {
+            let mut header = Header::new(ALGORITHM);
+            header.kid = Some(key.kid.clone());
+            header.crit = Some(crit.clone());
+            let token =
+                jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&key.secret))
+                    .unwrap();
+            assert!(
+                matches!(s.verify(&token, now()), Err(TokenError::Invalid(_))),
+                "{crit:?}"
+            );
+        }
     }
 
     #[test]
