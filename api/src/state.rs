@@ -10,7 +10,26 @@ use crate::auth::jwt::TokenService;
 use crate::auth::throttle::{Limit, Throttle};
 use crate::clock::Clock;
 use crate::pagination::PageTokens;
+use crate::problem::RatePolicy;
 use crate::storage::AttachmentStore;
+
+/// Failed sign-ins allowed per account (`domain/email`).
+pub const SIGN_IN_PER_ACCOUNT: RatePolicy = RatePolicy {
+    name: "sign-in-account",
+    limit: Limit {
+        max_failures: 5,
+        window: Duration::minutes(15),
+    },
+};
+
+/// Failed sign-ins allowed per client address.
+pub const SIGN_IN_PER_ADDRESS: RatePolicy = RatePolicy {
+    name: "sign-in-address",
+    limit: Limit {
+        max_failures: 50,
+        window: Duration::minutes(15),
+    },
+};
 
 /// Failed sign-ins, counted per account and per client address.
 #[derive(Debug)]
@@ -24,14 +43,8 @@ pub struct SignInThrottles {
 impl Default for SignInThrottles {
     fn default() -> Self {
         Self {
-            account: Throttle::new(Limit {
-                max_failures: 5,
-                window: Duration::minutes(15),
-            }),
-            address: Throttle::new(Limit {
-                max_failures: 50,
-                window: Duration::minutes(15),
-            }),
+            account: Throttle::new(SIGN_IN_PER_ACCOUNT.limit),
+            address: Throttle::new(SIGN_IN_PER_ADDRESS.limit),
         }
     }
 }

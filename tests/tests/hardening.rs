@@ -21,16 +21,22 @@ async fn a_page_token_whose_mac_is_cut_short_is_refused() {
     }
     let first = app.get_as(&w.reseller, "/v1/cases?page_size=1").await;
     let token = first.body["next_page_token"].as_str().unwrap().to_owned();
-    app.get_as(&w.reseller, &format!("/v1/cases?page_size=1&page_token={token}"))
-        .await
-        .assert_status(200);
+    app.get_as(
+        &w.reseller,
+        &format!("/v1/cases?page_size=1&page_token={token}"),
+    )
+    .await
+    .assert_status(200);
     let (payload, tag) = token.split_once('.').unwrap();
     let tag = URL_SAFE_NO_PAD.decode(tag).unwrap();
     for len in [1, 2, 16, tag.len() - 1] {
         let short = format!("{payload}.{}", URL_SAFE_NO_PAD.encode(&tag[..len]));
-        app.get_as(&w.reseller, &format!("/v1/cases?page_size=1&page_token={short}"))
-            .await
-            .assert_problem(400, "invalid_page_token");
+        app.get_as(
+            &w.reseller,
+            &format!("/v1/cases?page_size=1&page_token={short}"),
+        )
+        .await
+        .assert_problem(400, "invalid_page_token");
     }
 }
 
@@ -43,7 +49,9 @@ async fn the_application_refuses_to_start_with_a_token_lifetime_over_seven_days(
     settings.token_ttl = Duration::from_secs(7 * 24 * 3600 + 1);
     let refused = casebridge_api::Application::build(settings.clone()).await;
     assert!(
-        refused.as_ref().is_err_and(|e| e.to_string().contains("7 days")),
+        refused
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("7 days")),
         "{:?}",
         refused.err()
     );
@@ -61,7 +69,12 @@ async fn a_token_of_the_longest_lifetime_is_issued_and_revoked_by_logout() {
     res.assert_status(200);
     assert_eq!(res.body["expires_in"], 7 * 24 * 3600);
     let token = res.body["access_token"].as_str().unwrap().to_owned();
-    app.api.get("/v1/me").token(&token).send().await.assert_status(200);
+    app.api
+        .get("/v1/me")
+        .token(&token)
+        .send()
+        .await
+        .assert_status(200);
     app.api
         .post("/v1/auth/logout")
         .token(&token)
@@ -115,4 +128,33 @@ async fn a_token_with_a_crit_header_is_refused_with_401() {
         res.assert_problem(401, "unauthenticated");
         assert!(res.header("www-authenticate").is_some());
     }
+}
+
+#[tokio::test]
+async fn a_throttled_sign_in_names_its_rate_limit_policy_and_reset() {
+    let app = spawn_app().await;
+    app.world().await;
+    for _ in 0..5 {
+        app.try_sign_in(
+            "reseller.example",
+            "admin@reseller.example",
+            "wrong password!",
+        )
+        .await
+        .assert_problem(401, "invalid_credentials");
+    }
+    let res = app
+        .try_sign_in("reseller.example", "admin@reseller.example", PASSWORD)
+        .await;
+    res.assert_problem(429, "too_many_requests");
+    let retry_after: u64 = res.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+    assert_eq!(
+        res.header("ratelimit-policy").as_deref(),
+        Some("\"sign-in-account\";q=5;w=900")
+    );
+    assert_eq!(
+        res.header("ratelimit"),
+        Some(format!("\"sign-in-account\";r=0;t={retry_after}"))
+    );
 }

@@ -12,7 +12,7 @@ use crate::auth::password::{self, Verification};
 use crate::extract::ApiJson;
 use crate::problem::{ApiError, ErrorCode, Problem};
 use crate::routes::admin::{RoleView, UserView};
-use crate::state::AppState;
+use crate::state::{AppState, SIGN_IN_PER_ACCOUNT, SIGN_IN_PER_ADDRESS};
 use crate::wire;
 
 /// Registers the endpoints.
@@ -94,16 +94,21 @@ async fn create_token(
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
     let throttles = &state.sign_in;
-    if let Err(wait) = throttles
+    let throttled = |policy, wait| {
+        ApiError::too_many_requests(
+            "Too many failed sign-ins; wait before trying again.",
+            policy,
+            wait,
+        )
+    };
+    throttles
         .account
         .check(&account_key, now)
-        .and_then(|()| throttles.address.check(&address_key, now))
-    {
-        return Err(ApiError::too_many_requests(
-            "Too many failed sign-ins; wait before trying again.",
-            wait,
-        ));
-    }
+        .map_err(|wait| throttled(SIGN_IN_PER_ACCOUNT, wait))?;
+    throttles
+        .address
+        .check(&address_key, now)
+        .map_err(|wait| throttled(SIGN_IN_PER_ADDRESS, wait))?;
     let user = find_user(&state, &body.domain, &body.email).await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     let given = body.password.clone();
