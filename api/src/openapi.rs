@@ -102,9 +102,52 @@ pub fn openapi() -> OpenApiDoc {
         .configure(routes::configure)
         .split_for_parts();
     add_common_responses(&mut doc);
+    add_password_change_required(&mut doc);
     add_rate_limit_headers(&mut doc);
     add_links(&mut doc);
     doc
+}
+
+/// The operations a token from a one-time password reaches (those needing only
+/// `Capability::SignedIn`); `tests/hardening.rs` checks the server agrees, operation by operation.
+pub const OPEN_TO_ONE_TIME_PASSWORDS: [&str; 3] = ["/v1/me", "/v1/me/password", "/v1/auth/logout"];
+
+/// Documents `403 password_change_required` on every operation that needs a token, except the
+/// few a one-time password reaches.
+fn add_password_change_required(doc: &mut OpenApiDoc) {
+    const WHY: &str = "or, until a one-time password is changed, `password_change_required`";
+    for (path, item) in doc.paths.paths.iter_mut() {
+        if OPEN_TO_ONE_TIME_PASSWORDS.contains(&path.as_str()) {
+            continue;
+        }
+        let operations = [
+            item.get.as_mut(),
+            item.put.as_mut(),
+            item.post.as_mut(),
+            item.delete.as_mut(),
+            item.patch.as_mut(),
+        ];
+        for op in operations.into_iter().flatten() {
+            if !op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                continue;
+            }
+            match op.responses.responses.get_mut("403") {
+                Some(RefOr::T(forbidden)) => {
+                    let described = forbidden.description.trim_end_matches('.');
+                    forbidden.description = format!("{described}; {WHY}.");
+                }
+                Some(RefOr::Ref(_)) => {}
+                None => {
+                    op.responses.responses.insert(
+                        "403".to_owned(),
+                        problem_response(
+                            "Change the one-time password first (`password_change_required`).",
+                        ),
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// Documents the headers of every throttled answer on every 429, whoever declared it.

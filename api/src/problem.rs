@@ -73,6 +73,7 @@ error_codes! {
     ActionNotAllowed => ("action_not_allowed", FORBIDDEN, "This action is not allowed to you on this case"),
     AccountSuspended => ("account_suspended", FORBIDDEN, "The account is suspended"),
     CurrentPasswordRequired => ("current_password_required", FORBIDDEN, "Change your own password with POST /v1/me/password"),
+    PasswordChangeRequired => ("password_change_required", FORBIDDEN, "Change your one-time password with POST /v1/me/password first"),
     // 404, 405
     NotFound => ("not_found", NOT_FOUND, "The resource does not exist"),
     MethodNotAllowed => ("method_not_allowed", METHOD_NOT_ALLOWED, "The method is not allowed on this resource"),
@@ -512,6 +513,7 @@ mod tests {
             ("escalation_requires_premium_support", 403),
             ("attachment_removal_requires_support", 403),
             ("legacy_support_center_retired", 403),
+            ("password_change_required", 403),
             ("not_found", 404),
             ("domain_exists", 409),
             ("idempotency_key_reused", 409),
@@ -555,6 +557,7 @@ mod tests {
             DomainError::LastSuperAdmin,
             DomainError::CannotSuspendSelf,
             DomainError::CurrentPasswordRequired,
+            DomainError::PasswordChangeRequired,
             DomainError::BuiltInRole,
             DomainError::ResellerAccessNotGranted,
             DomainError::SupportPartnerIsReseller,

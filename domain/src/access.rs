@@ -368,6 +368,7 @@ pub struct Access {
     super_admin: bool,
     privileges: BTreeSet<Privilege>,
     retired_role_held: bool,
+    password_change_required: bool,
 }
 
 impl Access {
@@ -385,7 +386,21 @@ impl Access {
             super_admin,
             privileges,
             retired_role_held,
+            password_change_required: false,
         }
+    }
+
+    /// The same access for a user still holding a one-time password: until it is changed, it
+    /// reaches only what [`Capability::SignedIn`] opens (itself, its password, sign-out), so
+    /// a password someone else has seen cannot be used for anything else.
+    pub fn with_password_change_required(mut self, required: bool) -> Self {
+        self.password_change_required = required;
+        self
+    }
+
+    /// Whether the user must change its one-time password before anything else.
+    pub fn password_change_required(&self) -> bool {
+        self.password_change_required
     }
 
     /// The realm of the user's domain.
@@ -541,6 +556,9 @@ impl Access {
     /// Checks that the user has a capability: the realm first, then portal access, then the
     /// privilege or administrator status it needs.
     pub fn require_capability(&self, capability: Capability) -> Result<(), DomainError> {
+        if self.password_change_required && capability != Capability::SignedIn {
+            return Err(DomainError::PasswordChangeRequired);
+        }
         if let Some(realm) = capability.realm() {
             self.require_realm(realm)?;
         }
@@ -563,6 +581,9 @@ impl Access {
 /// Where the old support center sends a request for `rest` (the path after
 /// `/legacy/support-center/`), or why it refuses.
 pub fn legacy_support_center_redirect(access: &Access, rest: &str) -> Result<String, DomainError> {
+    if access.password_change_required {
+        return Err(DomainError::PasswordChangeRequired);
+    }
     let allowed = access.realm() == Realm::Reseller
         && access.grants(Privilege::ViewCustomers)
         && access.grants(Privilege::AccessCustomerSupportCases);
@@ -611,6 +632,31 @@ mod tests {
                     .collect()
             })
             .collect()
+    }
+
+    #[test]
+    fn a_one_time_password_opens_only_signed_in_endpoints_whatever_the_roles() {
+        let super_admin = HeldRole::built_in(BuiltInRole::SuperAdmin);
+        for realm in Realm::ALL {
+            let a = access(realm, std::slice::from_ref(&super_admin))
+                .with_password_change_required(true);
+            for capability in Capability::ALL {
+                let expected = if capability == Capability::SignedIn {
+                    Ok(())
+                } else {
+                    Err(DomainError::PasswordChangeRequired)
+                };
+                assert_eq!(
+                    a.require_capability(capability),
+                    expected,
+                    "{realm} {capability:?}"
+                );
+            }
+            assert_eq!(
+                legacy_support_center_redirect(&a, "cases"),
+                Err(DomainError::PasswordChangeRequired)
+            );
+        }
     }
 
     #[test]

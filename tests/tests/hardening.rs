@@ -158,3 +158,147 @@ async fn a_throttled_sign_in_names_its_rate_limit_policy_and_reset() {
         Some(format!("\"sign-in-account\";r=0;t={retry_after}"))
     );
 }
+
+/// A reseller_admin created without a password, signed in with the one-time password it got.
+async fn one_time_password_user(app: &casebridge_tests::TestApp) -> (String, String, String) {
+    let w = app.world().await;
+    let created = app
+        .post_as(
+            &w.reseller,
+            "/v1/admin/users",
+            serde_json::json!({"email": "newcomer@reseller.example", "display_name": "Newcomer"}),
+        )
+        .await;
+    created.assert_status(201);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let otp = created.body["one_time_password"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.api
+        .put(&format!("/v1/admin/users/{id}/roles"))
+        .token(&w.reseller.token)
+        .json(&serde_json::json!({"roles": ["reseller_admin"]}))
+        .send()
+        .await
+        .assert_status(200);
+    let res = app
+        .try_sign_in("reseller.example", "newcomer@reseller.example", &otp)
+        .await;
+    res.assert_status(200);
+    assert_eq!(res.body["must_change_password"], true);
+    let token = res.body["access_token"].as_str().unwrap().to_owned();
+    (token, otp, w.customer_id)
+}
+
+#[tokio::test]
+async fn a_one_time_password_reaches_only_me_its_change_and_logout_until_changed() {
+    let app = spawn_app().await;
+    let (token, otp, customer_id) = one_time_password_user(&app).await;
+    app.api
+        .get("/v1/me")
+        .token(&token)
+        .send()
+        .await
+        .assert_status(200);
+    for path in [
+        "/v1/cases".to_owned(),
+        "/v1/customers".to_owned(),
+        format!("/v1/customers/{customer_id}"),
+        "/legacy/support-center/cases".to_owned(),
+    ] {
+        app.api
+            .get(&path)
+            .token(&token)
+            .send()
+            .await
+            .assert_problem(403, "password_change_required");
+    }
+    app.api
+        .post(&format!("/v1/customers/{customer_id}/cases"))
+        .token(&token)
+        .json(&casebridge_tests::case_body(
+            "Filed with a one-time password",
+        ))
+        .send()
+        .await
+        .assert_problem(403, "password_change_required");
+    app.api
+        .post("/v1/me/password")
+        .token(&token)
+        .json(&serde_json::json!({"current_password": otp, "new_password": "a fresh and private passphrase"}))
+        .send()
+        .await
+        .assert_status(204);
+    let fresh = app
+        .sign_in(
+            "reseller.example",
+            "newcomer@reseller.example",
+            "a fresh and private passphrase",
+        )
+        .await;
+    app.get_as(&fresh, "/v1/cases").await.assert_status(200);
+    app.get_as(&fresh, &format!("/v1/customers/{customer_id}"))
+        .await
+        .assert_status(200);
+}
+
+#[tokio::test]
+async fn every_documented_operation_but_three_refuses_a_one_time_password_as_documented() {
+    let app = spawn_app().await;
+    let (token, _, _) = one_time_password_user(&app).await;
+    let doc = serde_json::to_value(casebridge_api::openapi::openapi()).unwrap();
+    let open = casebridge_api::openapi::OPEN_TO_ONE_TIME_PASSWORDS;
+    let mut refused = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let secured = op["security"].as_array().is_some_and(|s| {
+                s.iter()
+                    .any(|r| r.as_object().is_some_and(|r| !r.is_empty()))
+            });
+            if !secured || open.contains(&path.as_str()) {
+                continue;
+            }
+            let documented = op["responses"]["403"]["description"]
+                .as_str()
+                .unwrap_or_default();
+            assert!(
+                documented.contains("password_change_required"),
+                "{method} {path} does not document password_change_required"
+            );
+            let url = path
+                .split('/')
+                .map(|segment| {
+                    if segment.starts_with('{') {
+                        uuid::Uuid::now_v7().to_string()
+                    } else {
+                        segment.to_owned()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/");
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let mut req = app.api.request(method.clone(), &url).token(&token);
+            if op["requestBody"]["content"]
+                .get("multipart/form-data")
+                .is_some()
+            {
+                req = req.multipart(reqwest::multipart::Form::new().part(
+                    "file",
+                    reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("x.txt"),
+                ));
+            } else if op["requestBody"].is_object() {
+                req = req.json(&serde_json::json!({}));
+            }
+            let res = req.send().await;
+            assert_eq!(
+                (res.status.as_u16(), res.body["code"].as_str()),
+                (403, Some("password_change_required")),
+                "{method} {path}: {}",
+                res.text()
+            );
+            refused += 1;
+        }
+    }
+    assert!(refused > 40, "only {refused} operations checked");
+}

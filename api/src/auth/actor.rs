@@ -206,7 +206,8 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Actor, ApiErr
         domain_id: record.domain.id,
         domain: record.domain.name.clone(),
         realm: record.domain.realm,
-        access: Access::derive(record.domain.realm, &held),
+        access: Access::derive(record.domain.realm, &held)
+            .with_password_change_required(record.user.must_change_password),
         roles: record
             .roles
             .iter()
