@@ -302,3 +302,87 @@ async fn every_documented_operation_but_three_refuses_a_one_time_password_as_doc
     }
     assert!(refused > 40, "only {refused} operations checked");
 }
+
+#[tokio::test]
+async fn bidi_and_zero_width_characters_are_stripped_from_attachment_file_names() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let case = app
+        .file_case(&w.reseller, &w.customer_id, "Spoofed file")
+        .await;
+    let case = case["id"].as_str().unwrap();
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(b"MZ not really".to_vec())
+            .file_name("invoice\u{202E}gpj.exe\u{200B}"),
+    );
+    let res = app
+        .api
+        .post(&format!("/v1/cases/{case}/attachments"))
+        .token(&w.reseller.token)
+        .multipart(form)
+        .send()
+        .await;
+    res.assert_status(201);
+    assert_eq!(res.body["filename"], "invoicegpj.exe");
+    let id = res.body["id"].as_str().unwrap();
+    let download = app
+        .get_as(
+            &w.reseller,
+            &format!("/v1/cases/{case}/attachments/{id}/content"),
+        )
+        .await;
+    download.assert_status(200);
+    let disposition = download.header("content-disposition").unwrap();
+    assert!(disposition.contains("invoicegpj.exe"), "{disposition}");
+    assert!(!disposition.contains('\u{202E}'), "{disposition}");
+}
+
+#[tokio::test]
+async fn bidi_and_zero_width_characters_in_names_and_titles_are_refused_naming_the_field() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let spoof = "invoice\u{202E}gpj.exe";
+    let refused_at = |res: &casebridge_tests::Response, field: &str| {
+        res.assert_problem(422, "invalid_request");
+        let issue = &res.body["errors"][0];
+        assert_eq!(issue["field"], field, "{}", res.text());
+        assert_eq!(issue["code"], "invalid_characters", "{}", res.text());
+    };
+    let res = app
+        .try_file_case(
+            &w.reseller,
+            &w.customer_id,
+            casebridge_tests::case_body(spoof),
+        )
+        .await;
+    refused_at(&res, "title");
+    let case = app.file_case(&w.reseller, &w.customer_id, "Plain").await;
+    let res = app
+        .api
+        .patch(&format!("/v1/cases/{}", case["id"].as_str().unwrap()))
+        .token(&w.reseller.token)
+        .json(&serde_json::json!({"title": "ad\u{200D}min"}))
+        .send()
+        .await;
+    refused_at(&res, "title");
+    let res = app
+        .post_as(
+            &w.reseller,
+            "/v1/admin/users",
+            serde_json::json!({"email": "mallory@reseller.example", "display_name": "Ad\u{200B}min"}),
+        )
+        .await;
+    refused_at(&res, "display_name");
+    let res = app
+        .post_as(
+            &w.reseller,
+            "/v1/admin/roles",
+            serde_json::json!({"name": "\u{2066}Owners\u{2069}", "privileges": ["support"]}),
+        )
+        .await;
+    refused_at(&res, "name");
+    // Right-to-left scripts themselves are welcome.
+    app.file_case(&w.reseller, &w.customer_id, "עברית ועربية")
+        .await;
+}

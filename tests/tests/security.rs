@@ -381,12 +381,18 @@ async fn sql_metacharacters_and_unicode_in_text_fields_and_filters_are_stored_an
     let w = app.world().await;
     let path = format!("/v1/customers/{}/cases", w.customer_id);
     for (i, text) in NASTY.iter().enumerate() {
-        let mut body = case_body(text);
+        // Titles refuse bidi and zero-width characters (tests/hardening.rs); the longer texts
+        // carry them.
+        let title: String = text
+            .chars()
+            .filter(|c| !casebridge_domain::is_format_control(*c))
+            .collect();
+        let mut body = case_body(&title);
         body["description"] = json!(format!("{text}\nsecond line {i}"));
         body["answers"]["affected_users_count"] = json!(text);
         let res = app.post_as(&w.reseller, &path, body).await;
         res.assert_status(201);
-        assert_eq!(res.body["title"], *text);
+        assert_eq!(res.body["title"], title);
         let id = res.body["id"].as_str().unwrap();
         app.post_as(
             &w.reseller,
@@ -396,7 +402,8 @@ async fn sql_metacharacters_and_unicode_in_text_fields_and_filters_are_stored_an
         .await
         .assert_status(201);
         let read = app.get_as(&w.reseller, &format!("/v1/cases/{id}")).await;
-        assert_eq!(read.body["title"], *text);
+        assert_eq!(read.body["title"], title);
+        assert_eq!(read.body["description"], format!("{text}\nsecond line {i}"));
     }
     let all = app.get_as(&w.reseller, "/v1/cases?page_size=100").await;
     assert_eq!(all.body["total_size"], NASTY.len());
