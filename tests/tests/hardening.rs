@@ -386,3 +386,82 @@ async fn bidi_and_zero_width_characters_in_names_and_titles_are_refused_naming_t
     app.file_case(&w.reseller, &w.customer_id, "עברית ועربية")
         .await;
 }
+
+/// Replaces a user's stored password hash, as the legacy import stores the old system's.
+async fn store_hash(app: &casebridge_tests::TestApp, user_id: &str, hash: &str) {
+    use casebridge_persistence::entities::users;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let db =
+        casebridge_persistence::Database::connect(&app.settings.database_url, &Default::default())
+            .await
+            .unwrap();
+    users::Entity::update_many()
+        .col_expr(users::Column::PasswordHash, Expr::value(hash.to_owned()))
+        .filter(users::Column::Id.eq(user_id.parse::<uuid::Uuid>().unwrap()))
+        .exec(db.writer())
+        .await
+        .unwrap();
+    db.close().await;
+}
+
+#[tokio::test]
+async fn every_failed_sign_in_takes_the_same_floor_whatever_the_account_s_hash() {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let bcrypt_user = app
+        .user_with_roles(&w.reseller, "imported-bcrypt", &[])
+        .await;
+    store_hash(
+        &app,
+        &bcrypt_user.user_id,
+        &bcrypt::hash("an old password", 12).unwrap(),
+    )
+    .await;
+    let weak_user = app.user_with_roles(&w.reseller, "imported-weak", &[]).await;
+    let weak = argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        argon2::Params::new(1024, 1, 1, None).unwrap(),
+    )
+    .hash_password(
+        b"an old password",
+        &SaltString::generate(&mut argon2::password_hash::rand_core::OsRng),
+    )
+    .unwrap()
+    .to_string();
+    store_hash(&app, &weak_user.user_id, &weak).await;
+    let floor = casebridge_api::routes::auth::FAILED_SIGN_IN_FLOOR;
+    let attempts = [
+        ("reseller.example", "admin@reseller.example"),
+        ("reseller.example", "imported-bcrypt@reseller.example"),
+        ("reseller.example", "imported-weak@reseller.example"),
+        ("reseller.example", "nobody@reseller.example"),
+        ("unknown.example", "admin@unknown.example"),
+        ("not a domain", "not an email"),
+    ];
+    for round in 0..2 {
+        for (domain, email) in attempts {
+            let started = std::time::Instant::now();
+            app.try_sign_in(domain, email, "a wrong password")
+                .await
+                .assert_problem(401, "invalid_credentials");
+            let took = started.elapsed();
+            assert!(
+                took >= floor,
+                "round {round}: {email} failed in {took:?}, under the floor of {floor:?}"
+            );
+            assert!(
+                took < floor + Duration::from_millis(250),
+                "round {round}: {email} failed in {took:?}, well over the floor of {floor:?}"
+            );
+        }
+    }
+    // The imported accounts still sign in with their passwords.
+    app.sign_in(
+        "reseller.example",
+        "imported-bcrypt@reseller.example",
+        "an old password",
+    )
+    .await;
+}

@@ -55,6 +55,14 @@ pub struct TokenResponse {
     pub must_change_password: bool,
 }
 
+/// The least time a failed sign-in takes. Verifying a password costs what its hash costs: an
+/// imported bcrypt hash, a weak imported argon2 hash, a current one or the dummy hash of an
+/// unknown user each take their own time, which tells an attacker which accounts exist and
+/// which came from the old support center. Every failure waits until this much time has passed
+/// since the request arrived, well above the slowest verification (about 120 ms, for an
+/// imported bcrypt hash of cost 12 in a release build).
+pub const FAILED_SIGN_IN_FLOOR: std::time::Duration = std::time::Duration::from_millis(300);
+
 fn invalid_credentials() -> ApiError {
     ApiError::new(
         ErrorCode::InvalidCredentials,
@@ -82,6 +90,7 @@ async fn create_token(
     req: HttpRequest,
     body: ApiJson<TokenRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let started = tokio::time::Instant::now();
     let body = body.0;
     let now = state.clock.now();
     let account_key = format!(
@@ -123,6 +132,7 @@ async fn create_token(
         _ => {
             throttles.account.fail(&account_key, now);
             throttles.address.fail(&address_key, now);
+            tokio::time::sleep_until(started + FAILED_SIGN_IN_FLOOR).await;
             return Err(invalid_credentials());
         }
     };
