@@ -465,3 +465,110 @@ async fn every_failed_sign_in_takes_the_same_floor_whatever_the_account_s_hash()
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_provider_user_works_cases_only_with_the_support_privilege_and_never_provisions() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let case = app
+        .file_case(&w.reseller, &w.customer_id, "Needs support")
+        .await;
+    let case = case["id"].as_str().unwrap().to_owned();
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(b"log".to_vec()).file_name("a.log"),
+    );
+    let attachment = app
+        .api
+        .post(&format!("/v1/cases/{case}/attachments"))
+        .token(&w.reseller.token)
+        .multipart(form)
+        .send()
+        .await;
+    attachment.assert_status(201);
+    let attachment = attachment.body["id"].as_str().unwrap().to_owned();
+    // Created without a role: nothing of the cases.
+    let bare = app.user_with_roles(&w.provider, "newhire", &[]).await;
+    let me = app.get_as(&bare, "/v1/me").await;
+    assert_eq!(me.body["portal_access"], false);
+    assert_eq!(
+        me.body["missing_privileges"],
+        serde_json::json!(["support"])
+    );
+    for res in [
+        app.get_as(&bare, "/v1/provider/cases").await,
+        app.get_as(&bare, &format!("/v1/cases/{case}")).await,
+        app.get_as(
+            &bare,
+            &format!("/v1/cases/{case}/attachments/{attachment}/content"),
+        )
+        .await,
+        app.post_as(
+            &bare,
+            &format!("/v1/provider/cases/{case}/comments"),
+            serde_json::json!({"body": "hello"}),
+        )
+        .await,
+        app.post_as(
+            &bare,
+            &format!("/v1/provider/cases/{case}/state"),
+            serde_json::json!({"status": "in_progress_support"}),
+        )
+        .await,
+        app.api
+            .delete(&format!(
+                "/v1/provider/cases/{case}/attachments/{attachment}"
+            ))
+            .token(&bare.token)
+            .send()
+            .await,
+    ] {
+        res.assert_problem(403, "portal_access_required");
+    }
+    // With the built-in support_agent role: every case, and still no provisioning.
+    let agent = app
+        .user_with_roles(&w.provider, "agent", &["support_agent"])
+        .await;
+    let all = app.get_as(&agent, "/v1/provider/cases").await;
+    all.assert_status(200);
+    assert_eq!(all.body["total_size"], 1);
+    app.post_as(
+        &agent,
+        &format!("/v1/provider/cases/{case}/comments"),
+        serde_json::json!({"body": "Looking into it."}),
+    )
+    .await
+    .assert_status(201);
+    app.post_as(
+        &agent,
+        "/v1/provider/domains",
+        serde_json::json!({"name": "agent-made.example", "realm": "reseller",
+            "super_admin": {"email": "a@agent-made.example", "display_name": "A"}}),
+    )
+    .await
+    .assert_problem(403, "super_admin_required");
+    app.post_as(
+        &agent,
+        &format!("/v1/provider/customers/{}/transfer", w.customer_id),
+        serde_json::json!({"to_reseller_domain": "other-reseller.example"}),
+    )
+    .await
+    .assert_problem(403, "super_admin_required");
+    // The role is the provider's alone, and listed there.
+    let reseller_user = app.user_with_roles(&w.reseller, "someone", &[]).await;
+    app.api
+        .put(&format!("/v1/admin/users/{}/roles", reseller_user.user_id))
+        .token(&w.reseller.token)
+        .json(&serde_json::json!({"roles": ["support_agent"]}))
+        .send()
+        .await
+        .assert_problem(422, "role_not_available_in_realm");
+    let roles = app.get_as(&w.provider, "/v1/admin/roles").await;
+    assert!(
+        roles.body["roles"].as_array().unwrap().iter().any(
+            |r| r["id"] == "support_agent" && r["privileges"] == serde_json::json!(["support"])
+        ),
+        "{}",
+        roles.text()
+    );
+}

@@ -506,6 +506,17 @@ impl Planner<'_> {
             }
             roles.push(role);
         }
+        // The old center's support staff worked every case; here that takes `support`, so a
+        // provider user keeps its work through the support_agent role.
+        let works_cases = |r: &RoleRef| {
+            matches!(
+                r,
+                RoleRef::BuiltIn(BuiltInRole::SuperAdmin | BuiltInRole::SupportAgent)
+            )
+        };
+        if realm == Realm::Provider && !roles.iter().any(works_cases) {
+            roles.push(RoleRef::BuiltIn(BuiltInRole::SupportAgent));
+        }
         let (action, entity) = self.action("user", &u.id, &hash)?;
         let id = entity
             .map(UserId::from_uuid)

@@ -581,7 +581,8 @@ async fn active_super_admins(state: &AppState, actor: &Actor) -> Result<Vec<User
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetRolesRequest {
-    /// Built-in role names (`super_admin`, `reseller_admin`) or custom role ids. The list
+    /// Built-in role names (`super_admin`; `reseller_admin` in reseller domains,
+    /// `support_agent` in the provider's) or custom role ids. The list
     /// replaces the user's roles.
     #[schema(example = json!(["reseller_admin"]))]
     #[schema(value_type = Vec<crate::wire::text::RoleId>)]

@@ -682,7 +682,7 @@ async fn delete_attachment(
     params(AttachmentPath),
     responses(
         (status = 204, description = "Removed."),
-        (status = 403, description = "Provider users only (`wrong_realm`).", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Provider users holding `support`, e.g. through the built-in `support_agent` role, only (`wrong_realm`, `portal_access_required`).", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case or attachment (`not_found`).", body = Problem, content_type = "application/problem+json"),
     )
 )]
