@@ -572,3 +572,73 @@ async fn a_provider_user_works_cases_only_with_the_support_privilege_and_never_p
         roles.text()
     );
 }
+
+#[tokio::test]
+async fn a_reseller_a_customer_returns_to_does_not_see_the_cases_of_its_earlier_tenure() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let transfer = |to: &'static str| {
+        let (app, w) = (&app, &w);
+        async move {
+            app.post_as(
+                &w.provider,
+                &format!("/v1/provider/customers/{}/transfer", w.customer_id),
+                serde_json::json!({ "to_reseller_domain": to }),
+            )
+            .await
+            .assert_status(200);
+            app.set_reseller_access(&w.customer_admin, true).await;
+        }
+    };
+    let first = app
+        .file_case(&w.reseller, &w.customer_id, "Filed in the first tenure")
+        .await;
+    let first = first["id"].as_str().unwrap().to_owned();
+    transfer("other-reseller.example").await;
+    let away = app
+        .file_case(&w.other_reseller, &w.customer_id, "Filed while away")
+        .await;
+    let away = away["id"].as_str().unwrap().to_owned();
+    transfer("reseller.example").await;
+    let back = app
+        .file_case(&w.reseller, &w.customer_id, "Filed after coming back")
+        .await;
+    let back = back["id"].as_str().unwrap().to_owned();
+    // The returning reseller sees only its new tenure's case, and cannot touch the old one.
+    let listed = app.get_as(&w.reseller, "/v1/cases").await;
+    assert_eq!(
+        casebridge_tests::TestApp::case_ids(&listed),
+        vec![back.clone()]
+    );
+    assert_eq!(listed.body["total_size"], 1);
+    for id in [&first, &away] {
+        app.get_as(&w.reseller, &format!("/v1/cases/{id}"))
+            .await
+            .assert_problem(404, "not_found");
+        app.post_as(
+            &w.reseller,
+            &format!("/v1/cases/{id}/comments"),
+            serde_json::json!({"body": "Is this still open?"}),
+        )
+        .await
+        .assert_problem(404, "not_found");
+    }
+    let by_customer = app
+        .get_as(
+            &w.reseller,
+            &format!("/v1/customers/{}/cases", w.customer_id),
+        )
+        .await;
+    assert_eq!(by_customer.body["total_size"], 1);
+    // The reseller it left sees none of them; the customer sees all three.
+    assert_eq!(
+        app.get_as(&w.other_reseller, "/v1/cases").await.body["total_size"],
+        0
+    );
+    assert_eq!(
+        app.get_as(&w.customer_admin, "/v1/customer/cases")
+            .await
+            .body["total_size"],
+        3
+    );
+}

@@ -1127,8 +1127,9 @@ async fn apply(db: &Database, plan: Plan, progress: &mut Progress) -> Result<(),
                 .await?;
                 let mut management = customers::management(&tx, &current).await?;
                 if management.reseller != c.new.reseller_domain_id {
-                    management = management.transfer_to(c.new.reseller_domain_id)?;
-                    customers::apply_transfer(&tx, c.id, &management, now).await?;
+                    let after = management.transfer_to(c.new.reseller_domain_id)?;
+                    customers::apply_transfer(&tx, c.id, &management, &after, now).await?;
+                    management = after;
                 }
                 customers::set_reseller_access(&tx, c.id, c.access, now).await?;
                 for p in &management.support_partners {
