@@ -642,3 +642,158 @@ async fn a_reseller_a_customer_returns_to_does_not_see_the_cases_of_its_earlier_
         3
     );
 }
+
+/// Technical text that looks like personal data and must pass: what engineers write.
+const TECHNICAL: [&str; 44] = [
+    "IMEI 356938035643809 reports no signal",
+    "device imei=490154203237518",
+    "the counter overflowed at +2147483647",
+    "chmod modes 0755 0644 0600 on the share",
+    "fixed in commit ea123456b",
+    "reverted rev ab123456c",
+    "ticket 123456789 is a duplicate",
+    "case 4711 follows up case 4710",
+    "since 2024-03-15T10:22:31Z",
+    "on 15.03.2024 at 10:22",
+    "from 203.0.113.25 and 2001:db8::1",
+    "MX 10 mx1.example.net, 20 mx2.example.net",
+    "version 10.4.1234.5678 build 20240315",
+    "error 0x80070005 (access denied)",
+    "SMTP 550 5.7.1 client host blocked",
+    "status 421 4.7.0 try again later",
+    "Message-ID: <CAGx5sJ8a1b2c3d4e5f6@mail.gmail.com>",
+    "bounce from mailer-daemon@googlemail.com",
+    "sent to postmaster@acme.example",
+    "clone git@github.com:acme/infra.git",
+    "proxy https://user:secret@proxy.example:8080",
+    "icon@2x.png is missing",
+    "timestamp 1710498121123 ms",
+    "ns 1710498121123456788",
+    "sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "uuid 0193a5c0-0000-7000-8000-000000000001",
+    "UTC+01:00 and GMT +10:00",
+    "quota 15 GB of 30 GB used",
+    "port 8080 and 443 open",
+    "order ORD-123-45-6789 shipped",
+    "serial 0123-4567-8901",
+    "reference 020-2024-0315",
+    "about 40 users affected, score +15",
+    "the list 41 11 11 11 11 11 11 11",
+    "retry after 86400 seconds",
+    "CVE-2024-12345 patched",
+    "KB5034441 failed with 0x80070643",
+    "DKIM selector s1._domainkey.acme.example",
+    "SPF v=spf1 include:_spf.google.com ~all",
+    "DMARC rua=mailto:dmarc-reports@acme.example",
+    "routing 10.0.0.0/8 via 192.168.1.1",
+    "build 4.1.1.1.1.1",
+    "duration 00:15:30",
+    "see https://support.example/kb/12345678",
+];
+
+/// Personal data in the formats copy-paste and people produce: each must be refused.
+const PERSONAL: [(&str, &str); 24] = [
+    ("card 4111 1111 1111 1111", "payment_card_number"),
+    (
+        "card 4111\u{a0}1111\u{a0}1111\u{a0}1111",
+        "payment_card_number",
+    ),
+    ("card 4111.1111.1111.1111", "payment_card_number"),
+    ("card 4111/1111/1111/1111", "payment_card_number"),
+    (
+        "card 4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1",
+        "payment_card_number",
+    ),
+    (
+        "card ４１１１ １１１１ １１１１ １１１１",
+        "payment_card_number",
+    ),
+    ("amex 3782 822463 10005", "payment_card_number"),
+    ("mc 5555-5555-5555-4444", "payment_card_number"),
+    ("SSN 123-45-6789", "national_id_number"),
+    ("SSN 123456789", "national_id_number"),
+    ("ssn 123.45.6789", "national_id_number"),
+    ("ssn １２３-４５-６７８９", "national_id_number"),
+    ("NI AB123456C", "national_id_number"),
+    ("NI ab 12 34 56 c", "national_id_number"),
+    ("call +1 415 555 2671", "phone_number"),
+    ("call +44 20 7946 0958", "phone_number"),
+    ("call ＋４４ ２０ ７９４６ ０９５８", "phone_number"),
+    ("call 020 7946 0958", "phone_number"),
+    ("call (415) 555-2671", "phone_number"),
+    ("call +33 6 12 34 56 78", "phone_number"),
+    ("mail jane.doe@gmail.com", "email_address"),
+    ("mail jane.doe＠gmail.com", "email_address"),
+    ("mail jane.\u{200b}doe@gmail.com", "email_address"),
+    ("mail jane.doe@gm\u{200d}ail.com", "email_address"),
+];
+
+#[tokio::test]
+async fn the_personal_data_scanner_refuses_what_copy_paste_produces_and_passes_what_engineers_write()
+ {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let case = app
+        .file_case(&w.reseller, &w.customer_id, "Scanner table")
+        .await;
+    let comments = format!("/v1/cases/{}/comments", case["id"].as_str().unwrap());
+    let mut wrong = Vec::new();
+    for text in TECHNICAL {
+        let res = app
+            .post_as(&w.reseller, &comments, serde_json::json!({ "body": text }))
+            .await;
+        if res.status.as_u16() != 201 {
+            wrong.push(format!("refused {text:?}: {}", res.text()));
+        }
+    }
+    for (text, kind) in PERSONAL {
+        let res = app
+            .post_as(&w.reseller, &comments, serde_json::json!({ "body": text }))
+            .await;
+        let found = (
+            res.status.as_u16(),
+            res.body["errors"][0]["field"].clone(),
+            res.body["errors"][0]["code"].clone(),
+        );
+        if found != (422, serde_json::json!("body"), serde_json::json!(kind)) {
+            wrong.push(format!("{text:?} as {kind}: {}", res.text()));
+        }
+    }
+    assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+}
+
+#[tokio::test]
+async fn a_commenter_s_own_address_passes_and_role_names_are_scanned() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let case = app
+        .file_case(&w.reseller, &w.customer_id, "Who to reach")
+        .await;
+    let comments = format!("/v1/cases/{}/comments", case["id"].as_str().unwrap());
+    app.post_as(
+        &w.reseller,
+        &comments,
+        serde_json::json!({ "body": "Reach me at admin@reseller.example or my desk." }),
+    )
+    .await
+    .assert_status(201);
+    let colleague = app
+        .user_with_roles(&w.reseller, "colleague", &["reseller_admin"])
+        .await;
+    app.post_as(
+        &colleague,
+        &comments,
+        serde_json::json!({ "body": "Reach me at colleague@reseller.example." }),
+    )
+    .await
+    .assert_status(201);
+    let res = app
+        .post_as(
+            &w.reseller,
+            "/v1/admin/roles",
+            serde_json::json!({"name": "Escalate to jane.doe@gmail.com", "privileges": ["support"]}),
+        )
+        .await;
+    res.assert_problem(422, "pii_detected");
+    assert_eq!(res.body["errors"][0]["field"], "name");
+}
