@@ -128,7 +128,7 @@ fn add_password_change_required(doc: &mut OpenApiDoc) {
             item.patch.as_mut(),
         ];
         for op in operations.into_iter().flatten() {
-            if !op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+            if op.security.as_ref().is_none_or(|s| s.is_empty()) {
                 continue;
             }
             match op.responses.responses.get_mut("403") {

@@ -432,7 +432,7 @@ fn has_phone_number(text: &str) -> bool {
         .any(|m| grouped_numbers(text, &m, 10..=15).any(|n| valid_phone_number(n, None)))
         || TRUNK
             .find_iter(text)
-            .any(|m| grouped_numbers(text, &m, 10..=12).any(|n| valid_national_number(n)))
+            .any(|m| grouped_numbers(text, &m, 10..=12).any(valid_national_number))
         || NANP
             .find_iter(text)
             .chain(PAREN_AREA.find_iter(text))
