@@ -491,3 +491,178 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
         "no partner came back to a customer whose cases it had recorded"
     );
 }
+
+/// Files a case for the customer as `who`, recording `partners`.
+async fn file_case(
+    db: &casebridge_persistence::Database,
+    customer: CustomerId,
+    customer_domain: DomainId,
+    who: &Tenant,
+    partners: Vec<DomainId>,
+    reseller: DomainId,
+    now: OffsetDateTime,
+) -> CaseId {
+    cases::insert_case(
+        db.writer(),
+        &NewCase {
+            customer_id: customer,
+            customer_domain_id: customer_domain,
+            product_type: ProductType::GoogleWorkspace,
+            title: "mail bounce".into(),
+            classification_id: BOUNCED.parse::<ClassificationId>().unwrap(),
+            description: "d".into(),
+            answers: Default::default(),
+            severity: Severity::P3,
+            language_code: "en".into(),
+            time_zone: "UTC".into(),
+            subscriber_emails: vec![],
+            creator_user_id: who.user,
+            creator_email: who.email.clone(),
+            creator_domain_id: who.domain,
+            reseller_domain_id: reseller,
+            partner_domains: partners,
+            follow_up_of: None,
+        },
+        now,
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_upgrade_strikes_the_records_of_tenures_that_ended_before_it() {
+    use casebridge_migration::{Migrator, MigratorTrait};
+    let fresh = FreshDatabase::new().await;
+    let db = &fresh.db;
+    let mut now = OffsetDateTime::now_utc();
+    let a = tenant(db, "a.example", Realm::Reseller, now).await;
+    let b = tenant(db, "b.example", Realm::Reseller, now).await;
+    let partner = tenant(db, "p.example", Realm::Reseller, now).await;
+    let customer_tenant = tenant(db, "c.example", Realm::Customer, now).await;
+    let c = customers::insert_customer(
+        db.writer(),
+        &NewCustomer {
+            name: "Customer".into(),
+            domain_id: customer_tenant.domain,
+            reseller_domain_id: a.domain,
+            support_tier: SupportTier::Standard,
+            postal_address: PostalAddressData {
+                lines: vec!["1 Street".into()],
+                locality: "Town".into(),
+                region: None,
+                postal_code: None,
+                country_code: "DE".into(),
+            },
+            contact: ContactData {
+                name: "Contact".into(),
+                email: "it@c.example".into(),
+                phone: None,
+            },
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    customers::set_reseller_access(db.writer(), c, ResellerAccess::Granted, now)
+        .await
+        .unwrap();
+    customers::add_support_partner(db.writer(), c, partner.domain, now)
+        .await
+        .unwrap();
+    let partners = |r: &Tenant| vec![r.domain, partner.domain];
+    now += Duration::seconds(1);
+    let first = file_case(
+        db,
+        c,
+        customer_tenant.domain,
+        &a,
+        partners(&a),
+        a.domain,
+        now,
+    )
+    .await;
+    // Before the upgrade a transfer struck no record: the same management before and after.
+    let move_to = async |to: DomainId, now: OffsetDateTime| {
+        let customer = customers::find_customer(db.reader(), c)
+            .await
+            .unwrap()
+            .unwrap();
+        let management = customers::management(db.reader(), &customer).await.unwrap();
+        let after = management.transfer_to(to).unwrap();
+        customers::apply_transfer(db.writer(), c, &after, &after, now)
+            .await
+            .unwrap();
+        customers::set_reseller_access(db.writer(), c, ResellerAccess::Granted, now)
+            .await
+            .unwrap();
+    };
+    now += Duration::seconds(1);
+    move_to(b.domain, now).await;
+    now += Duration::seconds(1);
+    let away = file_case(
+        db,
+        c,
+        customer_tenant.domain,
+        &b,
+        partners(&b),
+        b.domain,
+        now,
+    )
+    .await;
+    now += Duration::seconds(1);
+    move_to(a.domain, now).await;
+    now += Duration::seconds(1);
+    let back = file_case(
+        db,
+        c,
+        customer_tenant.domain,
+        &a,
+        partners(&a),
+        a.domain,
+        now,
+    )
+    .await;
+    let sees = async |viewer: Viewer, id: CaseId| {
+        cases::find_visible_case(db.reader(), id, viewer)
+            .await
+            .unwrap()
+            .is_some()
+    };
+    assert!(sees(Viewer::Partner(a.domain), first).await, "the defect");
+    // Apply this migration, and any after it, again.
+    let migrations = Migrator::migrations();
+    let at = migrations
+        .iter()
+        .position(|m| m.name() == "m20261130_000001_strike_ended_tenures")
+        .unwrap();
+    let steps = u32::try_from(migrations.len() - at).unwrap();
+    Migrator::down(db.writer(), Some(steps)).await.unwrap();
+    Migrator::up(db.writer(), None).await.unwrap();
+    assert!(!sees(Viewer::Partner(a.domain), first).await);
+    assert!(!sees(Viewer::Partner(a.domain), away).await);
+    assert!(sees(Viewer::Partner(a.domain), back).await);
+    assert!(!sees(Viewer::Partner(b.domain), away).await);
+    // The support partner's tenure never ended: it keeps every case.
+    for id in [first, away, back] {
+        assert!(sees(Viewer::Partner(partner.domain), id).await);
+    }
+    // And the running counts followed the struck records.
+    let (listed, total) = cases::list_cases(
+        db.reader(),
+        &CaseQuery {
+            viewer: Viewer::Partner(a.domain),
+            customer: None,
+            q: None,
+            statuses: vec![],
+            severities: vec![],
+            updated_after: None,
+            order: CaseOrder::default(),
+            after: None,
+            limit: 10,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(listed.iter().map(|c| c.id).collect::<Vec<_>>(), vec![back]);
+    assert_eq!(total, 1);
+}
