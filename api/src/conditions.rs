@@ -7,12 +7,11 @@ use actix_web::{HttpRequest, HttpResponse};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use casebridge_persistence::repo::idempotency::{self, StoredResponse};
-use casebridge_persistence::{Database, PersistenceError};
+use casebridge_persistence::repo::locks;
 use sha2::{Digest, Sha256};
 
 use crate::auth::Actor;
 use crate::problem::{ApiError, ErrorCode};
-use crate::state::AppState;
 
 /// The `Idempotency-Key` header.
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
@@ -39,30 +38,12 @@ pub fn check_if_match(req: &HttpRequest, current_version: i64) -> Result<(), Api
     if matches { Ok(()) } else { Err(stale()) }
 }
 
-/// Whether the request states a precondition on the version.
-pub fn has_if_match(req: &HttpRequest) -> bool {
-    req.headers().contains_key(header::IF_MATCH)
-}
-
 /// `412 precondition_failed`.
 pub fn stale() -> ApiError {
     ApiError::new(
         ErrorCode::PreconditionFailed,
         "The case changed since you read it (its ETag no longer matches If-Match); read it again and retry.",
     )
-}
-
-/// Maps a lost optimistic-concurrency race: with `If-Match` it is the precondition failing;
-/// without, the client is told to retry.
-pub fn on_stale_write(req: &HttpRequest) -> impl Fn(PersistenceError) -> ApiError + '_ {
-    move |e| match e {
-        PersistenceError::StaleWrite if has_if_match(req) => stale(),
-        PersistenceError::StaleWrite => ApiError::new(
-            ErrorCode::Conflict,
-            "The case was changed by a concurrent request; retry.",
-        ),
-        other => other.into(),
-    }
 }
 
 /// A client's idempotency key with the fingerprint of its request.
@@ -101,24 +82,32 @@ impl Idempotency {
         }))
     }
 
-    /// The original response when this key was used before with the same request; 409 when
-    /// it was used with another.
-    pub async fn replay(
+    /// Takes the key for the rest of the write transaction, first thing in it: a concurrent
+    /// request with the same key waits until this one has committed or rolled back, then finds
+    /// its stored answer. 409 `idempotency_key_in_use` when the key stays held for longer
+    /// than [`KEY_WAIT`].
+    pub async fn hold(
         &self,
-        state: &AppState,
+        conn: &impl casebridge_persistence::Connection,
         actor: &Actor,
-    ) -> Result<Option<HttpResponse>, ApiError> {
-        self.replay_from(&state.db, actor, state.clock.now()).await
+    ) -> Result<(), ApiError> {
+        if locks::idempotency_key(conn, actor.user_id, &self.key, KEY_WAIT).await? {
+            Ok(())
+        } else {
+            Err(in_use())
+        }
     }
 
-    async fn replay_from(
+    /// The answer first given to this key, once the caller's right to act has been checked in
+    /// the same transaction (a replay never outlives the access that made the original); 409
+    /// `idempotency_key_reused` when the key came with another request.
+    pub async fn stored(
         &self,
-        db: &Database,
+        conn: &impl casebridge_persistence::Connection,
         actor: &Actor,
         now: time::OffsetDateTime,
     ) -> Result<Option<HttpResponse>, ApiError> {
-        let Some((hash, stored)) =
-            idempotency::find(db.reader(), actor.user_id, &self.key, now).await?
+        let Some((hash, stored)) = idempotency::find(conn, actor.user_id, &self.key, now).await?
         else {
             return Ok(None);
         };
@@ -138,7 +127,7 @@ impl Idempotency {
         actor: &Actor,
         response: &StoredResponse,
         now: time::OffsetDateTime,
-    ) -> Result<(), PersistenceError> {
+    ) -> Result<(), ApiError> {
         idempotency::store(
             conn,
             actor.user_id,
@@ -148,19 +137,20 @@ impl Idempotency {
             now,
         )
         .await
+        .map_err(|e| if e.is_conflict() { in_use() } else { e.into() })
     }
+}
 
-    /// After losing a race to a concurrent request with the same key (the store conflicted and
-    /// the transaction rolled back), answers as that request did.
-    pub async fn after_conflict(&self, state: &AppState, actor: &Actor) -> ApiError {
-        match self.replay(state, actor).await {
-            Ok(Some(_)) | Ok(None) => ApiError::new(
-                ErrorCode::Conflict,
-                "A request with this Idempotency-Key is being processed; retry shortly.",
-            ),
-            Err(e) => e,
-        }
-    }
+/// How long a request waits for a concurrent one with the same idempotency key to finish.
+pub const KEY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// `409 idempotency_key_in_use`: the first request with the key is still running.
+fn in_use() -> ApiError {
+    ApiError::new(
+        ErrorCode::IdempotencyKeyInUse,
+        "A request with this Idempotency-Key is still being processed; retry after it finishes to get its answer.",
+    )
+    .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
 }
 
 /// A stored response, answered again.

@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod problem;
 pub mod provisioning;
+pub mod retry;
 pub mod routes;
 pub mod seed;
 pub mod settings;

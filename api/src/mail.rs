@@ -16,12 +16,11 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use time::{Duration, OffsetDateTime};
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use crate::settings::{SmtpSettings, SmtpTls};
 use crate::state::AppState;
 
-/// How long a worker holds claimed mail before another may take it.
-const LEASE: Duration = Duration::seconds(120);
 /// Mails claimed at once.
 const BATCH: u64 = 20;
 /// How often the outbox is looked at when nothing wakes the worker.
@@ -156,26 +155,83 @@ pub fn backoff(attempt: i32) -> Duration {
     Duration::seconds(secs).min(MAX_BACKOFF)
 }
 
-/// Sends what is due, until the process ends. Several instances may run this on one
-/// PostgreSQL database: each mail is claimed by one at a time.
-pub async fn run_worker(state: AppState, mailer: Mailer, wake: Arc<Notify>) {
+/// Sends what is due until `stop` is cancelled. Several instances may run this on one database:
+/// each mail is claimed by one worker at a time for `lease`, renewed every third of it while the
+/// worker sends its batch (a send may take up to the SMTP timeout), and given back at once when
+/// the worker stops. A worker that died leaves its claims to run out within `lease`.
+pub async fn run_worker(
+    state: AppState,
+    mailer: Mailer,
+    wake: Arc<Notify>,
+    lease: StdDuration,
+    stop: CancellationToken,
+) {
+    let lease_time = Duration::try_from(lease).unwrap_or(Duration::seconds(15));
     loop {
         let now = state.clock.now();
-        match outbox::claim(state.db.writer(), now, LEASE, BATCH).await {
+        let claimed = tokio::select! {
+            () = stop.cancelled() => return,
+            claimed = outbox::claim(state.db.writer(), now, lease_time, BATCH) => claimed,
+        };
+        match claimed {
             Ok(batch) if !batch.is_empty() => {
-                for mail in batch {
-                    deliver(&state, &mailer, &mail).await;
-                }
+                send_batch(&state, &mailer, batch, lease, &stop).await;
             }
             Ok(_) => {
                 tokio::select! {
+                    () = stop.cancelled() => return,
                     () = wake.notified() => {}
                     () = tokio::time::sleep(POLL) => {}
                 }
             }
             Err(e) => {
                 tracing::warn!(error = %e, "could not read the mail outbox");
-                tokio::time::sleep(POLL).await;
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    () = tokio::time::sleep(POLL) => {}
+                }
+            }
+        }
+    }
+}
+
+/// Sends a claimed batch one mail at a time while keeping the claim on the rest alive; on stop,
+/// gives back what is left.
+async fn send_batch(
+    state: &AppState,
+    mailer: &Mailer,
+    batch: Vec<ClaimedMail>,
+    lease: StdDuration,
+    stop: &CancellationToken,
+) {
+    let held: std::sync::Mutex<Vec<uuid::Uuid>> =
+        std::sync::Mutex::new(batch.iter().map(|m| m.id).collect());
+    let remaining = || held.lock().map(|ids| ids.clone()).unwrap_or_default();
+    let sending = async {
+        for mail in &batch {
+            deliver(state, mailer, mail).await;
+            if let Ok(mut ids) = held.lock() {
+                ids.retain(|id| *id != mail.id);
+            }
+        }
+    };
+    tokio::pin!(sending);
+    let mut renewal = tokio::time::interval(lease / 3);
+    renewal.tick().await;
+    loop {
+        tokio::select! {
+            () = &mut sending => return,
+            () = stop.cancelled() => {
+                if let Err(e) = outbox::release(state.db.writer(), &remaining()).await {
+                    tracing::warn!(error = %e, "could not give back claimed mail; its lease runs out");
+                }
+                return;
+            }
+            _ = renewal.tick() => {
+                let until = state.clock.now() + Duration::try_from(lease).unwrap_or(Duration::seconds(15));
+                if let Err(e) = outbox::renew(state.db.writer(), &remaining(), until).await {
+                    tracing::warn!(error = %e, "could not renew the claim on mail being sent");
+                }
             }
         }
     }

@@ -512,7 +512,7 @@ fn add_to_operation(op: &mut Operation) {
     add(
         503,
         &[ErrorCode::ServiceUnavailable],
-        "The database is unavailable; retry shortly",
+        "The database is unavailable, or busy with concurrent changes to the same data; retry after the Retry-After header's seconds",
     );
 }
 

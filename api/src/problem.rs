@@ -90,6 +90,7 @@ error_codes! {
     SupportPartnerIsReseller => ("support_partner_is_reseller", CONFLICT, "The reseller cannot also be a support partner"),
     TransferToSameReseller => ("transfer_to_same_reseller", CONFLICT, "The customer already belongs to that reseller"),
     IdempotencyKeyReused => ("idempotency_key_reused", CONFLICT, "The idempotency key was used with another request"),
+    IdempotencyKeyInUse => ("idempotency_key_in_use", CONFLICT, "A request with this idempotency key is still being processed"),
     InvalidStatusTransition => ("invalid_status_transition", CONFLICT, "The case cannot move to that status"),
     CaseClosed => ("case_closed", CONFLICT, "The case is closed"),
     CaseNotClosed => ("case_not_closed", CONFLICT, "The case is not closed"),
@@ -228,6 +229,8 @@ struct Inner {
     headers: Vec<(HeaderName, HeaderValue)>,
     /// What the log hears about a server-side failure; never sent to the client.
     internal: Option<String>,
+    /// The database aborted the transaction to resolve contention: running it again is safe.
+    contention: bool,
 }
 
 impl ApiError {
@@ -240,6 +243,7 @@ impl ApiError {
             missing_privileges: None,
             headers: Vec::new(),
             internal: None,
+            contention: false,
         }))
     }
 
@@ -310,6 +314,12 @@ impl ApiError {
     pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
         self.0.headers.push((name, value));
         self
+    }
+
+    /// Whether the database aborted the transaction to resolve contention (a deadlock or a
+    /// serialisation failure): the whole transaction may run again.
+    pub fn is_contention(&self) -> bool {
+        self.0.contention
     }
 
     /// The problem's code.
@@ -465,6 +475,17 @@ impl From<PersistenceError> for ApiError {
                 ErrorCode::PreconditionFailed,
                 "The resource was changed by someone else; read it again and retry.",
             ),
+            PersistenceError::Contention(cause) => {
+                // Retried inside the service first (`crate::retry`); a client only hears this
+                // when contention outlasted every retry.
+                let mut e = ApiError::new(
+                    ErrorCode::ServiceUnavailable,
+                    "The service is busy with concurrent changes to the same data. Try again shortly.",
+                );
+                e.0.internal = Some(cause);
+                e.0.contention = true;
+                e.with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+            }
             PersistenceError::Unavailable(cause) => {
                 let mut e = ApiError::new(
                     ErrorCode::ServiceUnavailable,

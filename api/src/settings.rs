@@ -176,6 +176,16 @@ pub struct SettingsArgs {
         global = true
     )]
     pub mail_from: String,
+
+    /// Seconds a mail worker holds the mail it claimed; renewed every third of it while the
+    /// worker sends, so it only runs out when the worker is gone.
+    #[arg(
+        long,
+        env = "CASEBRIDGE_MAIL_LEASE_SECS",
+        default_value_t = 15,
+        global = true
+    )]
+    pub mail_lease_secs: u64,
 }
 
 /// How the SMTP connection is secured.
@@ -233,6 +243,8 @@ pub struct Settings {
     pub smtp: Option<SmtpSettings>,
     /// The sender of case mail.
     pub mail_from: String,
+    /// How long a mail worker's claim lasts unless renewed.
+    pub mail_lease: Duration,
 }
 
 /// Why settings could not be resolved.
@@ -264,6 +276,11 @@ impl SettingsArgs {
             Some(spec) => SigningKey::parse_list(spec).map_err(SettingsError::Invalid)?,
             None => vec![load_or_create_key(&self.data_dir)?],
         };
+        if self.mail_lease_secs < 3 {
+            return Err(SettingsError::Invalid(
+                "CASEBRIDGE_MAIL_LEASE_SECS must be at least 3".to_owned(),
+            ));
+        }
         let token_ttl = Duration::from_secs(self.token_ttl_secs);
         check_token_ttl(token_ttl).map_err(SettingsError::Invalid)?;
         Ok(Settings {
@@ -297,6 +314,7 @@ impl SettingsArgs {
                     tls: self.smtp_tls,
                 }),
             mail_from: self.mail_from,
+            mail_lease: Duration::from_secs(self.mail_lease_secs),
         })
     }
 }

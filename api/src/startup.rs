@@ -8,6 +8,7 @@ use actix_web::http::Method;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use casebridge_persistence::{Database, PersistenceError};
+use tokio_util::sync::CancellationToken;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -55,12 +56,16 @@ pub enum StartupError {
     Settings(String),
 }
 
-/// A background task that ends with its owner.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+/// The mail worker: asked to stop (and give back its claims) when the server has stopped;
+/// aborted when dropped without that, as a crash would end it.
+struct MailWorker {
+    handle: tokio::task::JoinHandle<()>,
+    stop: CancellationToken,
+}
 
-impl Drop for AbortOnDrop {
+impl Drop for MailWorker {
     fn drop(&mut self) {
-        self.0.abort();
+        self.handle.abort();
     }
 }
 
@@ -69,7 +74,7 @@ pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
-    _mail_worker: Option<AbortOnDrop>,
+    mail_worker: Option<MailWorker>,
 }
 
 impl Application {
@@ -121,11 +126,17 @@ impl Application {
             Some(smtp) => {
                 let mailer = Mailer::new(smtp, &settings.mail_from).map_err(StartupError::Mail)?;
                 tracing::info!(host = %smtp.host, port = smtp.port, "sending case mail over SMTP");
-                Some(AbortOnDrop(tokio::spawn(run_worker(
-                    state.clone(),
-                    mailer,
-                    state.mail_wake.clone(),
-                ))))
+                let stop = CancellationToken::new();
+                Some(MailWorker {
+                    handle: tokio::spawn(run_worker(
+                        state.clone(),
+                        mailer,
+                        state.mail_wake.clone(),
+                        settings.mail_lease,
+                        stop.clone(),
+                    )),
+                    stop,
+                })
             }
             None => {
                 tracing::warn!(
@@ -150,7 +161,7 @@ impl Application {
             port,
             server,
             state,
-            _mail_worker: mail_worker,
+            mail_worker,
         })
     }
 
@@ -164,9 +175,16 @@ impl Application {
         &self.state
     }
 
-    /// Serves until the process is asked to stop.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+    /// Serves until the process is asked to stop; then the mail worker gives back the mail it
+    /// claimed but did not send, so that another instance sends it without waiting for a lease.
+    pub async fn run_until_stopped(mut self) -> std::io::Result<()> {
+        let served = (&mut self.server).await;
+        if let Some(worker) = self.mail_worker.as_mut() {
+            worker.stop.cancel();
+            let _ =
+                tokio::time::timeout(std::time::Duration::from_secs(5), &mut worker.handle).await;
+        }
+        served
     }
 }
 

@@ -182,10 +182,32 @@ impl Database {
         Ok(self.write.begin_with_options(options).await?)
     }
 
-    /// Applies every pending migration.
+    /// Applies every pending migration. On SQLite, in one transaction that holds the write lock;
+    /// on PostgreSQL, under a session advisory lock held on a
+    /// connection of its own: instances started together on one database migrate one after
+    /// the other, and those that come second find nothing left to do.
     #[tracing::instrument(skip_all)]
     pub async fn migrate(&self) -> Result<(), PersistenceError> {
-        Migrator::up(&self.write, None).await?;
+        if self.backend != Backend::Postgres {
+            // SQLite: all of it under the database's write lock, taken at once, so that another
+            // process migrating the same file waits and then finds nothing left to do.
+            let tx = self.begin().await?;
+            Migrator::up(&tx, None).await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+        use sea_orm::sqlx::{Connection, Executor};
+        let options = self.write.get_postgres_connection_pool().connect_options();
+        let mut lock = sea_orm::sqlx::PgConnection::connect_with(&options)
+            .await
+            .map_err(|e| PersistenceError::Unavailable(e.to_string()))?;
+        let unavailable = |e: sea_orm::sqlx::Error| PersistenceError::Unavailable(e.to_string());
+        lock.execute(MIGRATION_LOCK).await.map_err(unavailable)?;
+        let migrated = Migrator::up(&self.write, None).await;
+        // Closing the session releases the lock even if the unlock cannot be sent.
+        let _ = lock.execute(MIGRATION_UNLOCK).await;
+        let _ = lock.close().await;
+        migrated?;
         Ok(())
     }
 
@@ -225,6 +247,10 @@ impl Database {
         self.read.get_database_backend()
     }
 }
+
+/// The advisory lock key migrations hold (any fixed number no other lock of ours uses).
+const MIGRATION_LOCK: &str = "SELECT pg_advisory_lock(4242000001)";
+const MIGRATION_UNLOCK: &str = "SELECT pg_advisory_unlock(4242000001)";
 
 /// Runs a future with a deadline; `None` when it ran out.
 async fn tokio_timeout<F: std::future::Future>(limit: Duration, fut: F) -> Option<F::Output> {

@@ -1,6 +1,8 @@
 //! The persistence layer's one error type.
 
-use sea_orm::{DbErr, SqlErr};
+use std::ops::Deref;
+
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
 
 /// What can go wrong storing or loading data.
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +19,10 @@ pub enum PersistenceError {
     /// A rule of the domain refused the change; decided inside a transaction.
     #[error(transparent)]
     Rule(#[from] casebridge_domain::DomainError),
+    /// PostgreSQL broke a lock cycle or a serialisation conflict by aborting this
+    /// transaction (SQLSTATE 40P01 or 40001): running it again is safe and usually succeeds.
+    #[error("transaction aborted by the database to resolve contention: {0}")]
+    Contention(String),
     /// The database cannot be reached.
     #[error("database unavailable: {0}")]
     Unavailable(String),
@@ -33,6 +39,9 @@ pub enum PersistenceError {
 
 impl From<DbErr> for PersistenceError {
     fn from(err: DbErr) -> Self {
+        if is_contention(&err) {
+            return PersistenceError::Contention(err.to_string());
+        }
         match err.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(detail)) => PersistenceError::Conflict(detail),
             _ => match err {
@@ -45,7 +54,29 @@ impl From<DbErr> for PersistenceError {
     }
 }
 
+/// SQLSTATE 40P01 (deadlock detected) and 40001 (serialization failure): the two errors
+/// PostgreSQL asks the client to answer by retrying the transaction.
+fn is_contention(err: &DbErr) -> bool {
+    let (DbErr::Exec(RuntimeErr::SqlxError(e))
+    | DbErr::Query(RuntimeErr::SqlxError(e))
+    | DbErr::Conn(RuntimeErr::SqlxError(e))) = err
+    else {
+        return false;
+    };
+    match e.deref() {
+        sea_orm::sqlx::Error::Database(db) => {
+            matches!(db.code().as_deref(), Some("40P01" | "40001"))
+        }
+        _ => false,
+    }
+}
+
 impl PersistenceError {
+    /// Whether the transaction was aborted to resolve contention and may be run again.
+    pub fn is_contention(&self) -> bool {
+        matches!(self, PersistenceError::Contention(_))
+    }
+
     /// Whether the error is a unique-key collision.
     pub fn is_conflict(&self) -> bool {
         matches!(self, PersistenceError::Conflict(_))

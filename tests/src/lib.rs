@@ -143,6 +143,31 @@ impl FreshDatabase {
     }
 }
 
+/// The settings a test instance runs with: port 0, a fresh signing key, small pools and limits.
+pub fn test_settings(database_url: String, data_dir: PathBuf) -> Settings {
+    Settings {
+        bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+        database_url,
+        data_dir,
+        log_format: LogFormat::Pretty,
+        jwt_keys: vec![SigningKey::generate()],
+        jwt_issuer: "casebridge".to_owned(),
+        token_ttl: Duration::from_secs(3600),
+        pool: PoolSettings {
+            max_connections: 5,
+            min_connections: 0,
+            acquire_timeout: Duration::from_secs(10),
+        },
+        json_limit_bytes: 1_048_576,
+        workers: Some(2),
+        attachment_max_bytes: 1024 * 1024,
+        attachments_per_case: 5,
+        smtp: None,
+        mail_from: "casebridge <casebridge@casebridge.test>".to_owned(),
+        mail_lease: Duration::from_secs(15),
+    }
+}
+
 /// Starts the application on port 0 against a fresh database.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
@@ -179,26 +204,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
             )
         }
     };
-    let mut settings = Settings {
-        bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-        database_url,
-        data_dir: data_dir.path().to_path_buf(),
-        log_format: LogFormat::Pretty,
-        jwt_keys: vec![SigningKey::generate()],
-        jwt_issuer: "casebridge".to_owned(),
-        token_ttl: Duration::from_secs(3600),
-        pool: PoolSettings {
-            max_connections: 5,
-            min_connections: 0,
-            acquire_timeout: Duration::from_secs(10),
-        },
-        json_limit_bytes: 1_048_576,
-        workers: Some(2),
-        attachment_max_bytes: 1024 * 1024,
-        attachments_per_case: 5,
-        smtp: None,
-        mail_from: "casebridge <casebridge@casebridge.test>".to_owned(),
-    };
+    let mut settings = test_settings(database_url, data_dir.path().to_path_buf());
     adjust(&mut settings);
     let clock = Arc::new(ShiftedClock::new());
     let app = Application::build_with_clock(settings.clone(), clock.clone())

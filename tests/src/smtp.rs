@@ -66,6 +66,7 @@ pub fn python() -> &'static Path {
 /// A running SMTP sink.
 pub struct SmtpSink {
     port: u16,
+    delay: Duration,
     file: PathBuf,
     child: Option<Child>,
     _dir: tempfile::TempDir,
@@ -74,6 +75,11 @@ pub struct SmtpSink {
 impl SmtpSink {
     /// Starts a sink on a free port.
     pub fn start() -> Self {
+        Self::start_slow(Duration::ZERO)
+    }
+
+    /// Starts a sink that takes `delay` to accept each message, as a slow relay does.
+    pub fn start_slow(delay: Duration) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
@@ -81,6 +87,7 @@ impl SmtpSink {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let mut sink = Self {
             port,
+            delay,
             file: dir.path().join("mail.jsonl"),
             child: None,
             _dir: dir,
@@ -111,6 +118,7 @@ impl SmtpSink {
                 .arg(&script)
                 .arg(self.port.to_string())
                 .arg(&self.file)
+                .arg(self.delay.as_secs_f64().to_string())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()

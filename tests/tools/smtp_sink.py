@@ -1,5 +1,6 @@
 """A real SMTP server for the end-to-end tests: aiosmtpd, writing every message it accepts to a
-JSON-lines file. Usage: smtp_sink.py PORT FILE. Prints "ready" once it listens."""
+JSON-lines file. Usage: smtp_sink.py PORT FILE [DELAY_SECONDS]; with a delay it answers each
+message only after that long, as a slow relay does. Prints "ready" once it listens."""
 
 import asyncio
 import email
@@ -12,10 +13,13 @@ from aiosmtpd.controller import Controller
 
 
 class Sink:
-    def __init__(self, path):
+    def __init__(self, path, delay):
         self.path = path
+        self.delay = delay
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         message = email.message_from_bytes(envelope.content, policy=policy.default)
         part = message.get_body(("plain",))
         record = {
@@ -32,7 +36,8 @@ class Sink:
 
 def main():
     port, path = int(sys.argv[1]), sys.argv[2]
-    controller = Controller(Sink(path), hostname="127.0.0.1", port=port)
+    delay = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
+    controller = Controller(Sink(path, delay), hostname="127.0.0.1", port=port)
     controller.start()
     print("ready", flush=True)
     stop = asyncio.Event()

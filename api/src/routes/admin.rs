@@ -10,12 +10,14 @@ use casebridge_domain::access::{
 };
 use casebridge_domain::privacy::{Participants, check_no_personal_data};
 use casebridge_domain::{
-    Access, BuiltInRole, DisplayName, EmailAddress, FieldParser, HeldRole, OrgUnitPath, Password,
-    Privilege as DomainPrivilege, RoleId, RoleName, RoleRef, UserId,
+    Access, BuiltInRole, DisplayName, DomainId, EmailAddress, FieldParser, HeldRole, OrgUnitPath,
+    Password, Privilege as DomainPrivilege, RoleId, RoleName, RoleRef, UserId,
 };
 use casebridge_persistence::repo::identity::{
     self, AssignedRole, NewUser, UserChanges, UserRecord,
 };
+use casebridge_persistence::repo::locks;
+use casebridge_persistence::{Connection, PersistenceError};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
@@ -27,6 +29,7 @@ use crate::auth::password;
 use crate::extract::{ApiJson, ApiQuery, nullable, path_param, search_query};
 use crate::pagination::{page_of, page_size};
 use crate::problem::{ApiError, Problem};
+use crate::retry::retrying;
 use crate::state::AppState;
 use crate::wire;
 
@@ -477,7 +480,7 @@ async fn update_user(
     path: web::Path<UserPath>,
     body: ApiJson<UpdateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (user, roles) = load_user(&state, &actor, &path.user_id).await?;
+    let (user, _) = load_user(&state, &actor, &path.user_id).await?;
     let body = body.0;
     let mut p = FieldParser::new();
     let display_name = p.optional(
@@ -515,15 +518,8 @@ async fn update_user(
     if body.password.is_some() || body.reset_password == Some(true) {
         check_password_change_target(actor.user_id, user.id)?;
     }
-    if body.suspended == Some(true) && !user.suspended {
+    if body.suspended == Some(true) {
         check_suspension_target(actor.user_id, user.id)?;
-        let holds_super_admin = roles
-            .iter()
-            .any(|r| r.held.role == RoleRef::BuiltIn(BuiltInRole::SuperAdmin));
-        if holds_super_admin {
-            let active = active_super_admins(&state, &actor).await?;
-            check_keeps_a_super_admin(active.iter().filter(|id| **id != user.id).count())?;
-        }
     }
     let one_time = (body.reset_password == Some(true)).then(password::one_time_password);
     let secret = new_password
@@ -547,13 +543,26 @@ async fn update_user(
         display_name,
         org_unit,
     };
-    let updated = identity::update_user(
-        state.db.writer(),
-        actor.domain_id,
-        user.id,
-        &changes,
-        state.clock.now(),
-    )
+    let now = state.clock.now();
+    let (state_ref, actor_ref, changes) = (&state, &actor, &changes);
+    let (updated, roles) = retrying(|| async move {
+        let (state, actor) = (state_ref, actor_ref);
+        let tx = state.db.begin().await?;
+        // Whether the domain keeps an active super admin is decided with the domain locked:
+        // two admins suspending each other cannot both succeed.
+        locks::domain(&tx, actor.domain_id).await?;
+        let user = identity::find_user(&tx, actor.domain_id, user.id)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        let roles = identity::user_roles(&tx, user.id).await?;
+        if changes.suspended == Some(true) && !user.suspended && holds_super_admin(&roles) {
+            let active = active_super_admins(&tx, actor.domain_id).await?;
+            check_keeps_a_super_admin(active.iter().filter(|id| **id != user.id).count())?;
+        }
+        let updated = identity::update_user(&tx, actor.domain_id, user.id, changes, now).await?;
+        tx.commit().await.map_err(PersistenceError::from)?;
+        Ok((updated, roles))
+    })
     .await?;
     state.auth_cache.invalidate(user.id);
     Ok(HttpResponse::Ok().json(UpdatedUser {
@@ -562,14 +571,22 @@ async fn update_user(
     }))
 }
 
-/// The unsuspended super admins of the actor's domain.
-async fn active_super_admins(state: &AppState, actor: &Actor) -> Result<Vec<UserId>, ApiError> {
-    let db = state.db.reader();
-    let ids =
-        identity::users_with_built_in_role(db, actor.domain_id, BuiltInRole::SuperAdmin).await?;
+/// Whether the roles include the built-in super admin.
+fn holds_super_admin(roles: &[AssignedRole]) -> bool {
+    roles
+        .iter()
+        .any(|r| r.held.role == RoleRef::BuiltIn(BuiltInRole::SuperAdmin))
+}
+
+/// The unsuspended super admins of a domain, as the transaction sees them.
+async fn active_super_admins(
+    conn: &impl Connection,
+    domain: DomainId,
+) -> Result<Vec<UserId>, ApiError> {
+    let ids = identity::users_with_built_in_role(conn, domain, BuiltInRole::SuperAdmin).await?;
     let mut active = Vec::with_capacity(ids.len());
     for id in ids {
-        if let Some(u) = identity::find_user(db, actor.domain_id, id).await?
+        if let Some(u) = identity::find_user(conn, domain, id).await?
             && !u.suspended
         {
             active.push(id);
@@ -612,7 +629,7 @@ async fn set_user_roles(
     path: web::Path<UserPath>,
     body: ApiJson<SetRolesRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (user, old_roles) = load_user(&state, &actor, &path.user_id).await?;
+    let (user, _) = load_user(&state, &actor, &path.user_id).await?;
     let mut p = FieldParser::new();
     let refs: Vec<Option<RoleRef>> = body
         .roles
@@ -652,16 +669,24 @@ async fn set_user_roles(
     if gains_super_admin {
         check_super_admin_email(&user.email)?;
     }
-    let held_super_admin = old_roles.iter().any(|r| r.held.role == super_admin);
-    if held_super_admin && !gains_super_admin && !user.suspended {
-        let active = active_super_admins(&state, &actor).await?;
-        check_keeps_a_super_admin(active.iter().filter(|id| **id != user.id).count())?;
-    }
-    let tx = state.db.begin().await?;
-    identity::replace_roles(&tx, user.id, &refs).await?;
-    tx.commit()
-        .await
-        .map_err(casebridge_persistence::PersistenceError::from)?;
+    let (state_ref, actor_ref, refs) = (&state, &actor, &refs);
+    retrying(|| async move {
+        let (state, actor) = (state_ref, actor_ref);
+        let tx = state.db.begin().await?;
+        locks::domain(&tx, actor.domain_id).await?;
+        let user = identity::find_user(&tx, actor.domain_id, user.id)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        let old_roles = identity::user_roles(&tx, user.id).await?;
+        if holds_super_admin(&old_roles) && !gains_super_admin && !user.suspended {
+            let active = active_super_admins(&tx, actor.domain_id).await?;
+            check_keeps_a_super_admin(active.iter().filter(|id| **id != user.id).count())?;
+        }
+        identity::replace_roles(&tx, user.id, refs).await?;
+        tx.commit().await.map_err(PersistenceError::from)?;
+        Ok(())
+    })
+    .await?;
     state.auth_cache.invalidate(user.id);
     let roles = identity::user_roles(state.db.reader(), user.id).await?;
     let user = identity::find_user(state.db.reader(), actor.domain_id, user.id)

@@ -26,11 +26,12 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Actor;
 use crate::auth::actor::Authorized;
 use crate::auth::actor::capability::{SupportCases, WorkCases};
-use crate::conditions::{Idempotency, on_stale_write};
+use crate::conditions::Idempotency;
 use crate::extract::{ApiQuery, path_param};
 use crate::pagination::page_size;
 use crate::problem::{ApiError, ErrorCode, FieldIssue, Problem};
-use crate::routes::cases::{CasePath, case_id, record_event, seen_case, visible_case};
+use crate::retry::retrying;
+use crate::routes::cases::{CasePath, case_id, locked_case, record_event, seen_case, visible_case};
 use crate::state::AppState;
 use crate::storage::AttachmentStore;
 
@@ -289,7 +290,7 @@ async fn receive(
         (status = 400, description = "The multipart body is malformed (`bad_request`), or a header is invalid (`invalid_header`).", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "You lack access to case work (`portal_access_required`, `privilege_required`).", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case that you can see (`not_found`).", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The case is closed (`case_closed`), holds as many attachments as it may (`attachment_limit_reached`), or the idempotency key was used with another request (`idempotency_key_reused`).", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The case is closed (`case_closed`), holds as many attachments as it may (`attachment_limit_reached`), the idempotency key was used with another request (`idempotency_key_reused`), or a request with it is still being processed (`idempotency_key_in_use`, with `Retry-After`).", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The file is over the size limit (`attachment_too_large`).", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not multipart/form-data (`unsupported_media_type`).", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "There is no part named file (`invalid_request`).", body = Problem, content_type = "application/problem+json"),
@@ -327,11 +328,6 @@ async fn upload_attachment(
     let mut received = receive(state.store.as_ref(), limit, payload).await?;
     let fingerprint = format!("{}\n{}", received.filename, received.sha256);
     let idempotency = Idempotency::from_request(&req, fingerprint.as_bytes())?;
-    if let Some(key) = &idempotency
-        && let Some(replay) = key.replay(&state, &actor).await?
-    {
-        return Ok(replay);
-    }
     let now = from_micros(to_micros(state.clock.now()));
     let record = AttachmentRecord {
         id: AttachmentId::generate(),
@@ -351,65 +347,76 @@ async fn upload_attachment(
         storage_key: format!("{id}/{}", record.id),
         ..record
     };
-    let tx = state.db.begin().await?;
-    let seen = visible_case(&tx, actor.viewer(), id).await?;
-    seen.case.lifecycle.check_add_attachment(party)?;
-    let count = attachments::count_attachments(&tx, id).await?;
-    seen.case
-        .lifecycle
-        .check_attachment_room(count, state.attachments.per_case)?;
-    attachments::insert_attachment(&tx, &record).await?;
-    cases::update_case(&tx, id, seen.case.version, &CaseChanges::default(), now)
-        .await
-        .map_err(on_stale_write(&req))?;
-    record_event(
-        &tx,
-        &actor.audit(),
-        &seen.case,
-        "case.attachment_added",
-        json!({
-            "attachment_id": record.id.to_string(),
-            "filename": record.filename,
-            "size_bytes": record.size_bytes,
-            "sha256": record.sha256,
-        }),
-        now,
-    )
-    .await?;
-    let location = format!("/v1/cases/{id}/attachments/{}", record.id);
-    let body = serde_json::to_string(&view(&record, Some(actor.domain.to_string())))
-        .map_err(ApiError::internal)?;
-    if let Some(key) = &idempotency {
-        let stored = StoredResponse {
-            status: 201,
-            body: body.clone(),
-            headers: vec![("location".to_owned(), location.clone())],
-        };
-        if let Err(e) = key.store(&tx, &actor, &stored, now).await {
-            drop(tx);
-            return Err(if e.is_conflict() {
-                key.after_conflict(&state, &actor).await
-            } else {
-                e.into()
-            });
+    let (state, actor, idempotency, record, staged) =
+        (&state, &actor, &idempotency, &record, &received.staged.path);
+    let (response, moved) = retrying(|| async move {
+        let tx = state.db.begin().await?;
+        if let Some(key) = idempotency {
+            key.hold(&tx, actor).await?;
         }
+        let seen = locked_case(&tx, actor.viewer(), id).await?;
+        if let Some(key) = idempotency
+            && let Some(replay) = key.stored(&tx, actor, now).await?
+        {
+            return Ok((replay, false));
+        }
+        seen.case.lifecycle.check_add_attachment(party)?;
+        let count = attachments::count_attachments(&tx, id).await?;
+        seen.case
+            .lifecycle
+            .check_attachment_room(count, state.attachments.per_case)?;
+        attachments::insert_attachment(&tx, record).await?;
+        cases::update_case(&tx, id, seen.case.version, &CaseChanges::default(), now).await?;
+        record_event(
+            &tx,
+            &actor.audit(),
+            &seen.case,
+            "case.attachment_added",
+            json!({
+                "attachment_id": record.id.to_string(),
+                "filename": record.filename,
+                "size_bytes": record.size_bytes,
+                "sha256": record.sha256,
+            }),
+            now,
+        )
+        .await?;
+        let location = format!("/v1/cases/{id}/attachments/{}", record.id);
+        let body = serde_json::to_string(&view(record, Some(actor.domain.to_string())))
+            .map_err(ApiError::internal)?;
+        if let Some(key) = idempotency {
+            let stored = StoredResponse {
+                status: 201,
+                body: body.clone(),
+                headers: vec![("location".to_owned(), location.clone())],
+            };
+            key.store(&tx, actor, &stored, now).await?;
+        }
+        // The bytes move into place only now that they are complete and recorded; if the
+        // record does not commit after all, they are removed again (and the error is final:
+        // the staged bytes are gone, so this attempt is not run again).
+        state
+            .store
+            .commit(staged, &record.storage_key)
+            .await
+            .map_err(ApiError::internal)?;
+        if let Err(e) = tx.commit().await {
+            let _ = state.store.remove(&record.storage_key).await;
+            return Err(ApiError::internal(e));
+        }
+        Ok((
+            HttpResponse::Created()
+                .insert_header((header::LOCATION, location))
+                .content_type("application/json")
+                .body(body),
+            true,
+        ))
+    })
+    .await?;
+    if moved {
+        received.staged.armed = false;
     }
-    // The bytes move into place only now that they are complete and recorded; if the record
-    // does not commit after all, they are removed again.
-    state
-        .store
-        .commit(&received.staged.path, &record.storage_key)
-        .await
-        .map_err(ApiError::internal)?;
-    received.staged.armed = false;
-    if let Err(e) = tx.commit().await {
-        let _ = state.store.remove(&record.storage_key).await;
-        return Err(PersistenceError::from(e).into());
-    }
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, location))
-        .content_type("application/json")
-        .body(body))
+    Ok(response)
 }
 
 /// Query of a case's attachments.
@@ -619,34 +626,35 @@ async fn download_attachment(
 /// Removes an attachment: support only, and the removal is in the case's timeline.
 async fn remove(
     state: &AppState,
-    req: &HttpRequest,
     actor: &Actor,
     path: &AttachmentPath,
 ) -> Result<HttpResponse, ApiError> {
     let (case, attachment) = ids(path)?;
     let now = state.clock.now();
-    let tx = state.db.begin().await?;
-    let seen = visible_case(&tx, actor.viewer(), case).await?;
-    let a = attachments::find_attachment(&tx, case, attachment)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    seen.case
-        .lifecycle
-        .check_remove_attachment(actor.viewer().party())?;
-    attachments::delete_attachment(&tx, case, attachment).await?;
-    cases::update_case(&tx, case, seen.case.version, &CaseChanges::default(), now)
-        .await
-        .map_err(on_stale_write(req))?;
-    record_event(
-        &tx,
-        &actor.audit(),
-        &seen.case,
-        "case.attachment_removed",
-        json!({"attachment_id": a.id.to_string(), "filename": a.filename, "sha256": a.sha256}),
-        now,
-    )
+    let a = retrying(|| async move {
+        let tx = state.db.begin().await?;
+        let seen = locked_case(&tx, actor.viewer(), case).await?;
+        let a = attachments::find_attachment(&tx, case, attachment)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        seen.case
+            .lifecycle
+            .check_remove_attachment(actor.viewer().party())?;
+        attachments::delete_attachment(&tx, case, attachment).await?;
+        cases::update_case(&tx, case, seen.case.version, &CaseChanges::default(), now).await?;
+        record_event(
+            &tx,
+            &actor.audit(),
+            &seen.case,
+            "case.attachment_removed",
+            json!({"attachment_id": a.id.to_string(), "filename": a.filename, "sha256": a.sha256}),
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(PersistenceError::from)?;
+        Ok(a)
+    })
     .await?;
-    tx.commit().await.map_err(PersistenceError::from)?;
     if let Err(e) = state.store.remove(&a.storage_key).await {
         // The record is gone, so nobody can reach the bytes; a sweep can reclaim the space.
         tracing::warn!(error = %e, key = %a.storage_key, "attachment bytes not removed");
@@ -668,11 +676,10 @@ async fn remove(
 #[delete("/v1/cases/{case_id}/attachments/{attachment_id}")]
 async fn delete_attachment(
     state: web::Data<AppState>,
-    req: HttpRequest,
     actor: Authorized<WorkCases>,
     path: web::Path<AttachmentPath>,
 ) -> Result<HttpResponse, ApiError> {
-    remove(&state, &req, &actor, &path).await
+    remove(&state, &actor, &path).await
 }
 
 /// Removes an attachment on request; recorded in the case's timeline.
@@ -689,11 +696,10 @@ async fn delete_attachment(
 #[delete("/v1/provider/cases/{case_id}/attachments/{attachment_id}")]
 async fn remove_attachment(
     state: web::Data<AppState>,
-    req: HttpRequest,
     actor: Authorized<SupportCases>,
     path: web::Path<AttachmentPath>,
 ) -> Result<HttpResponse, ApiError> {
-    remove(&state, &req, &actor, &path).await
+    remove(&state, &actor, &path).await
 }
 
 #[cfg(test)]

@@ -110,14 +110,18 @@ async fn create_token(
             wait,
         )
     };
+    // Each attempt takes its place under both limits before the password is verified.
     throttles
         .account
-        .check(&account_key, now)
+        .reserve(&account_key, now)
         .map_err(|wait| throttled(SIGN_IN_PER_ACCOUNT, wait))?;
     throttles
         .address
-        .check(&address_key, now)
-        .map_err(|wait| throttled(SIGN_IN_PER_ADDRESS, wait))?;
+        .reserve(&address_key, now)
+        .map_err(|wait| {
+            throttles.account.release(&account_key, now);
+            throttled(SIGN_IN_PER_ADDRESS, wait)
+        })?;
     let user = find_user(&state, &body.domain, &body.email).await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     let given = body.password.clone();
@@ -129,14 +133,14 @@ async fn create_token(
     .map_err(ApiError::internal)?;
     let (user, needs_rehash) = match (user, verification) {
         (Some(user), Verification::Valid { needs_rehash }) => (user, needs_rehash),
+        // The reserved places stay taken: they were failures.
         _ => {
-            throttles.account.fail(&account_key, now);
-            throttles.address.fail(&address_key, now);
             tokio::time::sleep_until(started + FAILED_SIGN_IN_FLOOR).await;
             return Err(invalid_credentials());
         }
     };
     throttles.account.clear(&account_key);
+    throttles.address.release(&address_key, now);
     if user.suspended {
         return Err(ApiError::new(
             ErrorCode::AccountSuspended,
@@ -316,6 +320,7 @@ pub struct PasswordChange {
     responses(
         (status = 204, description = "Changed; sign in again."),
         (status = 401, description = "The current password is not right (`invalid_credentials`), or the token is not valid (`unauthenticated`).", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong current passwords for this account (`too_many_requests`); see `Retry-After`.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/me/password")]
@@ -333,19 +338,42 @@ async fn change_password(
             },
         ]))
     })?;
+    // Wrong current passwords count like failed sign-ins of the account: a stolen token is no
+    // guessing oracle. The attempt takes its place before the hash is verified.
+    let account_key = format!(
+        "{}/{}",
+        actor.domain.as_str().to_ascii_lowercase(),
+        actor.email.as_str().to_ascii_lowercase()
+    );
+    let now = state.clock.now();
+    state
+        .sign_in
+        .account
+        .reserve(&account_key, now)
+        .map_err(|wait| {
+            ApiError::too_many_requests(
+                "Too many wrong current passwords; wait before trying again.",
+                SIGN_IN_PER_ACCOUNT,
+                wait,
+            )
+        })?;
     let user = identity::find_user(state.db.reader(), actor.domain_id, actor.user_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
     let current = body.current_password;
     let stored = user.password_hash.clone();
     let secret = new.expose().to_owned();
-    let (verification, hash) =
-        web::block(move || (password::verify(&current, &stored), password::hash(&secret)))
-            .await
-            .map_err(ApiError::internal)?;
-    if verification == Verification::Invalid {
+    // The new password is hashed only once the current one is right.
+    let hash = web::block(move || match password::verify(&current, &stored) {
+        Verification::Invalid => None,
+        Verification::Valid { .. } => Some(password::hash(&secret)),
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let Some(hash) = hash else {
         return Err(invalid_credentials());
-    }
+    };
+    state.sign_in.account.clear(&account_key);
     let hash = hash.map_err(ApiError::internal)?;
     let changes = UserChanges {
         password_hash: Some((hash, false)),

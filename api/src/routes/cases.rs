@@ -23,6 +23,7 @@ use casebridge_persistence::repo::cases::{
 use casebridge_persistence::repo::customers::{self, CustomerRecord};
 use casebridge_persistence::repo::idempotency::StoredResponse;
 use casebridge_persistence::repo::identity;
+use casebridge_persistence::repo::locks;
 use casebridge_persistence::{Connection, PersistenceError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -32,11 +33,12 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Actor;
 use crate::auth::actor::Authorized;
 use crate::auth::actor::capability::{WorkCases, WorkCustomerCases};
-use crate::conditions::{Idempotency, check_if_match, etag, on_stale_write};
+use crate::conditions::{Idempotency, check_if_match, etag};
 use crate::extract::{ApiJson, ApiQuery, path_param, search_query};
 use crate::mail;
 use crate::pagination::page_size;
 use crate::problem::{ApiError, ErrorCode, FieldIssue, Problem};
+use crate::retry::retrying;
 use crate::routes::customers::CustomerPath;
 use crate::state::AppState;
 use crate::wire;
@@ -235,6 +237,18 @@ pub async fn visible_case(
     })
 }
 
+/// The case a write transaction changes: its customer locked for the rest of the transaction
+/// (`repo::locks` gives the order), then read and judged visible inside it, so that neither
+/// the case nor the customer's authorisation can change under the decision.
+pub async fn locked_case(
+    tx: &impl Connection,
+    viewer: Viewer,
+    id: CaseId,
+) -> Result<VisibleCase, ApiError> {
+    locks::customer_of_case(tx, id).await?;
+    visible_case(tx, viewer, id).await
+}
+
 /// The case, when the viewer sees it (for reads: one query); 404 otherwise.
 pub async fn seen_case(
     conn: &impl Connection,
@@ -394,7 +408,7 @@ fn unknown(field: &str, code: &str, message: &str) -> ApiError {
         (status = 400, description = "A header is invalid (`invalid_header`), or the body is not JSON (`malformed_json`).", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The customer has not authorised its reseller (`reseller_access_not_granted`), or you lack access (`wrong_realm`, `portal_access_required`, `privilege_required`).", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Your domain does not manage such a customer (`not_found`).", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The idempotency key was used with another request (`idempotency_key_reused`).", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The idempotency key was used with another request (`idempotency_key_reused`), or a request with it is still being processed (`idempotency_key_in_use`, with `Retry-After`; a retry then gets its answer).", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is invalid (`invalid_request`), a required question is unanswered (`required_answer_missing`), an answer is to a question not asked (`unknown_question`), personal data was found (`pii_detected`), or the followed-up case is open (`follow_up_requires_closed_case`).", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -408,17 +422,6 @@ async fn create_case(
 ) -> Result<HttpResponse, ApiError> {
     let customer_id: CustomerId = path_param("customer_id", &path.customer_id)?;
     let idempotency = Idempotency::from_request(&req, body.raw())?;
-    if let Some(key) = &idempotency
-        && let Some(replay) = key.replay(&state, &actor).await?
-    {
-        return Ok(replay);
-    }
-    let db = state.db.reader();
-    let customer = customers::find_customer(db, customer_id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let management = customers::management(db, &customer).await?;
-    management.check_may_file_case(actor.domain_id)?;
 
     let mut p = FieldParser::new();
     let title = p.field("title", CaseTitle::parse(&body.title));
@@ -453,19 +456,6 @@ async fn create_case(
         .into_iter()
         .filter_map(|(k, v)| v.map(|v| (k, v)))
         .collect();
-
-    let classification = cases::find_classification(db, classification_id)
-        .await?
-        .filter(|c| c.product_type == body.product_type.into())
-        .ok_or_else(|| {
-            unknown(
-                "classification_id",
-                "unknown_classification",
-                "no such category for this product",
-            )
-        })?;
-    check_answers(&classification.questions, &answers)?;
-
     let mut texts: Vec<(String, &str)> = vec![
         ("title".to_owned(), title.as_str()),
         ("description".to_owned(), description.as_str()),
@@ -475,86 +465,116 @@ async fn create_case(
     }
     check_no_personal_data(texts, &participants(actor.email.as_str(), &subscribers))?;
 
-    if let Some(previous) = follow_up_of {
-        let seen = visible_case(db, actor.viewer(), previous)
-            .await
-            .ok()
-            .filter(|v| v.case.customer_id == customer_id)
+    let now = state.clock.now();
+    let (state, actor, body, idempotency) = (&state, &actor, &body, &idempotency);
+    let (answers, subscribers) = (&answers, &subscribers);
+    let (title, description, language, time_zone) = (&title, &description, &language, &time_zone);
+    retrying(|| async move {
+        let tx = state.db.begin().await?;
+        if let Some(key) = idempotency {
+            key.hold(&tx, actor).await?;
+        }
+        // Whether the customer may have a case filed is decided with the customer locked, in
+        // the transaction that files it: a revocation either commits first and is seen, or waits.
+        locks::customer(&tx, customer_id).await?;
+        let customer = customers::find_customer(&tx, customer_id)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        let management = customers::management(&tx, &customer).await?;
+        management.check_may_file_case(actor.domain_id)?;
+        if let Some(key) = idempotency
+            && let Some(replay) = key.stored(&tx, actor, now).await?
+        {
+            return Ok(replay);
+        }
+
+        let classification = cases::find_classification(&tx, classification_id)
+            .await?
+            .filter(|c| c.product_type == body.product_type.into())
             .ok_or_else(|| {
                 unknown(
-                    "follow_up_of",
-                    "unknown_case",
-                    "no such case of this customer that you can see",
+                    "classification_id",
+                    "unknown_classification",
+                    "no such category for this product",
                 )
             })?;
-        check_follow_up_of(seen.case.lifecycle.status)?;
-    }
-
-    let now = state.clock.now();
-    let new = NewCase {
-        customer_id,
-        customer_domain_id: customer.domain_id,
-        product_type: body.product_type.into(),
-        title: title.into_inner(),
-        classification_id,
-        description: description.into_inner(),
-        answers: answers
-            .into_iter()
-            .map(|(k, v)| (k, v.into_inner()))
-            .collect(),
-        severity: body.severity.into(),
-        language_code: language.to_string(),
-        time_zone: time_zone.to_string(),
-        subscriber_emails: subscribers,
-        creator_user_id: actor.user_id,
-        creator_email: actor.email.to_string(),
-        creator_domain_id: actor.domain_id,
-        reseller_domain_id: customer.reseller_domain_id,
-        partner_domains: management.partner_domains(),
-        follow_up_of,
-    };
-    let tx = state.db.begin().await?;
-    let id = cases::insert_case(&tx, &new, now).await?;
-    let case = cases::find_case(&tx, id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    record_event(
-        &tx,
-        &actor.audit(),
-        &case,
-        "case.created",
-        json!({"case_number": case.case_number, "severity": case.severity.as_str()}),
-        now,
-    )
-    .await?;
-    mail::notify(&tx, &case, &CaseNotice::Created, None, now).await?;
-    let location = format!("/v1/cases/{id}");
-    let body_json = serde_json::to_string(&Case::from(&case)).map_err(ApiError::internal)?;
-    if let Some(key) = &idempotency {
-        let stored = StoredResponse {
-            status: 201,
-            body: body_json.clone(),
-            headers: vec![
-                ("location".to_owned(), location.clone()),
-                ("etag".to_owned(), etag(case.version)),
-            ],
-        };
-        if let Err(e) = key.store(&tx, &actor, &stored, now).await {
-            drop(tx);
-            return Err(if e.is_conflict() {
-                key.after_conflict(&state, &actor).await
-            } else {
-                e.into()
-            });
+        check_answers(&classification.questions, answers)?;
+        if let Some(previous) = follow_up_of {
+            let seen = match visible_case(&tx, actor.viewer(), previous).await {
+                Ok(seen) if seen.case.customer_id == customer_id => seen,
+                Ok(_) => return Err(unknown_follow_up()),
+                Err(e) if e.code() == ErrorCode::NotFound => return Err(unknown_follow_up()),
+                Err(e) => return Err(e),
+            };
+            check_follow_up_of(seen.case.lifecycle.status)?;
         }
-    }
-    tx.commit().await.map_err(PersistenceError::from)?;
-    state.mail_wake.notify_one();
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, location))
-        .insert_header((header::ETAG, etag(case.version)))
-        .content_type("application/json")
-        .body(body_json))
+
+        let new = NewCase {
+            customer_id,
+            customer_domain_id: customer.domain_id,
+            product_type: body.product_type.into(),
+            title: title.as_str().to_owned(),
+            classification_id,
+            description: description.as_str().to_owned(),
+            answers: answers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().to_owned()))
+                .collect(),
+            severity: body.severity.into(),
+            language_code: language.to_string(),
+            time_zone: time_zone.to_string(),
+            subscriber_emails: subscribers.clone(),
+            creator_user_id: actor.user_id,
+            creator_email: actor.email.to_string(),
+            creator_domain_id: actor.domain_id,
+            reseller_domain_id: customer.reseller_domain_id,
+            partner_domains: management.partner_domains(),
+            follow_up_of,
+        };
+        let id = cases::insert_case(&tx, &new, now).await?;
+        let case = cases::find_case(&tx, id)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        record_event(
+            &tx,
+            &actor.audit(),
+            &case,
+            "case.created",
+            json!({"case_number": case.case_number, "severity": case.severity.as_str()}),
+            now,
+        )
+        .await?;
+        mail::notify(&tx, &case, &CaseNotice::Created, None, now).await?;
+        let location = format!("/v1/cases/{id}");
+        let body_json = serde_json::to_string(&Case::from(&case)).map_err(ApiError::internal)?;
+        if let Some(key) = idempotency {
+            let stored = StoredResponse {
+                status: 201,
+                body: body_json.clone(),
+                headers: vec![
+                    ("location".to_owned(), location.clone()),
+                    ("etag".to_owned(), etag(case.version)),
+                ],
+            };
+            key.store(&tx, actor, &stored, now).await?;
+        }
+        tx.commit().await.map_err(PersistenceError::from)?;
+        state.mail_wake.notify_one();
+        Ok(HttpResponse::Created()
+            .insert_header((header::LOCATION, location))
+            .insert_header((header::ETAG, etag(case.version)))
+            .content_type("application/json")
+            .body(body_json))
+    })
+    .await
+}
+
+fn unknown_follow_up() -> ApiError {
+    unknown(
+        "follow_up_of",
+        "unknown_case",
+        "no such case of this customer that you can see",
+    )
 }
 
 // ---------------------------------------------------------------- lists
@@ -897,8 +917,9 @@ async fn get_case(
 }
 
 /// Applies a change decided by the rules to a visible case, in one transaction with its
-/// audit event: the case is read again inside the transaction, `If-Match` is checked against
-/// it, and the update is conditional on its version.
+/// audit event: the case's customer is locked and the case read inside the transaction, so a
+/// change without `If-Match` waits for a concurrent one and is decided on what it left; with
+/// `If-Match`, the tag is checked against that same read.
 pub async fn change_case<F>(
     state: &AppState,
     req: &HttpRequest,
@@ -907,33 +928,36 @@ pub async fn change_case<F>(
     decide: F,
 ) -> Result<HttpResponse, ApiError>
 where
-    F: FnOnce(&VisibleCase, Party, OffsetDateTime) -> Result<Decision, ApiError>,
+    F: Fn(&VisibleCase, Party, OffsetDateTime) -> Result<Decision, ApiError>,
 {
     let now = state.clock.now();
-    let tx = state.db.begin().await?;
-    let seen = visible_case(&tx, actor.viewer(), id).await?;
-    check_if_match(req, seen.case.version)?;
-    let decision = decide(&seen, actor.viewer().party(), now)?;
-    cases::update_case(&tx, id, seen.case.version, &decision.changes, now)
-        .await
-        .map_err(on_stale_write(req))?;
-    let updated = cases::find_case(&tx, id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    record_event(
-        &tx,
-        &actor.audit(),
-        &updated,
-        decision.action,
-        decision.details,
-        now,
-    )
+    let decide = &decide;
+    let (updated, mailed) = retrying(|| async move {
+        let tx = state.db.begin().await?;
+        let seen = locked_case(&tx, actor.viewer(), id).await?;
+        check_if_match(req, seen.case.version)?;
+        let decision = decide(&seen, actor.viewer().party(), now)?;
+        cases::update_case(&tx, id, seen.case.version, &decision.changes, now).await?;
+        let updated = cases::find_case(&tx, id)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        record_event(
+            &tx,
+            &actor.audit(),
+            &updated,
+            decision.action,
+            decision.details,
+            now,
+        )
+        .await?;
+        if let Some(notice) = &decision.notice {
+            mail::notify(&tx, &updated, notice, None, now).await?;
+        }
+        tx.commit().await.map_err(PersistenceError::from)?;
+        Ok((updated, decision.notice.is_some()))
+    })
     .await?;
-    if let Some(notice) = &decision.notice {
-        mail::notify(&tx, &updated, notice, None, now).await?;
-    }
-    tx.commit().await.map_err(PersistenceError::from)?;
-    if decision.notice.is_some() {
+    if mailed {
         state.mail_wake.notify_one();
     }
     Ok(case_response(actix_web::http::StatusCode::OK, &updated))
@@ -1015,8 +1039,8 @@ async fn update_case(
             }),
             changes: CaseChanges {
                 severity,
-                title: title.map(CaseTitle::into_inner),
-                subscriber_emails: subscribers,
+                title: title.as_ref().map(|t| t.as_str().to_owned()),
+                subscriber_emails: subscribers.clone(),
                 lifecycle: None,
             },
             action: "case.updated",

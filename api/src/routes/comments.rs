@@ -17,14 +17,13 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Actor;
 use crate::auth::actor::Authorized;
 use crate::auth::actor::capability::WorkCases;
-use crate::conditions::{Idempotency, on_stale_write};
+use crate::conditions::Idempotency;
 use crate::extract::{ApiJson, ApiQuery, path_param};
 use crate::mail;
 use crate::pagination::page_size;
 use crate::problem::{ApiError, Problem};
-use crate::routes::cases::{
-    CasePath, case_id, participants, record_event, seen_case, visible_case,
-};
+use crate::retry::retrying;
+use crate::routes::cases::{CasePath, case_id, locked_case, participants, record_event, seen_case};
 use crate::state::AppState;
 
 /// Registers the endpoints.
@@ -193,94 +192,93 @@ pub async fn add_comment(
     let text = p.field("body", CommentBody::parse(&body.body));
     let text = p.finish(|| text)?;
     let idempotency = Idempotency::from_request(req, body.raw())?;
-    if let Some(key) = &idempotency
-        && let Some(replay) = key.replay(state, actor).await?
-    {
-        return Ok(replay);
-    }
     let now = state.clock.now();
     let party = actor.viewer().party();
-    let tx = state.db.begin().await?;
-    let seen = visible_case(&tx, actor.viewer(), id).await?;
-    let lifecycle = &seen.case.lifecycle;
-    lifecycle.check_comment(party)?;
-    check_no_personal_data(
-        [("body".to_owned(), text.as_str())],
-        &participants(&seen.case.creator_email, &seen.case.subscriber_emails).with(&actor.email),
-    )?;
-    let comment = CommentRecord {
-        id: CommentId::generate(),
-        case_id: id,
-        body: text.into_inner(),
-        author_user_id: Some(actor.user_id),
-        author_email: actor.email.to_string(),
-        author_domain_id: Some(actor.domain_id),
-        author_party: party,
-        create_time: from_micros(to_micros(now)),
-    };
-    cases::insert_comment(&tx, &comment).await?;
-    let next_status = lifecycle.status_after_comment(party);
-    let changes = CaseChanges {
-        lifecycle: (next_status != lifecycle.status).then(|| casebridge_domain::Lifecycle {
-            status: next_status,
-            ..lifecycle.clone()
-        }),
-        ..CaseChanges::default()
-    };
-    cases::update_case(&tx, id, seen.case.version, &changes, now)
-        .await
-        .map_err(on_stale_write(req))?;
-    record_event(
-        &tx,
-        &actor.audit(),
-        &seen.case,
-        action,
-        json!({
-            "comment_id": comment.id.to_string(),
-            "status": (next_status != lifecycle.status).then(|| json!({"from": lifecycle.status.as_str(), "to": next_status.as_str()})),
-        }),
-        now,
-    )
-    .await?;
-    if party == Party::Support {
-        let updated = cases::find_case(&tx, id)
-            .await?
-            .ok_or_else(ApiError::not_found)?;
-        mail::notify(
+    let (text, idempotency) = (&text, &idempotency);
+    retrying(|| async move {
+        let tx = state.db.begin().await?;
+        if let Some(key) = idempotency {
+            key.hold(&tx, actor).await?;
+        }
+        let seen = locked_case(&tx, actor.viewer(), id).await?;
+        if let Some(key) = idempotency
+            && let Some(replay) = key.stored(&tx, actor, now).await?
+        {
+            return Ok(replay);
+        }
+        let lifecycle = &seen.case.lifecycle;
+        lifecycle.check_comment(party)?;
+        check_no_personal_data(
+            [("body".to_owned(), text.as_str())],
+            &participants(&seen.case.creator_email, &seen.case.subscriber_emails)
+                .with(&actor.email),
+        )?;
+        let comment = CommentRecord {
+            id: CommentId::generate(),
+            case_id: id,
+            body: text.as_str().to_owned(),
+            author_user_id: Some(actor.user_id),
+            author_email: actor.email.to_string(),
+            author_domain_id: Some(actor.domain_id),
+            author_party: party,
+            create_time: from_micros(to_micros(now)),
+        };
+        cases::insert_comment(&tx, &comment).await?;
+        let next_status = lifecycle.status_after_comment(party);
+        let changes = CaseChanges {
+            lifecycle: (next_status != lifecycle.status).then(|| casebridge_domain::Lifecycle {
+                status: next_status,
+                ..lifecycle.clone()
+            }),
+            ..CaseChanges::default()
+        };
+        cases::update_case(&tx, id, seen.case.version, &changes, now).await?;
+        record_event(
             &tx,
-            &updated,
-            &CaseNotice::SupportReplied,
-            Some(&comment.body),
+            &actor.audit(),
+            &seen.case,
+            action,
+            json!({
+                "comment_id": comment.id.to_string(),
+                "status": (next_status != lifecycle.status).then(|| json!({"from": lifecycle.status.as_str(), "to": next_status.as_str()})),
+            }),
             now,
         )
         .await?;
-    }
-    let location = format!("/v1/cases/{id}/comments/{}", comment.id);
-    let body_json = serde_json::to_string(&view(&comment, Some(actor.domain.to_string())))
-        .map_err(ApiError::internal)?;
-    if let Some(key) = &idempotency {
-        let stored = StoredResponse {
-            status: 201,
-            body: body_json.clone(),
-            headers: vec![("location".to_owned(), location.clone())],
-        };
-        if let Err(e) = key.store(&tx, actor, &stored, now).await {
-            drop(tx);
-            return Err(if e.is_conflict() {
-                key.after_conflict(state, actor).await
-            } else {
-                e.into()
-            });
+        if party == Party::Support {
+            let updated = cases::find_case(&tx, id)
+                .await?
+                .ok_or_else(ApiError::not_found)?;
+            mail::notify(
+                &tx,
+                &updated,
+                &CaseNotice::SupportReplied,
+                Some(&comment.body),
+                now,
+            )
+            .await?;
         }
-    }
-    tx.commit().await.map_err(PersistenceError::from)?;
-    if party == Party::Support {
-        state.mail_wake.notify_one();
-    }
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, location))
-        .content_type("application/json")
-        .body(body_json))
+        let location = format!("/v1/cases/{id}/comments/{}", comment.id);
+        let body_json = serde_json::to_string(&view(&comment, Some(actor.domain.to_string())))
+            .map_err(ApiError::internal)?;
+        if let Some(key) = idempotency {
+            let stored = StoredResponse {
+                status: 201,
+                body: body_json.clone(),
+                headers: vec![("location".to_owned(), location.clone())],
+            };
+            key.store(&tx, actor, &stored, now).await?;
+        }
+        tx.commit().await.map_err(PersistenceError::from)?;
+        if party == Party::Support {
+            state.mail_wake.notify_one();
+        }
+        Ok(HttpResponse::Created()
+            .insert_header((header::LOCATION, location))
+            .content_type("application/json")
+            .body(body_json))
+    })
+    .await
 }
 
 /// Adds a comment to the case's history. Honours `Idempotency-Key`.
@@ -293,7 +291,7 @@ pub async fn add_comment(
         (status = 201, description = "Added.", body = Comment, headers(("Location" = String, description = "The comment's URL"))),
         (status = 403, description = "You lack access to case work (`portal_access_required`, `privilege_required`).", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case that you can see (`not_found`).", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The idempotency key was used with another request (`idempotency_key_reused`).", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The idempotency key was used with another request (`idempotency_key_reused`), or a request with it is still being processed (`idempotency_key_in_use`, with `Retry-After`; a retry then gets its answer).", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The body is invalid (`invalid_request`) or holds personal data (`pii_detected`).", body = Problem, content_type = "application/problem+json"),
     )
 )]

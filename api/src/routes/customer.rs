@@ -7,6 +7,7 @@ use casebridge_persistence::PersistenceError;
 use casebridge_persistence::repo::audit::{self, NewEvent};
 use casebridge_persistence::repo::customers::{self, CustomerRecord};
 use casebridge_persistence::repo::identity;
+use casebridge_persistence::repo::locks;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -18,6 +19,7 @@ use crate::auth::actor::capability::{ManageCustomerRelationships, WorkOwnCases};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::pagination::page_of;
 use crate::problem::{ApiError, ErrorCode, FieldIssue, Problem};
+use crate::retry::retrying;
 use crate::state::AppState;
 use crate::wire;
 
@@ -108,11 +110,19 @@ async fn set_reseller_access(
     actor: Authorized<ManageCustomerRelationships>,
     body: ApiJson<SetResellerAccess>,
 ) -> Result<HttpResponse, ApiError> {
-    let customer = own_customer(&state, &actor).await?;
+    let id = own_customer(&state, &actor).await?.id;
     let access = ResellerAccess::from_granted(body.granted);
-    if access != customer.reseller_access {
-        let now = state.clock.now();
+    let now = state.clock.now();
+    let (state, actor) = (&state, &actor);
+    retrying(|| async move {
         let tx = state.db.begin().await?;
+        locks::customer(&tx, id).await?;
+        let customer = customers::find_customer(&tx, id)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        if access == customer.reseller_access {
+            return Ok(());
+        }
         customers::set_reseller_access(&tx, customer.id, access, now).await?;
         audit::record(
             &tx,
@@ -133,8 +143,10 @@ async fn set_reseller_access(
         )
         .await?;
         tx.commit().await.map_err(PersistenceError::from)?;
-    }
-    let customer = own_customer(&state, &actor).await?;
+        Ok(())
+    })
+    .await?;
+    let customer = own_customer(state, actor).await?;
     Ok(HttpResponse::Ok().json(access_view(&customer)))
 }
 
@@ -264,33 +276,42 @@ async fn add_support_partner(
         .filter(|d| d.realm == Realm::Reseller)
         .ok_or_else(|| invalid_partner("must be an existing reseller domain"))?;
     let now = state.clock.now();
-    let tx = state.db.begin().await?;
-    let management = customers::management(&tx, &customer).await?;
-    management.check_add_support_partner(partner.id)?;
-    customers::add_support_partner(&tx, customer.id, partner.id, now)
-        .await
-        .map_err(|e| {
-            if e.is_conflict() {
-                PersistenceError::Rule(DomainError::SupportPartnerExists)
-            } else {
-                e
-            }
-        })?;
-    audit::record(
-        &tx,
-        &actor.audit(),
-        NewEvent {
-            action: "customer.support_partner_added",
-            subject_type: "customer",
-            subject_id: customer.id.to_string(),
-            customer_id: Some(customer.id),
-            case_id: None,
-            details: json!({"partner_domain": partner.name.as_str()}),
-        },
-        now,
-    )
+    let (state, actor, partner_ref) = (&state, &actor, &partner);
+    retrying(|| async move {
+        let tx = state.db.begin().await?;
+        locks::customer(&tx, customer.id).await?;
+        let customer = customers::find_customer(&tx, customer.id)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        let management = customers::management(&tx, &customer).await?;
+        management.check_add_support_partner(partner_ref.id)?;
+        customers::add_support_partner(&tx, customer.id, partner_ref.id, now)
+            .await
+            .map_err(|e| {
+                if e.is_conflict() {
+                    PersistenceError::Rule(DomainError::SupportPartnerExists)
+                } else {
+                    e
+                }
+            })?;
+        audit::record(
+            &tx,
+            &actor.audit(),
+            NewEvent {
+                action: "customer.support_partner_added",
+                subject_type: "customer",
+                subject_id: customer.id.to_string(),
+                customer_id: Some(customer.id),
+                case_id: None,
+                details: json!({"partner_domain": partner_ref.name.as_str()}),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(PersistenceError::from)?;
+        Ok(())
+    })
     .await?;
-    tx.commit().await.map_err(PersistenceError::from)?;
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
@@ -364,25 +385,31 @@ async fn remove_support_partner(
         .await?
         .ok_or_else(ApiError::not_found)?;
     let now = state.clock.now();
-    let tx = state.db.begin().await?;
-    if !customers::remove_support_partner(&tx, customer.id, partner.id).await? {
-        return Err(ApiError::not_found());
-    }
-    audit::record(
-        &tx,
-        &actor.audit(),
-        NewEvent {
-            action: "customer.support_partner_removed",
-            subject_type: "customer",
-            subject_id: customer.id.to_string(),
-            customer_id: Some(customer.id),
-            case_id: None,
-            details: json!({"partner_domain": partner.name.as_str()}),
-        },
-        now,
-    )
+    let (state, actor, partner) = (&state, &actor, &partner);
+    retrying(|| async move {
+        let tx = state.db.begin().await?;
+        locks::customer(&tx, customer.id).await?;
+        if !customers::remove_support_partner(&tx, customer.id, partner.id).await? {
+            return Err(ApiError::not_found());
+        }
+        audit::record(
+            &tx,
+            &actor.audit(),
+            NewEvent {
+                action: "customer.support_partner_removed",
+                subject_type: "customer",
+                subject_id: customer.id.to_string(),
+                customer_id: Some(customer.id),
+                case_id: None,
+                details: json!({"partner_domain": partner.name.as_str()}),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(PersistenceError::from)?;
+        Ok(())
+    })
     .await?;
-    tx.commit().await.map_err(PersistenceError::from)?;
     Ok(HttpResponse::NoContent().finish())
 }
 

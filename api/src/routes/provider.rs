@@ -12,6 +12,7 @@ use casebridge_persistence::repo::customers::{
     self, CustomerChanges, CustomerQuery, CustomerRecord, ManagedOrAll, NewCustomer,
 };
 use casebridge_persistence::repo::identity::{self, DomainRecord};
+use casebridge_persistence::repo::locks;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -23,6 +24,7 @@ use crate::extract::{ApiJson, ApiQuery, path_param, search_query};
 use crate::pagination::page_size;
 use crate::problem::{ApiError, ErrorCode, FieldIssue, Problem};
 use crate::provisioning::{self, NewDomain};
+use crate::retry::retrying;
 use crate::routes::customers::{
     Contact, CustomerPath, PostalAddress, cursor, next_token, parse_contact, parse_postal_address,
 };
@@ -543,28 +545,35 @@ async fn update_customer(
         })
     })?;
     let now = state.clock.now();
-    let tx = state.db.begin().await?;
-    customers::update_customer(&tx, id, &changes, now).await?;
-    audit::record(
-        &tx,
-        &actor.audit(),
-        NewEvent {
-            action: "customer.updated",
-            subject_type: "customer",
-            subject_id: id.to_string(),
-            customer_id: Some(id),
-            case_id: None,
-            details: json!({
-                "name": changes.name,
-                "support_tier": changes.support_tier.map(|t| t.as_str()),
-                "postal_address_changed": changes.postal_address.is_some(),
-                "contact_changed": changes.contact.is_some(),
-            }),
-        },
-        now,
-    )
+    let (state_ref, actor_ref, changes) = (&state, &actor, &changes);
+    retrying(|| async move {
+        let (state, actor) = (state_ref, actor_ref);
+        let tx = state.db.begin().await?;
+        locks::customer(&tx, id).await?;
+        customers::update_customer(&tx, id, changes, now).await?;
+        audit::record(
+            &tx,
+            &actor.audit(),
+            NewEvent {
+                action: "customer.updated",
+                subject_type: "customer",
+                subject_id: id.to_string(),
+                customer_id: Some(id),
+                case_id: None,
+                details: json!({
+                    "name": changes.name,
+                    "support_tier": changes.support_tier.map(|t| t.as_str()),
+                    "postal_address_changed": changes.postal_address.is_some(),
+                    "contact_changed": changes.contact.is_some(),
+                }),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(PersistenceError::from)?;
+        Ok(())
+    })
     .await?;
-    tx.commit().await.map_err(PersistenceError::from)?;
     Ok(HttpResponse::Ok().json(detail(&state, id).await?))
 }
 
@@ -609,31 +618,38 @@ async fn transfer_customer(
     let target = p.finish(|| target)?;
     let target = domain_of_realm(&state, "to_reseller_domain", &target, Realm::Reseller).await?;
     let now = state.clock.now();
-    let tx = state.db.begin().await?;
-    let customer = customers::find_customer(&tx, id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let before = customers::management(&tx, &customer).await?;
-    let after = before.transfer_to(target.id)?;
-    customers::apply_transfer(&tx, id, &before, &after, now).await?;
-    audit::record(
-        &tx,
-        &actor.audit(),
-        NewEvent {
-            action: "customer.transferred",
-            subject_type: "customer",
-            subject_id: id.to_string(),
-            customer_id: Some(id),
-            case_id: None,
-            details: json!({
-                "from_reseller_domain": customer.reseller_domain_name,
-                "to_reseller_domain": target.name.as_str(),
-            }),
-        },
-        now,
-    )
+    let (state_ref, actor_ref, target) = (&state, &actor, &target);
+    retrying(|| async move {
+        let (state, actor) = (state_ref, actor_ref);
+        let tx = state.db.begin().await?;
+        locks::customer(&tx, id).await?;
+        let customer = customers::find_customer(&tx, id)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        let before = customers::management(&tx, &customer).await?;
+        let after = before.transfer_to(target.id)?;
+        customers::apply_transfer(&tx, id, &before, &after, now).await?;
+        audit::record(
+            &tx,
+            &actor.audit(),
+            NewEvent {
+                action: "customer.transferred",
+                subject_type: "customer",
+                subject_id: id.to_string(),
+                customer_id: Some(id),
+                case_id: None,
+                details: json!({
+                    "from_reseller_domain": customer.reseller_domain_name,
+                    "to_reseller_domain": target.name.as_str(),
+                }),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(PersistenceError::from)?;
+        Ok(())
+    })
     .await?;
-    tx.commit().await.map_err(PersistenceError::from)?;
     Ok(HttpResponse::Ok().json(detail(&state, id).await?))
 }
 

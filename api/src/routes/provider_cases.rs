@@ -104,7 +104,7 @@ async fn set_case_state(
         (status = 201, description = "Added.", body = Comment, headers(("Location" = String, description = "The comment's URL"))),
         (status = 403, description = "Provider users holding `support`, e.g. through the built-in `support_agent` role, only (`wrong_realm`, `portal_access_required`).", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case (`not_found`).", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The idempotency key was used with another request (`idempotency_key_reused`).", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The idempotency key was used with another request (`idempotency_key_reused`), or a request with it is still being processed (`idempotency_key_in_use`, with `Retry-After`; a retry then gets its answer).", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The body is invalid (`invalid_request`) or holds personal data (`pii_detected`).", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -7,6 +7,7 @@ pub mod customers;
 pub mod idempotency;
 pub mod identity;
 pub mod legacy;
+pub mod locks;
 pub mod outbox;
 
 use time::OffsetDateTime;

@@ -118,6 +118,43 @@ pub async fn claim(
         .collect()
 }
 
+/// Extends the claim on mails a worker still holds (not yet sent), so that a send slower than
+/// the lease is not taken over by another worker while it runs.
+pub async fn renew(
+    conn: &impl ConnectionTrait,
+    ids: &[Uuid],
+    until: OffsetDateTime,
+) -> Result<(), PersistenceError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    outbox::Entity::update_many()
+        .col_expr(outbox::Column::LockedUntil, Expr::value(to_micros(until)))
+        .filter(outbox::Column::Id.is_in(ids.iter().copied()))
+        .filter(outbox::Column::SentAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Gives up the claim on mails a worker holds but will not send (it is shutting down): another
+/// worker may take them at once.
+pub async fn release(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(), PersistenceError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    outbox::Entity::update_many()
+        .col_expr(
+            outbox::Column::LockedUntil,
+            Expr::value(Option::<i64>::None),
+        )
+        .filter(outbox::Column::Id.is_in(ids.iter().copied()))
+        .filter(outbox::Column::SentAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
 /// Marks a mail sent.
 pub async fn mark_sent(
     conn: &impl ConnectionTrait,
