@@ -2,6 +2,7 @@
 //! from the same `configure` functions that register the routes, so the two cannot drift.
 
 use actix_web::App;
+use utoipa::openapi::header::Header;
 use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::response::{Response, ResponseBuilder};
@@ -101,8 +102,95 @@ pub fn openapi() -> OpenApiDoc {
         .configure(routes::configure)
         .split_for_parts();
     add_common_responses(&mut doc);
+    add_password_change_required(&mut doc);
+    add_rate_limit_headers(&mut doc);
     add_links(&mut doc);
     doc
+}
+
+/// The operations a token from a one-time password reaches (those needing only
+/// `Capability::SignedIn`); `tests/hardening.rs` checks the server agrees, operation by operation.
+pub const OPEN_TO_ONE_TIME_PASSWORDS: [&str; 3] = ["/v1/me", "/v1/me/password", "/v1/auth/logout"];
+
+/// Documents `403 password_change_required` on every operation that needs a token, except the
+/// few a one-time password reaches.
+fn add_password_change_required(doc: &mut OpenApiDoc) {
+    const WHY: &str = "or, until a one-time password is changed, `password_change_required`";
+    for (path, item) in doc.paths.paths.iter_mut() {
+        if OPEN_TO_ONE_TIME_PASSWORDS.contains(&path.as_str()) {
+            continue;
+        }
+        let operations = [
+            item.get.as_mut(),
+            item.put.as_mut(),
+            item.post.as_mut(),
+            item.delete.as_mut(),
+            item.patch.as_mut(),
+        ];
+        for op in operations.into_iter().flatten() {
+            if op.security.as_ref().is_none_or(|s| s.is_empty()) {
+                continue;
+            }
+            match op.responses.responses.get_mut("403") {
+                Some(RefOr::T(forbidden)) => {
+                    let described = forbidden.description.trim_end_matches('.');
+                    forbidden.description = format!("{described}; {WHY}.");
+                }
+                Some(RefOr::Ref(_)) => {}
+                None => {
+                    op.responses.responses.insert(
+                        "403".to_owned(),
+                        problem_response(
+                            "Change the one-time password first (`password_change_required`).",
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Documents the headers of every throttled answer on every 429, whoever declared it.
+fn add_rate_limit_headers(doc: &mut OpenApiDoc) {
+    let text = |description: &str, example: &str| {
+        let mut header = Header::default();
+        header.description = Some(description.to_owned());
+        header.example = Some(example.into());
+        header
+    };
+    let fields = [
+        (
+            "Retry-After",
+            text("Seconds to wait before trying again.", "890"),
+        ),
+        (
+            "RateLimit-Policy",
+            text(
+                "The exceeded policy (draft-ietf-httpapi-ratelimit-headers): its name, its quota \
+                 `q` and its window `w` in seconds.",
+                "\"sign-in-account\";q=5;w=900",
+            ),
+        ),
+        (
+            "RateLimit",
+            text(
+                "What remains of that policy's quota (`r`, always 0 here) and the seconds until \
+                 it resets (`t`).",
+                "\"sign-in-account\";r=0;t=890",
+            ),
+        ),
+    ];
+    for op in operations_mut(doc) {
+        let Some(RefOr::T(response)) = op.responses.responses.get_mut("429") else {
+            continue;
+        };
+        for (name, header) in &fields {
+            response
+                .headers
+                .entry((*name).to_owned())
+                .or_insert_with(|| RefOr::T(header.clone()));
+        }
+    }
 }
 
 /// How one response leads to the next operations: `(operation, status, [(link, target operation,
@@ -413,7 +501,8 @@ fn add_to_operation(op: &mut Operation) {
     add(
         429,
         &[ErrorCode::TooManyRequests],
-        "Too many requests; retry after the Retry-After header's seconds",
+        "Too many requests; retry after the Retry-After header's seconds; `RateLimit-Policy` \
+         and `RateLimit` name the exceeded limit",
     );
     add(
         500,
@@ -443,6 +532,23 @@ mod tests {
             let pointer = r.strip_prefix('#').expect("local reference");
             assert!(doc.pointer(pointer).is_some(), "dangling reference {r}");
         }
+    }
+
+    /// A client learns how long to wait from every throttled answer's documented headers.
+    #[test]
+    fn every_throttled_answer_documents_its_rate_limit_headers() {
+        let doc = serde_json::to_value(super::openapi()).expect("the document serialises");
+        let mut checked = 0;
+        for item in doc["paths"].as_object().expect("paths").values() {
+            for op in item.as_object().expect("a path item").values() {
+                let headers = &op["responses"]["429"]["headers"];
+                for name in ["Retry-After", "RateLimit-Policy", "RateLimit"] {
+                    assert!(headers.get(name).is_some(), "{name} of {op}");
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 40);
     }
 
     /// Operation ids name the functions of generated clients: each must be unique.

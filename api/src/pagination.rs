@@ -83,7 +83,7 @@ impl PageTokens {
         format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(&payload),
-            URL_SAFE_NO_PAD.encode(&tag[..16])
+            URL_SAFE_NO_PAD.encode(tag)
         )
     }
 
@@ -106,7 +106,9 @@ impl PageTokens {
             .map_err(|_| invalid("is malformed"))?;
         let mut mac = self.mac();
         mac.update(&payload);
-        mac.verify_truncated_left(&tag)
+        // The whole 32-byte tag, compared in constant time: a shortened tag would let a forger
+        // guess one byte at a time.
+        mac.verify_slice(&tag)
             .map_err(|_| invalid("was not issued by this service"))?;
         let envelope: Envelope<P> =
             serde_json::from_slice(&payload).map_err(|_| invalid("is malformed"))?;
@@ -182,6 +184,24 @@ mod tests {
             other.err().map(|e| e.code()),
             Some(ErrorCode::InvalidPageToken)
         );
+    }
+
+    #[test]
+    fn a_genuine_tag_cut_short_is_refused_at_every_length() {
+        let t = PageTokens::new(b"secret");
+        let token = t.encode("s", &1_i64);
+        let (payload, tag) = token.split_once('.').unwrap_or_default();
+        let tag = URL_SAFE_NO_PAD.decode(tag).unwrap_or_default();
+        assert_eq!(tag.len(), 32, "the whole HMAC-SHA256 tag is issued");
+        for len in 1..tag.len() {
+            let short = format!("{payload}.{}", URL_SAFE_NO_PAD.encode(&tag[..len]));
+            assert_eq!(
+                t.decode::<i64>("s", &short).err().map(|e| e.code()),
+                Some(ErrorCode::InvalidPageToken),
+                "a tag of {len} bytes"
+            );
+        }
+        assert_eq!(t.decode::<i64>("s", &token).ok(), Some(1));
     }
 
     #[test]

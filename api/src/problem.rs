@@ -15,6 +15,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::jwt::TokenError;
+use crate::auth::throttle::Limit;
 
 macro_rules! error_codes {
     ($($variant:ident => ($code:literal, $status:ident, $title:literal)),+ $(,)?) => {
@@ -72,6 +73,7 @@ error_codes! {
     ActionNotAllowed => ("action_not_allowed", FORBIDDEN, "This action is not allowed to you on this case"),
     AccountSuspended => ("account_suspended", FORBIDDEN, "The account is suspended"),
     CurrentPasswordRequired => ("current_password_required", FORBIDDEN, "Change your own password with POST /v1/me/password"),
+    PasswordChangeRequired => ("password_change_required", FORBIDDEN, "Change your one-time password with POST /v1/me/password first"),
     // 404, 405
     NotFound => ("not_found", NOT_FOUND, "The resource does not exist"),
     MethodNotAllowed => ("method_not_allowed", METHOD_NOT_ALLOWED, "The method is not allowed on this resource"),
@@ -134,6 +136,21 @@ impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// The `RateLimit-Policy` response field: the quota and window of a throttle.
+pub const RATELIMIT_POLICY: &str = "ratelimit-policy";
+/// The `RateLimit` response field: what remains of the quota and when it resets.
+pub const RATELIMIT: &str = "ratelimit";
+
+/// A throttle as a throttled answer names it: a stable name (a structured-field string of
+/// lower-case letters and dashes) and its limit.
+#[derive(Debug, Clone, Copy)]
+pub struct RatePolicy {
+    /// The policy's name, e.g. `sign-in-account`.
+    pub name: &'static str,
+    /// How many are allowed within which window.
+    pub limit: Limit,
 }
 
 /// One refused field of a request.
@@ -253,14 +270,38 @@ impl ApiError {
         Self::new(ErrorCode::NotFound, "The resource does not exist.")
     }
 
-    /// `429 too_many_requests`, asking the client to wait.
-    pub fn too_many_requests(detail: impl Into<String>, retry_after_secs: u64) -> Self {
+    /// `429 too_many_requests`, asking the client to wait: `Retry-After`, and the IETF
+    /// `RateLimit-Policy` and `RateLimit` fields (draft-ietf-httpapi-ratelimit-headers) naming
+    /// the policy that was exceeded, its quota and window, nothing remaining, and the wait.
+    pub fn too_many_requests(
+        detail: impl Into<String>,
+        policy: RatePolicy,
+        retry_after_secs: u64,
+    ) -> Self {
         let secs = retry_after_secs.max(1);
-        let mut e = Self::new(ErrorCode::TooManyRequests, detail);
-        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-            e = e.with_header(header::RETRY_AFTER, v);
-        }
-        e
+        let name = policy.name;
+        let fields = [
+            (header::RETRY_AFTER, secs.to_string()),
+            (
+                HeaderName::from_static(RATELIMIT_POLICY),
+                format!(
+                    "\"{name}\";q={};w={}",
+                    policy.limit.max_failures,
+                    policy.limit.window.whole_seconds().max(1)
+                ),
+            ),
+            (
+                HeaderName::from_static(RATELIMIT),
+                format!("\"{name}\";r=0;t={secs}"),
+            ),
+        ];
+        fields.into_iter().fold(
+            Self::new(ErrorCode::TooManyRequests, detail),
+            |e, (n, v)| match HeaderValue::from_str(&v) {
+                Ok(v) => e.with_header(n, v),
+                Err(_) => e,
+            },
+        )
     }
 
     /// Adds field issues.
@@ -493,6 +534,7 @@ mod tests {
             ("escalation_requires_premium_support", 403),
             ("attachment_removal_requires_support", 403),
             ("legacy_support_center_retired", 403),
+            ("password_change_required", 403),
             ("not_found", 404),
             ("domain_exists", 409),
             ("idempotency_key_reused", 409),
@@ -536,6 +578,7 @@ mod tests {
             DomainError::LastSuperAdmin,
             DomainError::CannotSuspendSelf,
             DomainError::CurrentPasswordRequired,
+            DomainError::PasswordChangeRequired,
             DomainError::BuiltInRole,
             DomainError::ResellerAccessNotGranted,
             DomainError::SupportPartnerIsReseller,
@@ -570,6 +613,34 @@ mod tests {
                 e.code()
             );
         }
+    }
+
+    #[test]
+    fn a_throttled_answer_names_its_policy_quota_window_and_wait() {
+        let policy = RatePolicy {
+            name: "sign-in-account",
+            limit: Limit {
+                max_failures: 5,
+                window: time::Duration::minutes(15),
+            },
+        };
+        let res = ApiError::too_many_requests("slow down", policy, 42).error_response();
+        let field = |name: &str| {
+            res.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        assert_eq!(res.status().as_u16(), 429);
+        assert_eq!(field("retry-after").as_deref(), Some("42"));
+        assert_eq!(
+            field("ratelimit-policy").as_deref(),
+            Some("\"sign-in-account\";q=5;w=900")
+        );
+        assert_eq!(
+            field("ratelimit").as_deref(),
+            Some("\"sign-in-account\";r=0;t=42")
+        );
     }
 
     #[test]

@@ -362,6 +362,34 @@ pub async fn demo(db: &Database, now: OffsetDateTime) -> Result<DemoWorld, SeedE
     )
     .await?;
     sign_in("provider super admin", "support.casebridge.example", &email);
+    // Support staff work cases through the support_agent role; they provision nothing.
+    let support_email = "agent@support.casebridge.example";
+    let support_agent = identity::insert_user(
+        &tx,
+        &NewUser {
+            id: UserId::generate(),
+            domain_id: provider,
+            email: parsed("email", EmailAddress::parse(support_email))?,
+            display_name: parsed("name", DisplayName::parse("Sam Support"))?,
+            password_hash: hash.clone(),
+            must_change_password: false,
+            org_unit: None,
+            notification_email: None,
+        },
+        now,
+    )
+    .await?;
+    identity::replace_roles(
+        &tx,
+        support_agent.id,
+        &[RoleRef::BuiltIn(BuiltInRole::SupportAgent)],
+    )
+    .await?;
+    sign_in(
+        "provider support agent",
+        "support.casebridge.example",
+        support_email,
+    );
 
     let mut resellers = Vec::new();
     for (name, partner) in [

@@ -8,7 +8,7 @@ use std::time::Duration;
 use casebridge_persistence::PoolSettings;
 use clap::{Args, ValueEnum};
 
-use crate::auth::jwt::SigningKey;
+use crate::auth::jwt::{SigningKey, check_token_ttl};
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -329,11 +329,8 @@ impl SettingsArgs {
                 "CASEBRIDGE_MAIL_LEASE_SECS must be at least 3".to_owned(),
             ));
         }
-        if self.token_ttl_secs == 0 {
-            return Err(SettingsError::Invalid(
-                "CASEBRIDGE_TOKEN_TTL_SECS must be positive".to_owned(),
-            ));
-        }
+        let token_ttl = Duration::from_secs(self.token_ttl_secs);
+        check_token_ttl(token_ttl).map_err(SettingsError::Invalid)?;
         Ok(Settings {
             bind: self.bind,
             database_url,
@@ -341,7 +338,7 @@ impl SettingsArgs {
             log_format: self.log_format,
             jwt_keys,
             jwt_issuer: self.jwt_issuer,
-            token_ttl: Duration::from_secs(self.token_ttl_secs),
+            token_ttl,
             pool: PoolSettings {
                 max_connections: self.db_max_connections,
                 min_connections: self.db_min_connections,

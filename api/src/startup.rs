@@ -14,7 +14,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::AuthCache;
 use crate::auth::actor::AUTH_CACHE_TTL;
-use crate::auth::jwt::TokenService;
+use crate::auth::actor::authenticate_first;
+use crate::auth::jwt::{TokenService, check_token_ttl};
 use crate::clock::{Clock, SystemClock};
 use crate::extract::JsonLimit;
 use crate::housekeeping;
@@ -52,6 +53,9 @@ pub enum StartupError {
     /// The mail settings are unusable.
     #[error("mail: {0}")]
     Mail(String),
+    /// Another setting is unusable.
+    #[error("{0}")]
+    Settings(String),
 }
 
 /// A background task (the mail worker, the clean-up): asked to stop when the server has
@@ -101,6 +105,9 @@ impl Application {
         settings: Settings,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
+        // Settings built in code (tests, embedders) skip `SettingsArgs::resolve`; the bound on
+        // token lifetimes holds for them too.
+        check_token_ttl(settings.token_ttl).map_err(StartupError::Settings)?;
         let db = Database::connect(&settings.database_url, &settings.pool).await?;
         db.migrate().await?;
         let tokens = Arc::new(TokenService::new(
@@ -237,6 +244,7 @@ fn run(
             .route("/docs", web::get().to(docs_redirect))
             .route("/problems/{code}", web::get().to(problem_type))
             .default_service(web::to(not_routed))
+            .wrap(from_fn(authenticate_first))
             .wrap(from_fn(observe))
     })
     .listen(listener)

@@ -11,6 +11,7 @@ use crate::auth::jwt::TokenService;
 use crate::auth::throttle::{Limit, Throttle};
 use crate::clock::Clock;
 use crate::pagination::PageTokens;
+use crate::problem::RatePolicy;
 use crate::storage::AttachmentStore;
 
 /// Which sign-in limit an attempt counts against.
@@ -22,18 +23,35 @@ pub enum Limited {
     Address,
 }
 
+/// Failed sign-ins allowed per account (`domain/email`).
+pub const SIGN_IN_PER_ACCOUNT: RatePolicy = RatePolicy {
+    name: "sign-in-account",
+    limit: Limit {
+        max_failures: 5,
+        window: Duration::minutes(15),
+    },
+};
+
+/// Failed sign-ins allowed per client address.
+pub const SIGN_IN_PER_ADDRESS: RatePolicy = RatePolicy {
+    name: "sign-in-address",
+    limit: Limit {
+        max_failures: 50,
+        window: Duration::minutes(15),
+    },
+};
+
 impl Limited {
-    fn limit(self) -> Limit {
+    /// The policy a 429 names.
+    pub fn policy(self) -> RatePolicy {
         match self {
-            Limited::Account => Limit {
-                max_failures: 5,
-                window: Duration::minutes(15),
-            },
-            Limited::Address => Limit {
-                max_failures: 50,
-                window: Duration::minutes(15),
-            },
+            Limited::Account => SIGN_IN_PER_ACCOUNT,
+            Limited::Address => SIGN_IN_PER_ADDRESS,
         }
+    }
+
+    fn limit(self) -> Limit {
+        self.policy().limit
     }
 
     /// The window the limit counts over.

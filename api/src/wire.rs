@@ -239,7 +239,7 @@ pub mod text {
     string_schema!(
         /// A role: a built-in role's name or a custom role's id.
         RoleId => string()
-            .pattern(Some(r"^(?:super_admin|reseller_admin|support_manager|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})$"))
+            .pattern(Some(r"^(?:super_admin|reseller_admin|support_manager|support_agent|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})$"))
             .examples(["reseller_admin"])
     );
     string_schema!(

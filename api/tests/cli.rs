@@ -452,3 +452,31 @@ async fn attachments_go_to_an_s3_compatible_store_and_come_back() {
         .await
         .assert_status(404);
 }
+
+#[tokio::test]
+async fn a_token_lifetime_over_seven_days_is_refused_at_start_up_with_a_message() {
+    let db = ScratchDatabase::new().await;
+    let out = casebridge(&db)
+        .env("CASEBRIDGE_TOKEN_TTL_SECS", "604801")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("CASEBRIDGE_TOKEN_TTL_SECS"), "{said}");
+    assert!(said.contains("7 days"), "{said}");
+    let week = casebridge(&db)
+        .env("CASEBRIDGE_TOKEN_TTL_SECS", "604800")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(
+        week.status.success(),
+        "{}",
+        String::from_utf8_lossy(&week.stderr)
+    );
+}

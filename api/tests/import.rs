@@ -339,3 +339,50 @@ sys.exit(1 if bad else 0)
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn an_imported_provider_user_gets_the_support_agent_role_to_keep_working_cases() {
+    let db = ScratchDatabase::new().await;
+    let rita_hash = std::fs::read_to_string(EXAMPLE)
+        .unwrap()
+        .lines()
+        .find(|l| l.contains("rita@"))
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["password_hash"].clone())
+        .unwrap();
+    let lines = [
+        json!({"kind":"export","format":"casebridge-legacy","version":1}),
+        json!({"kind":"domain","id":"dom-p","name":"support.legacy.example","realm":"provider"}),
+        json!({"kind":"user","id":"usr-p","domain":"dom-p","email":"old-hand@support.legacy.example",
+               "display_name":"Old Hand","password_hash": rita_hash,"roles":[]}),
+    ];
+    let path = db.dir().join("provider.jsonl");
+    std::fs::write(
+        &path,
+        lines
+            .iter()
+            .map(|l| l.to_string())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+    .unwrap();
+    let out = import(&db, &path, false);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let app = app_on(&db).await;
+    let hand = app
+        .sign_in(
+            "support.legacy.example",
+            "old-hand@support.legacy.example",
+            "rita-old-password-2019",
+        )
+        .await;
+    let me = app.get_as(&hand, "/v1/me").await;
+    assert_eq!(me.body["roles"][0]["id"], "support_agent", "{}", me.text());
+    assert_eq!(me.body["privileges"], json!(["support"]));
+    app.get_as(&hand, "/v1/provider/cases")
+        .await
+        .assert_status(200);
+}

@@ -58,7 +58,26 @@ async fn demo_fills_an_empty_database_with_a_world_to_sign_in_to() {
         app.sign_in(at("domain"), at("email"), &password).await;
         accounts += 1;
     }
-    assert_eq!(accounts, 6, "{printed}");
+    assert_eq!(accounts, 7, "{printed}");
+    // The provider's support agent works every case, and provisions nothing.
+    let support = app
+        .sign_in(
+            "support.casebridge.example",
+            "agent@support.casebridge.example",
+            &password,
+        )
+        .await;
+    let all = app.get_as(&support, "/v1/provider/cases").await;
+    all.assert_status(200);
+    assert!(all.body["total_size"].as_u64().unwrap() > 0);
+    app.post_as(
+        &support,
+        "/v1/provider/domains",
+        serde_json::json!({"name": "x.example", "realm": "reseller",
+            "super_admin": {"email": "a@x.example", "display_name": "A"}}),
+    )
+    .await
+    .assert_problem(403, "super_admin_required");
 
     // Northwind's agent sees Fabrikam's cases, one in every status, newest update first.
     let agent = app

@@ -130,14 +130,17 @@ pub enum BuiltInRole {
     ResellerAdmin,
     /// The old support center's role: retired, grants nothing, cannot be assigned.
     SupportManager,
+    /// The provider's support staff: `support`, to work every case; nothing to provision.
+    SupportAgent,
 }
 
 impl BuiltInRole {
     /// Every built-in role.
-    pub const ALL: [BuiltInRole; 3] = [
+    pub const ALL: [BuiltInRole; 4] = [
         BuiltInRole::SuperAdmin,
         BuiltInRole::ResellerAdmin,
         BuiltInRole::SupportManager,
+        BuiltInRole::SupportAgent,
     ];
 
     /// The wire name, also the role's id in role assignments.
@@ -146,6 +149,7 @@ impl BuiltInRole {
             BuiltInRole::SuperAdmin => "super_admin",
             BuiltInRole::ResellerAdmin => "reseller_admin",
             BuiltInRole::SupportManager => "support_manager",
+            BuiltInRole::SupportAgent => "support_agent",
         }
     }
 
@@ -160,6 +164,7 @@ impl BuiltInRole {
             BuiltInRole::SuperAdmin => Privilege::ALL.into_iter().collect(),
             BuiltInRole::ResellerAdmin => Privilege::PORTAL.into_iter().collect(),
             BuiltInRole::SupportManager => BTreeSet::new(),
+            BuiltInRole::SupportAgent => [Privilege::Support].into_iter().collect(),
         }
     }
 
@@ -168,6 +173,7 @@ impl BuiltInRole {
         match self {
             BuiltInRole::SuperAdmin => true,
             BuiltInRole::ResellerAdmin | BuiltInRole::SupportManager => realm == Realm::Reseller,
+            BuiltInRole::SupportAgent => realm == Realm::Provider,
         }
     }
 }
@@ -368,6 +374,7 @@ pub struct Access {
     super_admin: bool,
     privileges: BTreeSet<Privilege>,
     retired_role_held: bool,
+    password_change_required: bool,
 }
 
 impl Access {
@@ -385,7 +392,21 @@ impl Access {
             super_admin,
             privileges,
             retired_role_held,
+            password_change_required: false,
         }
+    }
+
+    /// The same access for a user still holding a one-time password: until it is changed, it
+    /// reaches only what [`Capability::SignedIn`] opens (itself, its password, sign-out), so
+    /// a password someone else has seen cannot be used for anything else.
+    pub fn with_password_change_required(mut self, required: bool) -> Self {
+        self.password_change_required = required;
+        self
+    }
+
+    /// Whether the user must change its one-time password before anything else.
+    pub fn password_change_required(&self) -> bool {
+        self.password_change_required
     }
 
     /// The realm of the user's domain.
@@ -423,8 +444,9 @@ impl Access {
     /// The privileges the user would need for portal access; empty when it has it.
     pub fn missing_privileges(&self) -> Vec<Privilege> {
         match self.realm {
-            Realm::Provider => Vec::new(),
-            Realm::Customer => {
+            // Least privilege: a provider user works cases only while it holds `support`
+            // (the built-in `support_agent` role grants it), as a customer user does.
+            Realm::Provider | Realm::Customer => {
                 if self.grants(Privilege::Support) {
                     Vec::new()
                 } else {
@@ -541,6 +563,9 @@ impl Access {
     /// Checks that the user has a capability: the realm first, then portal access, then the
     /// privilege or administrator status it needs.
     pub fn require_capability(&self, capability: Capability) -> Result<(), DomainError> {
+        if self.password_change_required && capability != Capability::SignedIn {
+            return Err(DomainError::PasswordChangeRequired);
+        }
         if let Some(realm) = capability.realm() {
             self.require_realm(realm)?;
         }
@@ -563,6 +588,9 @@ impl Access {
 /// Where the old support center sends a request for `rest` (the path after
 /// `/legacy/support-center/`), or why it refuses.
 pub fn legacy_support_center_redirect(access: &Access, rest: &str) -> Result<String, DomainError> {
+    if access.password_change_required {
+        return Err(DomainError::PasswordChangeRequired);
+    }
     let allowed = access.realm() == Realm::Reseller
         && access.grants(Privilege::ViewCustomers)
         && access.grants(Privilege::AccessCustomerSupportCases);
@@ -611,6 +639,31 @@ mod tests {
                     .collect()
             })
             .collect()
+    }
+
+    #[test]
+    fn a_one_time_password_opens_only_signed_in_endpoints_whatever_the_roles() {
+        let super_admin = HeldRole::built_in(BuiltInRole::SuperAdmin);
+        for realm in Realm::ALL {
+            let a = access(realm, std::slice::from_ref(&super_admin))
+                .with_password_change_required(true);
+            for capability in Capability::ALL {
+                let expected = if capability == Capability::SignedIn {
+                    Ok(())
+                } else {
+                    Err(DomainError::PasswordChangeRequired)
+                };
+                assert_eq!(
+                    a.require_capability(capability),
+                    expected,
+                    "{realm} {capability:?}"
+                );
+            }
+            assert_eq!(
+                legacy_support_center_redirect(&a, "cases"),
+                Err(DomainError::PasswordChangeRequired)
+            );
+        }
     }
 
     #[test]
@@ -796,8 +849,44 @@ mod tests {
     }
 
     #[test]
-    fn every_provider_user_has_portal_access() {
-        assert!(access(Realm::Provider, &[]).has_portal_access());
+    fn a_provider_user_works_cases_only_with_support_and_provisions_only_as_super_admin() {
+        let bare = access(Realm::Provider, &[]);
+        assert_eq!(bare.missing_privileges(), vec![Privilege::Support]);
+        for capability in [Capability::SupportCases, Capability::WorkCases] {
+            assert_eq!(
+                bare.require_capability(capability),
+                Err(DomainError::PortalAccessRequired {
+                    missing: vec![Privilege::Support]
+                }),
+                "{capability:?}"
+            );
+        }
+        let agent = access(
+            Realm::Provider,
+            &[HeldRole::built_in(BuiltInRole::SupportAgent)],
+        );
+        assert!(agent.has_portal_access());
+        assert_eq!(agent.require_capability(Capability::SupportCases), Ok(()));
+        assert_eq!(agent.require_capability(Capability::WorkCases), Ok(()));
+        for capability in [Capability::Provision, Capability::AdministerDomain] {
+            assert_eq!(
+                agent.require_capability(capability),
+                Err(DomainError::SuperAdminRequired),
+                "{capability:?}"
+            );
+        }
+        let custom_support = access(Realm::Provider, &[custom(&[Privilege::Support])]);
+        assert_eq!(
+            custom_support.require_capability(Capability::SupportCases),
+            Ok(())
+        );
+        assert!(BuiltInRole::SupportAgent.available_in(Realm::Provider));
+        for realm in [Realm::Reseller, Realm::Customer] {
+            assert_eq!(
+                check_assignable(RoleRef::BuiltIn(BuiltInRole::SupportAgent), realm),
+                Err(DomainError::RoleNotAvailableInRealm)
+            );
+        }
     }
 
     #[test]
@@ -849,7 +938,9 @@ mod tests {
                                 (Capability::ViewCustomers | Capability::WorkCustomerCases, _) => {
                                     Ok(())
                                 }
-                                (Capability::WorkOwnCases, _) if !has(Privilege::Support) => {
+                                (Capability::WorkOwnCases | Capability::SupportCases, _)
+                                    if !has(Privilege::Support) =>
+                                {
                                     Err(DomainError::PortalAccessRequired {
                                         missing: vec![Privilege::Support],
                                     })
@@ -860,7 +951,7 @@ mod tests {
                                         missing: a.missing_privileges(),
                                     })
                                 }
-                                (Capability::WorkCases, Realm::Customer)
+                                (Capability::WorkCases, Realm::Customer | Realm::Provider)
                                     if !has(Privilege::Support) =>
                                 {
                                     Err(DomainError::PortalAccessRequired {

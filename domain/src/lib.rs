@@ -115,6 +115,9 @@ pub enum DomainError {
     /// An administrator changes their own password with their current one, not as an admin.
     #[error("change your own password with your current one")]
     CurrentPasswordRequired,
+    /// The user signed in with a one-time password and must change it first.
+    #[error("change your one-time password with POST /v1/me/password first")]
+    PasswordChangeRequired,
     /// Built-in roles are fixed: they cannot be deleted.
     #[error("built-in roles cannot be deleted")]
     BuiltInRole,
@@ -205,6 +208,7 @@ impl DomainError {
             DomainError::LastSuperAdmin => "last_super_admin",
             DomainError::CannotSuspendSelf => "cannot_suspend_self",
             DomainError::CurrentPasswordRequired => "current_password_required",
+            DomainError::PasswordChangeRequired => "password_change_required",
             DomainError::BuiltInRole => "built_in_role",
             DomainError::LegacySupportCenterRetired => "legacy_support_center_retired",
             DomainError::ResellerAccessNotGranted => "reseller_access_not_granted",
@@ -327,6 +331,7 @@ mod tests {
             DomainError::LastSuperAdmin,
             DomainError::CannotSuspendSelf,
             DomainError::CurrentPasswordRequired,
+            DomainError::PasswordChangeRequired,
             DomainError::BuiltInRole,
             DomainError::ResellerAccessNotGranted,
             DomainError::SupportPartnerIsReseller,

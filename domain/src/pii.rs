@@ -5,11 +5,22 @@
 //! addresses, versions, error codes, timestamps, hashes). Every rule here therefore wants a
 //! shape that people use for the personal datum and rejects numbers glued to other technical
 //! tokens; a bare run of digits is never a phone number.
+//!
+//! Text is normalised first (NFKC, format characters removed), so that what copy-paste
+//! produces (no-break spaces, full-width digits and `＠`, zero-width characters inside an
+//! address) is scanned as what it displays. Card numbers must fall in an issuer's range and
+//! length; phone numbers must be valid numbers to libphonenumber's metadata (the `phonenumber`
+//! crate), not only shaped like one.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
+use phonenumber::country::Id as Region;
 use regex::{Match, Regex};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::values::is_format_control;
 
 /// The kind of personal data a scan found; serialised by the API as snake_case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -41,6 +52,7 @@ impl PiiKind {
 /// on the case (its subscribers, its creator, the partner's or customer's own domain people);
 /// such addresses are allowed.
 pub fn scan(text: &str, is_participant: &dyn Fn(&str) -> bool) -> Vec<PiiKind> {
+    let text = &*normalise(text);
     let mut found = BTreeSet::new();
     if has_card_number(text) {
         found.insert(PiiKind::PaymentCardNumber);
@@ -57,6 +69,15 @@ pub fn scan(text: &str, is_participant: &dyn Fn(&str) -> bool) -> Vec<PiiKind> {
     found.into_iter().collect()
 }
 
+/// The text as it displays: NFKC (full-width digits and `＠` become ASCII, no-break and other
+/// fixed-width spaces a space) without format characters (zero-width and bidi controls).
+fn normalise(text: &str) -> Cow<'_, str> {
+    if text.is_ascii() {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(text.nfkc().filter(|c| !is_format_control(*c)).collect())
+}
+
 /// Compiles one of this module's patterns.
 // The patterns are string literals of this file and the `every_pattern_compiles` test builds
 // each of them, so a failure here is a bug caught by the test suite, never a runtime condition.
@@ -68,12 +89,20 @@ fn compile(pattern: &str) -> Regex {
 // `[0-9]` throughout rather than `\d`, which in the regex crate also matches other scripts'
 // digits (Arabic-Indic, full-width) that no one writes card or phone numbers with here.
 
-/// Maximal runs of digits joined by single spaces or dashes.
-static DIGIT_RUN: LazyLock<Regex> = LazyLock::new(|| compile(r"[0-9]+(?:[ -][0-9]+)*"));
+/// Maximal runs of digits joined by single spaces, dashes, dots or slashes.
+static DIGIT_RUN: LazyLock<Regex> = LazyLock::new(|| compile(r"[0-9]+(?:[ ./-][0-9]+)*"));
 
-/// US SSN: 3-2-4 digits, joined by dashes or by spaces.
-static SSN: LazyLock<Regex> =
-    LazyLock::new(|| compile(r"[0-9]{3}-[0-9]{2}-[0-9]{4}|[0-9]{3} [0-9]{2} [0-9]{4}"));
+/// US SSN: 3-2-4 digits, joined by dashes, dots or spaces.
+static SSN: LazyLock<Regex> = LazyLock::new(|| {
+    compile(r"[0-9]{3}-[0-9]{2}-[0-9]{4}|[0-9]{3} [0-9]{2} [0-9]{4}|[0-9]{3}\.[0-9]{2}\.[0-9]{4}")
+});
+
+/// An SSN written as nine bare digits, which only its label tells from any other number.
+static SSN_LABELLED: LazyLock<Regex> = LazyLock::new(|| {
+    compile(
+        r"(?:\b[Ss][Ss][Nn]|[Ss]ocial [Ss]ecurity(?: [Nn]umber| [Nn]o\.?)?)[ ]?[:#]?[ ]?([0-9]{9})",
+    )
+});
 
 /// UK NI number: the official letter rules (first not D F I Q U V; second not those nor O),
 /// six digits optionally in pairs, suffix A to D. Spelled out in both cases rather than `(?i)`
@@ -105,9 +134,11 @@ static PAREN_AREA: LazyLock<Regex> =
 /// National numbers after a `0` trunk prefix: `020 7946 0958`, `030/1234567`, `030-1234567`.
 /// The area code has at least three digits so `05-03-2024` is not a candidate, and a dash
 /// joins only area and subscriber: zero-led serials and references (`0123-4567-8901`,
-/// `020-2024-0315`) chain short groups with dashes, phone numbers rarely do.
+/// `020-2024-0315`) chain short groups with dashes, phone numbers rarely do. The subscriber
+/// number after the area code does not start with a 0 (the trunk prefix), so zero-led lists
+/// (`modes 0755 0644 0600`) are not candidates.
 static TRUNK: LazyLock<Regex> = LazyLock::new(|| {
-    compile(r"0[1-9][0-9]{1,4}(?:-[0-9]{5,8}|[ /][0-9]{2,8}(?: [0-9]{2,8}){0,2})")
+    compile(r"0[1-9][0-9]{1,4}(?:-[1-9][0-9]{4,7}|[ /][1-9][0-9]{1,7}(?: [0-9]{2,8}){0,2})")
 });
 
 /// `local@domain.tld`, ASCII only: without that, letters of a language written without
@@ -180,6 +211,7 @@ fn run_holds_card(text: &str, run: &Match<'_>) -> bool {
         if first > 0 && seps[first - 1] != b' ' {
             continue;
         }
+        // Only spaces separate a card from the text before it inside a run.
         if first == 0 && !clear_before(text, run.start()) {
             continue;
         }
@@ -211,10 +243,14 @@ fn run_holds_card(text: &str, run: &Match<'_>) -> bool {
     false
 }
 
-/// Cards are written unbroken or from a first group of four (`4-4-4-4`, `4-6-5`, `4-4-4-4-3`);
-/// other groupings of 13 to 19 digits are lists of numbers.
+/// Cards are written unbroken, from a first group of four (`4-4-4-4`, `4-6-5`, `4-4-4-4-3`),
+/// or digit by digit (`4 1 1 1 …`, as read out); other groupings of 13 to 19 digits are lists
+/// of numbers.
 fn card_shaped(groups: &[(usize, usize)]) -> bool {
     let len = |g: &(usize, usize)| g.1 - g.0;
+    if groups.len() > 1 && groups.iter().all(|g| len(g) == 1) {
+        return true;
+    }
     match groups {
         [_] => true,
         [first, middle @ .., last] => {
@@ -226,22 +262,59 @@ fn card_shaped(groups: &[(usize, usize)]) -> bool {
     }
 }
 
-/// 13–19 digits, not one digit repeated, an issuer range of the banking industry, Luhn-valid.
+/// 13–19 digits, not one digit repeated, in an issuer's range and of a length it issues,
+/// Luhn-valid.
 fn is_card_number(digits: &str) -> bool {
     let bytes = digits.as_bytes();
     if !(13..=19).contains(&bytes.len()) || bytes.iter().all(|&b| b == bytes[0]) {
         return false;
     }
-    // Card numbers start with a 2 (Mastercard 2-series, Mir: 22–27), 3 (Amex, Diners, JCB),
-    // 4 (Visa), 5 (Mastercard, Maestro) or 6 (Discover, UnionPay, Maestro). Checking this keeps
-    // millisecond timestamps (`17…`), nanosecond timestamps and date-prefixed ids (`2024…`)
-    // from being a card one time in ten by chance of the Luhn sum.
-    let issuer = match bytes {
-        [b'2', second, ..] => (b'2'..=b'7').contains(second),
-        [b'3'..=b'6', ..] => true,
-        _ => false,
-    };
-    issuer && luhn_valid(bytes)
+    issued(digits) && luhn_valid(bytes)
+}
+
+/// The card brands' number ranges (IIN prefixes) and lengths. Checking them keeps millisecond
+/// timestamps (`17…`), date-prefixed ids (`2024…`) and device ids such as IMEIs (15 digits,
+/// `35…`, `49…`, `86…`) from being a card one time in ten by chance of the Luhn sum.
+const ISSUERS: &[(u32, u32, std::ops::RangeInclusive<usize>)] = &[
+    // Visa.
+    (4, 4, 13..=13),
+    (4, 4, 16..=16),
+    (4, 4, 19..=19),
+    // Mastercard, and its 2-series.
+    (51, 55, 16..=16),
+    (2221, 2720, 16..=16),
+    // Mir.
+    (2200, 2204, 16..=19),
+    // American Express.
+    (34, 34, 15..=15),
+    (37, 37, 15..=15),
+    // Diners Club.
+    (300, 305, 14..=19),
+    (36, 36, 14..=19),
+    (38, 39, 16..=19),
+    // JCB.
+    (3528, 3589, 16..=19),
+    // Discover, UnionPay.
+    (6011, 6011, 16..=19),
+    (644, 649, 16..=19),
+    (65, 65, 16..=19),
+    (62, 62, 16..=19),
+    // Maestro.
+    (50, 50, 13..=19),
+    (56, 58, 13..=19),
+    (63, 63, 13..=19),
+    (67, 67, 13..=19),
+];
+
+fn issued(digits: &str) -> bool {
+    ISSUERS.iter().any(|(low, high, lengths)| {
+        let width = low.to_string().len();
+        lengths.contains(&digits.len())
+            && digits
+                .get(..width)
+                .and_then(|p| p.parse::<u32>().ok())
+                .is_some_and(|prefix| (*low..=*high).contains(&prefix))
+    })
 }
 
 fn luhn_valid(digits: &[u8]) -> bool {
@@ -263,15 +336,26 @@ fn luhn_valid(digits: &[u8]) -> bool {
 }
 
 fn has_ssn(text: &str) -> bool {
-    SSN.find_iter(text).any(|m| {
-        if !standalone(text, &m) || continues_with_same_separator(text, &m) {
-            return false;
-        }
-        let digits: Vec<u8> = m.as_str().bytes().filter(u8::is_ascii_digit).collect();
-        let (area, rest) = digits.split_at(3);
-        let (group, serial) = rest.split_at(2);
-        area != b"000" && area != b"666" && area[0] != b'9' && group != b"00" && serial != b"0000"
-    })
+    let shaped = SSN.find_iter(text).any(|m| {
+        standalone(text, &m) && !continues_with_same_separator(text, &m) && ssn_valid(m.as_str())
+    });
+    shaped
+        || SSN_LABELLED.captures_iter(text).any(|c| {
+            c.get(1)
+                .is_some_and(|m| clear_after(text, m.end()) && ssn_valid(m.as_str()))
+        })
+}
+
+/// The Social Security Administration never issues area 000, 666 or 9xx, group 00 or serial
+/// 0000.
+fn ssn_valid(number: &str) -> bool {
+    let digits: Vec<u8> = number.bytes().filter(u8::is_ascii_digit).collect();
+    if digits.len() != 9 {
+        return false;
+    }
+    let (area, rest) = digits.split_at(3);
+    let (group, serial) = rest.split_at(2);
+    area != b"000" && area != b"666" && area[0] != b'9' && group != b"00" && serial != b"0000"
 }
 
 /// `123 45 6789` inside `2 123 45 6789 0` is part of a longer space-separated list; likewise
@@ -290,32 +374,102 @@ fn has_ni_number(text: &str) -> bool {
     const UNALLOCATED: [&[u8; 2]; 7] = [b"BG", b"GB", b"NK", b"KN", b"TN", b"NT", b"ZZ"];
     NI_NUMBER.find_iter(text).any(|m| {
         let prefix = m.as_str().as_bytes()[..2].to_ascii_uppercase();
-        standalone(text, &m) && !UNALLOCATED.iter().any(|p| p[..] == prefix[..])
+        standalone(text, &m)
+            && !UNALLOCATED.iter().any(|p| p[..] == prefix[..])
+            && (written_as_ni_number(m.as_str()) || labelled_as_ni_number(text, m.start()))
     })
 }
 
-fn has_phone_number(text: &str) -> bool {
-    E164.find_iter(text)
-        .any(|m| grouped_number_fits(text, &m, 10..=15))
-        || TRUNK
-            .find_iter(text)
-            .any(|m| grouped_number_fits(text, &m, 10..=12))
-        || NANP.find_iter(text).any(|m| standalone(text, &m))
-        || PAREN_AREA.find_iter(text).any(|m| standalone(text, &m))
+/// NI numbers are printed in capitals; in lower case the same shape is far more often a hash
+/// or a revision (`commit ea123456b`).
+fn written_as_ni_number(candidate: &str) -> bool {
+    !candidate.bytes().any(|b| b.is_ascii_lowercase())
 }
 
-/// The patterns are greedy, so `020 7946 0958 12 items` matches with the `12`: accept the
-/// number if some prefix ending at a space (or the match's end) has the right digit count.
-fn grouped_number_fits(text: &str, m: &Match<'_>, digits: std::ops::RangeInclusive<usize>) -> bool {
-    if !clear_before(text, m.start()) {
-        return false;
-    }
+/// Whether the words just before `start` name a National Insurance number.
+fn labelled_as_ni_number(text: &str, start: usize) -> bool {
+    let before = recent_context(text, start)
+        .trim_end_matches([' ', ':', '#', '.'])
+        .to_ascii_lowercase();
+    [
+        "ni",
+        "nino",
+        "ni number",
+        "ni no",
+        "national insurance",
+        "national insurance number",
+    ]
+    .iter()
+    .any(|label| {
+        before.strip_suffix(label).is_some_and(|rest| {
+            !rest
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_ascii_alphanumeric())
+        })
+    })
+}
+
+/// The regions whose national numbers (written with their trunk prefix or area code, without
+/// a country code) are checked: where the service's partners and customers mostly are.
+const NATIONAL_REGIONS: [Region; 12] = [
+    Region::US,
+    Region::GB,
+    Region::DE,
+    Region::FR,
+    Region::IT,
+    Region::ES,
+    Region::NL,
+    Region::IE,
+    Region::AT,
+    Region::CH,
+    Region::BE,
+    Region::AU,
+];
+
+fn has_phone_number(text: &str) -> bool {
+    E164.find_iter(text)
+        .any(|m| grouped_numbers(text, &m, 10..=15).any(|n| valid_phone_number(n, None)))
+        || TRUNK
+            .find_iter(text)
+            .any(|m| grouped_numbers(text, &m, 10..=12).any(valid_national_number))
+        || NANP
+            .find_iter(text)
+            .chain(PAREN_AREA.find_iter(text))
+            .any(|m| standalone(text, &m) && valid_national_number(m.as_str()))
+}
+
+/// A number shaped like a phone number is one only if libphonenumber's metadata knows it as
+/// a valid number (of the country its `+` code names, or of `region`): `+2147483647` has no
+/// country, `0755 0644 0600` no region's numbering plan.
+fn valid_phone_number(candidate: &str, region: Option<Region>) -> bool {
+    phonenumber::parse(region, candidate).is_ok_and(|n| phonenumber::is_valid(&n))
+}
+
+fn valid_national_number(candidate: &str) -> bool {
+    NATIONAL_REGIONS
+        .iter()
+        .any(|r| valid_phone_number(candidate, Some(*r)))
+}
+
+/// The patterns are greedy, so `020 7946 0958 12 items` matches with the `12`: the candidates
+/// are the prefixes ending at a space (or the match's end) with the right digit count.
+fn grouped_numbers<'t>(
+    text: &'t str,
+    m: &Match<'t>,
+    digits: std::ops::RangeInclusive<usize>,
+) -> impl Iterator<Item = &'t str> {
     let s = m.as_str();
+    let start = m.start();
+    let clear = clear_before(text, start);
     s.char_indices()
         .filter(|&(_, c)| c == ' ')
         .map(|(i, _)| i)
         .chain([s.len()])
-        .any(|cut| digits.contains(&digit_count(&s[..cut])) && clear_after(text, m.start() + cut))
+        .filter(move |&cut| {
+            clear && digits.contains(&digit_count(&s[..cut])) && clear_after(text, start + cut)
+        })
+        .map(move |cut| &s[..cut])
 }
 
 fn has_stranger_email(text: &str, is_participant: &dyn Fn(&str) -> bool) -> bool {
@@ -442,6 +596,7 @@ mod tests {
         for re in [
             &DIGIT_RUN,
             &SSN,
+            &SSN_LABELLED,
             &NI_NUMBER,
             &E164,
             &NANP,
@@ -451,6 +606,56 @@ mod tests {
         ] {
             assert!(!re.as_str().is_empty());
         }
+    }
+
+    #[test]
+    fn what_copy_paste_produces_is_scanned_as_it_displays() {
+        check(&[
+            (
+                "card 4111\u{a0}1111\u{a0}1111\u{a0}1111",
+                &[PaymentCardNumber],
+            ),
+            (
+                "card 4111\u{202f}1111\u{202f}1111\u{202f}1111",
+                &[PaymentCardNumber],
+            ),
+            ("card 4111.1111.1111.1111", &[PaymentCardNumber]),
+            ("card 4111/1111/1111/1111", &[PaymentCardNumber]),
+            ("card 4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1", &[PaymentCardNumber]),
+            (
+                "card ４１１１ １１１１ １１１１ １１１１",
+                &[PaymentCardNumber],
+            ),
+            ("card 41\u{200b}11111111111111", &[PaymentCardNumber]),
+            ("SSN 123456789", &[NationalIdNumber]),
+            ("social security number: 078051120", &[NationalIdNumber]),
+            ("ssn 123.45.6789", &[NationalIdNumber]),
+            ("ssn １２３-４５-６７８９", &[NationalIdNumber]),
+            ("mail jane.doe＠gmail.com", &[EmailAddress]),
+            ("mail jane.\u{200b}doe@gmail.com", &[EmailAddress]),
+            ("mail jane.doe@gm\u{200d}ail.com", &[EmailAddress]),
+            ("call ＋４４ ２０ ７９４６ ０９５８", &[PhoneNumber]),
+        ]);
+    }
+
+    #[test]
+    fn technical_look_alikes_of_personal_data_pass() {
+        check_clean(&[
+            "IMEI 356938035643809",
+            "imei=490154203237518",
+            "overflow at +2147483647",
+            "modes 0755 0644 0600",
+            "commit ea123456b",
+            "rev ab123456c merged",
+            "ticket 123456789",
+        ]);
+    }
+
+    #[test]
+    fn card_numbers_need_an_issuer_s_range_and_length() {
+        // Luhn-valid, but no brand issues these lengths with these prefixes.
+        check_clean(&["411111111111113", "37828224631000", "35693803564380"]);
+        check(&[("jcb 3530111333300000", &[PaymentCardNumber])]);
     }
 
     #[test]
@@ -881,7 +1086,7 @@ mod tests {
     fn mixed_text_reports_each_kind_once_in_enum_order() {
         check(&[
             (
-                "Call me on +44 7700 900123 or mail jane.doe@gmail.com",
+                "Call me on +44 7911 123456 or mail jane.doe@gmail.com",
                 &[PhoneNumber, EmailAddress],
             ),
             (

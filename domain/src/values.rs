@@ -10,8 +10,27 @@ fn char_len(s: &str) -> usize {
     s.chars().count()
 }
 
-/// The JSON Schema pattern of a single-line text: no control characters, not blank.
-pub const SINGLE_LINE_PATTERN: &str = r"^[^\x00-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00-\x1F\x7F-\x9F]*$";
+/// The JSON Schema pattern of a single-line text: no control characters, no bidirectional
+/// or zero-width format characters (see [`is_format_control`]), not blank.
+pub const SINGLE_LINE_PATTERN: &str = r"^[^\x00-\x1F\x7F-\x9F\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]*[^\x00-\x20\x7F-\xA0\u061C\u1680\u180E\u2000-\u200F\u2028-\u202F\u205F-\u2064\u2066-\u2069\u3000\uFEFF][^\x00-\x1F\x7F-\x9F\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]*$";
+
+/// Whether a character is an invisible format character that changes how the text around it
+/// displays or compares: the bidirectional controls (U+061C, U+200E, U+200F, U+202A–U+202E,
+/// U+2066–U+2069; `invoice\u{202E}gpj.exe` displays as `invoiceexe.jpg`) and the zero-width
+/// ones (U+180E, U+200B–U+200D, U+2060–U+2064, U+FEFF), which make two names that look alike
+/// differ.
+pub fn is_format_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
+}
 /// The JSON Schema pattern of a multi-line text: no control characters but tab and line
 /// breaks, not blank.
 pub const MULTI_LINE_PATTERN: &str = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$";
@@ -29,6 +48,15 @@ fn bounded_text(raw: &str, max: usize, allow_newlines: bool) -> Result<String, I
     let bad = raw
         .chars()
         .any(|c| c.is_control() && !(allow_newlines && (c == '\n' || c == '\r' || c == '\t')));
+    // Names and titles are read in lists, mail subjects and file listings, out of context:
+    // there a format character only disguises. Longer texts keep them (joiners serve emoji
+    // and scripts there), as they are read whole.
+    if !allow_newlines && raw.chars().any(is_format_control) {
+        return Err(InvalidValue::new(
+            "invalid_characters",
+            "must not contain bidirectional controls or zero-width characters",
+        ));
+    }
     if bad {
         return Err(InvalidValue::new(
             "invalid_characters",
@@ -787,6 +815,28 @@ mod tests {
     }
 
     #[test]
+    fn names_and_titles_refuse_bidi_controls_and_zero_width_characters() {
+        for c in [
+            '\u{061C}', '\u{180E}', '\u{200B}', '\u{200C}', '\u{200D}', '\u{200E}', '\u{200F}',
+            '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2060}', '\u{2064}',
+            '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{FEFF}',
+        ] {
+            let text = format!("invoice{c}gpj.exe");
+            for refused in [
+                CaseTitle::parse(&text).err(),
+                DisplayName::parse(&text).err(),
+                RoleName::parse(&text).err(),
+                ShortText::parse(&text).err(),
+            ] {
+                assert_eq!(refused.map(|e| e.code), Some("invalid_characters"), "{c:?}");
+            }
+            assert!(Description::parse(&text).is_ok(), "{c:?}");
+        }
+        assert!(DisplayName::parse("Zoë Ångström-Łukasiewicz").is_ok());
+        assert!(CaseTitle::parse("عربي עברית 日本語 🚀").is_ok());
+    }
+
+    #[test]
     fn free_text_is_accepted_exactly_when_its_published_pattern_matches() {
         let single = regex::Regex::new(SINGLE_LINE_PATTERN).unwrap_or_else(|e| panic!("{e}"));
         let multi = regex::Regex::new(MULTI_LINE_PATTERN).unwrap_or_else(|e| panic!("{e}"));
@@ -804,6 +854,14 @@ mod tests {
             "tab\there",
             "\u{200b}",
             "\u{feff}",
+            "invoice\u{202e}gpj.exe",
+            "ad\u{200d}min",
+            "\u{2066}isolated\u{2069}",
+            "\u{61c}x",
+            "x\u{200f}",
+            "x\u{2028}y",
+            "\u{2060}",
+            "عربي עברית",
             "é",
             "\r\n",
             "a\u{7f}",

@@ -47,6 +47,10 @@ pub struct CaseAudience<'a> {
 /// partner is authorised by the relationship). A customer moved to another reseller therefore
 /// takes its earlier cases out of both resellers' sight. Customer users see every case of
 /// their organisation; the provider sees all.
+///
+/// A partner is recorded for its tenure: when a tenure ends ([`ended_tenures`]), the record
+/// ends with it, so a partner the customer comes back to does not see, or change, the cases
+/// filed under its earlier tenure.
 pub fn can_see(viewer: Viewer, case: &CaseAudience<'_>) -> bool {
     match viewer {
         Viewer::Provider => true,
@@ -55,6 +59,20 @@ pub fn can_see(viewer: Viewer, case: &CaseAudience<'_>) -> bool {
             case.recorded_partners.contains(&domain) && case.management.may_act(domain)
         }
     }
+}
+
+/// The partner domains whose tenure ends when the customer's management changes from
+/// `before` to `after`: those that managed it and no longer do, or now do in another
+/// relationship (a support partner that becomes the reseller starts afresh). Cases filed under
+/// an ended tenure stop recording the partner, so no later tenure of it sees them, as a
+/// returning customer must authorise afresh too. Revoking or granting the reseller's access
+/// ends no tenure.
+pub fn ended_tenures(before: &Management, after: &Management) -> Vec<DomainId> {
+    before
+        .partner_domains()
+        .into_iter()
+        .filter(|p| before.relationship_of(*p) != after.relationship_of(*p))
+        .collect()
 }
 
 #[cfg(test)]
@@ -143,6 +161,70 @@ mod tests {
         assert!(!sees(&w, Viewer::Partner(w.reseller)));
         assert!(!sees(&w, Viewer::Partner(new_reseller)));
         assert!(sees(&w, Viewer::Customer(w.customer_domain)));
+    }
+
+    /// Ends the tenures a management change ends, as the repository does.
+    fn change(w: &mut World, after: Management) {
+        let ended = ended_tenures(&w.management, &after);
+        w.recorded.retain(|p| !ended.contains(p));
+        w.management = after;
+    }
+
+    #[test]
+    fn a_reseller_the_customer_returns_to_does_not_see_cases_of_its_earlier_tenure() {
+        let mut w = world();
+        let other = DomainId::generate();
+        let away = w
+            .management
+            .transfer_to(other)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(ended_tenures(&w.management, &away), vec![w.reseller]);
+        change(&mut w, away);
+        let mut back = w
+            .management
+            .transfer_to(w.reseller)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        back.reseller_access = ResellerAccess::Granted;
+        change(&mut w, back);
+        assert!(!sees(&w, Viewer::Partner(w.reseller)));
+        assert!(!sees(&w, Viewer::Partner(other)));
+        // The support partner's tenure went on through both moves.
+        assert!(sees(&w, Viewer::Partner(w.partner)));
+        assert!(sees(&w, Viewer::Customer(w.customer_domain)));
+    }
+
+    #[test]
+    fn a_support_partner_taken_on_again_does_not_see_cases_of_its_earlier_tenure() {
+        let mut w = world();
+        let mut without = w.management.clone();
+        without.support_partners.clear();
+        assert_eq!(ended_tenures(&w.management, &without), vec![w.partner]);
+        change(&mut w, without);
+        let mut again = w.management.clone();
+        again.support_partners.push(w.partner);
+        change(&mut w, again);
+        assert!(!sees(&w, Viewer::Partner(w.partner)));
+        assert!(sees(&w, Viewer::Partner(w.reseller)));
+    }
+
+    #[test]
+    fn a_support_partner_that_becomes_the_reseller_starts_a_new_tenure() {
+        let w = world();
+        let after = w
+            .management
+            .transfer_to(w.partner)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let ended = ended_tenures(&w.management, &after);
+        assert!(ended.contains(&w.reseller) && ended.contains(&w.partner));
+    }
+
+    #[test]
+    fn revoking_or_granting_access_ends_no_tenure() {
+        let w = world();
+        let mut revoked = w.management.clone();
+        revoked.reseller_access = ResellerAccess::Revoked;
+        assert!(ended_tenures(&w.management, &revoked).is_empty());
+        assert!(ended_tenures(&revoked, &w.management).is_empty());
     }
 
     #[test]

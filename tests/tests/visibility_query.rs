@@ -4,11 +4,13 @@
 //! the query returns exactly the cases the rule lets it see, that `total_size` (summed from the
 //! running counts) says how many, with and without filters and keywords (the keyword index is
 //! scoped per viewer), in every order, and that reading one case agrees,
-//! on the backend under test.
+//! on the backend under test. The worlds also keep their own account of management tenures,
+//! and the rule must agree with it: a partner sees a case only if the case was filed under
+//! the partner's current tenure (customers come back to resellers and support partners).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use casebridge_domain::visibility::{CaseAudience, can_see};
 use casebridge_domain::{
@@ -159,6 +161,48 @@ impl Filter {
     }
 }
 
+/// The worlds' own account of management tenures, kept apart from the repository.
+#[derive(Default)]
+struct Tenures {
+    last: u64,
+    /// The current tenure of each (customer, partner).
+    current: HashMap<(CustomerId, DomainId), u64>,
+    /// Each case's customer and the (partner, tenure) pairs it was filed under.
+    filed: HashMap<CaseId, (CustomerId, Vec<(DomainId, u64)>)>,
+}
+
+impl Tenures {
+    /// A partner starts managing the customer; whether it had managed it before and cases
+    /// were filed under that earlier tenure.
+    fn start(&mut self, customer: CustomerId, partner: DomainId) -> bool {
+        self.last += 1;
+        self.current.insert((customer, partner), self.last);
+        self.filed
+            .values()
+            .any(|(c, under)| *c == customer && under.iter().any(|(p, _)| *p == partner))
+    }
+
+    fn end(&mut self, customer: CustomerId, partner: DomainId) {
+        self.current.remove(&(customer, partner));
+    }
+
+    fn file(&mut self, case: CaseId, customer: CustomerId, partners: &[DomainId]) {
+        let under = partners
+            .iter()
+            .map(|p| (*p, self.current[&(customer, *p)]))
+            .collect();
+        self.filed.insert(case, (customer, under));
+    }
+
+    fn filed_under_current(&self, case: CaseId, partner: DomainId) -> bool {
+        let (customer, under) = &self.filed[&case];
+        let current = self.current.get(&(*customer, partner));
+        under
+            .iter()
+            .any(|(p, t)| *p == partner && Some(t) == current)
+    }
+}
+
 /// Case titles: keyword filters must find exactly the visible cases with the word.
 const TITLES: [&str; 3] = ["mail bounce", "calendar sync", "drive quota"];
 
@@ -167,7 +211,13 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
     // How often a partner saw cases, and how often a case recorded for a partner was hidden
     // from it: both must happen, or the worlds test nothing.
     let (mut seen_by_partners, mut hidden_from_recorded) = (0usize, 0usize);
+    // How often a partner came back to a customer it had managed and whose earlier cases
+    // it recorded: the case the tenure rule is about.
+    let mut returns_with_earlier_cases = 0usize;
     for seed in 0..6u64 {
+        // The test's own account of tenures: the current one of each (customer, partner),
+        // and the (partner, tenure) pairs each case was filed under.
+        let mut tenures = Tenures::default();
         let fresh = FreshDatabase::new().await;
         let db = &fresh.db;
         let mut rng = StdRng::seed_from_u64(seed);
@@ -207,6 +257,7 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
             .unwrap();
             customer_tenants.push(t);
             customer_ids.push(id);
+            tenures.start(id, reseller);
         }
         let mut all_cases = Vec::new();
         for _ in 0..40 {
@@ -276,6 +327,7 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
                     .await
                     .unwrap();
                     all_cases.push(id);
+                    tenures.file(id, c, &management.partner_domains());
                 }
                 // Grant or revoke the reseller's access.
                 5 => {
@@ -295,6 +347,9 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
                         customers::add_support_partner(db.writer(), c, p, now)
                             .await
                             .unwrap();
+                        if tenures.start(c, p) {
+                            returns_with_earlier_cases += 1;
+                        }
                     }
                 }
                 // End a support partnership.
@@ -303,15 +358,23 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
                         customers::remove_support_partner(db.writer(), c, *p)
                             .await
                             .unwrap();
+                        tenures.end(c, *p);
                     }
                 }
                 // Transfer to another reseller.
                 9 => {
                     let to = resellers[rng.gen_range(0..resellers.len())].domain;
                     if let Ok(after) = management.transfer_to(to) {
-                        customers::apply_transfer(db.writer(), c, &after, now)
+                        customers::apply_transfer(db.writer(), c, &management, &after, now)
                             .await
                             .unwrap();
+                        // The old reseller's tenure ends; so does a support partner's that
+                        // becomes the reseller, whose reseller tenure starts.
+                        tenures.end(c, management.reseller);
+                        tenures.end(c, to);
+                        if tenures.start(c, to) {
+                            returns_with_earlier_cases += 1;
+                        }
                     }
                 }
                 // A status change with no case yet: nothing happens.
@@ -363,6 +426,22 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
         ];
         for viewer in viewers {
             let rule = visible_by_rule(db, viewer, &all_cases).await;
+            if let Viewer::Partner(d) = viewer {
+                // The rule agrees with the worlds' own account of tenures.
+                let mut by_tenure = BTreeSet::new();
+                for id in &all_cases {
+                    let case = cases::find_case(db.reader(), *id).await.unwrap().unwrap();
+                    let customer = customers::find_customer(db.reader(), case.customer_id)
+                        .await
+                        .unwrap()
+                        .unwrap();
+                    let management = customers::management(db.reader(), &customer).await.unwrap();
+                    if tenures.filed_under_current(*id, d) && management.may_act(d) {
+                        by_tenure.insert(*id);
+                    }
+                }
+                assert_eq!(rule, by_tenure, "seed {seed}, viewer {viewer:?}: tenures");
+            }
             for filter in &filters {
                 let mut expected = BTreeSet::new();
                 for id in &rule {
@@ -407,4 +486,183 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
         seen_by_partners > 0 && hidden_from_recorded > 0,
         "{seen_by_partners} {hidden_from_recorded}"
     );
+    assert!(
+        returns_with_earlier_cases > 0,
+        "no partner came back to a customer whose cases it had recorded"
+    );
+}
+
+/// Files a case for the customer as `who`, recording `partners`.
+async fn file_case(
+    db: &casebridge_persistence::Database,
+    customer: CustomerId,
+    customer_domain: DomainId,
+    who: &Tenant,
+    partners: Vec<DomainId>,
+    reseller: DomainId,
+    now: OffsetDateTime,
+) -> CaseId {
+    cases::insert_case(
+        db.writer(),
+        &NewCase {
+            customer_id: customer,
+            customer_domain_id: customer_domain,
+            product_type: ProductType::GoogleWorkspace,
+            title: "mail bounce".into(),
+            classification_id: BOUNCED.parse::<ClassificationId>().unwrap(),
+            description: "d".into(),
+            answers: Default::default(),
+            severity: Severity::P3,
+            language_code: "en".into(),
+            time_zone: "UTC".into(),
+            subscriber_emails: vec![],
+            creator_user_id: who.user,
+            creator_email: who.email.clone(),
+            creator_domain_id: who.domain,
+            reseller_domain_id: reseller,
+            partner_domains: partners,
+            follow_up_of: None,
+        },
+        now,
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_upgrade_strikes_the_records_of_tenures_that_ended_before_it() {
+    use casebridge_migration::{Migrator, MigratorTrait};
+    let fresh = FreshDatabase::new().await;
+    let db = &fresh.db;
+    let mut now = OffsetDateTime::now_utc();
+    let a = tenant(db, "a.example", Realm::Reseller, now).await;
+    let b = tenant(db, "b.example", Realm::Reseller, now).await;
+    let partner = tenant(db, "p.example", Realm::Reseller, now).await;
+    let customer_tenant = tenant(db, "c.example", Realm::Customer, now).await;
+    let c = customers::insert_customer(
+        db.writer(),
+        &NewCustomer {
+            name: "Customer".into(),
+            domain_id: customer_tenant.domain,
+            reseller_domain_id: a.domain,
+            support_tier: SupportTier::Standard,
+            postal_address: PostalAddressData {
+                lines: vec!["1 Street".into()],
+                locality: "Town".into(),
+                region: None,
+                postal_code: None,
+                country_code: "DE".into(),
+            },
+            contact: ContactData {
+                name: "Contact".into(),
+                email: "it@c.example".into(),
+                phone: None,
+            },
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    customers::set_reseller_access(db.writer(), c, ResellerAccess::Granted, now)
+        .await
+        .unwrap();
+    customers::add_support_partner(db.writer(), c, partner.domain, now)
+        .await
+        .unwrap();
+    let partners = |r: &Tenant| vec![r.domain, partner.domain];
+    now += Duration::seconds(1);
+    let first = file_case(
+        db,
+        c,
+        customer_tenant.domain,
+        &a,
+        partners(&a),
+        a.domain,
+        now,
+    )
+    .await;
+    // Before the upgrade a transfer struck no record: the same management before and after.
+    let move_to = async |to: DomainId, now: OffsetDateTime| {
+        let customer = customers::find_customer(db.reader(), c)
+            .await
+            .unwrap()
+            .unwrap();
+        let management = customers::management(db.reader(), &customer).await.unwrap();
+        let after = management.transfer_to(to).unwrap();
+        customers::apply_transfer(db.writer(), c, &after, &after, now)
+            .await
+            .unwrap();
+        customers::set_reseller_access(db.writer(), c, ResellerAccess::Granted, now)
+            .await
+            .unwrap();
+    };
+    now += Duration::seconds(1);
+    move_to(b.domain, now).await;
+    now += Duration::seconds(1);
+    let away = file_case(
+        db,
+        c,
+        customer_tenant.domain,
+        &b,
+        partners(&b),
+        b.domain,
+        now,
+    )
+    .await;
+    now += Duration::seconds(1);
+    move_to(a.domain, now).await;
+    now += Duration::seconds(1);
+    let back = file_case(
+        db,
+        c,
+        customer_tenant.domain,
+        &a,
+        partners(&a),
+        a.domain,
+        now,
+    )
+    .await;
+    let sees = async |viewer: Viewer, id: CaseId| {
+        cases::find_visible_case(db.reader(), id, viewer)
+            .await
+            .unwrap()
+            .is_some()
+    };
+    assert!(sees(Viewer::Partner(a.domain), first).await, "the defect");
+    // Apply this migration, and any after it, again.
+    let migrations = Migrator::migrations();
+    let at = migrations
+        .iter()
+        .position(|m| m.name() == "m20261130_000001_strike_ended_tenures")
+        .unwrap();
+    let steps = u32::try_from(migrations.len() - at).unwrap();
+    Migrator::down(db.writer(), Some(steps)).await.unwrap();
+    Migrator::up(db.writer(), None).await.unwrap();
+    assert!(!sees(Viewer::Partner(a.domain), first).await);
+    assert!(!sees(Viewer::Partner(a.domain), away).await);
+    assert!(sees(Viewer::Partner(a.domain), back).await);
+    assert!(!sees(Viewer::Partner(b.domain), away).await);
+    // The support partner's tenure never ended: it keeps every case.
+    for id in [first, away, back] {
+        assert!(sees(Viewer::Partner(partner.domain), id).await);
+    }
+    // And the running counts followed the struck records.
+    let (listed, total) = cases::list_cases(
+        db.reader(),
+        &CaseQuery {
+            viewer: Viewer::Partner(a.domain),
+            customer: None,
+            q: None,
+            statuses: vec![],
+            severities: vec![],
+            updated_after: None,
+            order: CaseOrder::default(),
+            after: None,
+            limit: 10,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(listed.iter().map(|c| c.id).collect::<Vec<_>>(), vec![back]);
+    assert_eq!(total, 1);
 }

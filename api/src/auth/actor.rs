@@ -4,8 +4,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use actix_web::dev::Payload;
+use actix_web::HttpMessage;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
+use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpRequest, web};
 use casebridge_domain::{
     Access, Capability, DomainId, DomainName, EmailAddress, HeldRole, Realm, UserId, Viewer,
@@ -151,11 +154,34 @@ fn bearer_token(req: &HttpRequest) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// The outcome of authenticating a request's token, reached before its handler's extractors run.
+struct Authenticated(Result<Actor, ApiError>);
+
+/// Middleware: authenticates a request that carries a bearer token before anything else of
+/// the request is read. Extractors of one handler run side by side, and authentication may
+/// wait on the database; done here, a refused token is what the caller hears, never a
+/// complaint about a body the caller had no right to send.
+pub async fn authenticate_first(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let token = bearer_token(req.request()).map(str::to_owned);
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    if let (Some(token), Some(state)) = (token, state) {
+        let outcome = authenticate(&state, &token).await;
+        req.extensions_mut().insert(Authenticated(outcome));
+    }
+    next.call(req).await
+}
+
 impl FromRequest for Actor {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        if let Some(Authenticated(outcome)) = req.extensions_mut().remove::<Authenticated>() {
+            return Box::pin(std::future::ready(outcome));
+        }
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer_token(req).map(str::to_owned);
         Box::pin(async move {
@@ -229,7 +255,8 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Actor, ApiErr
         domain_id: record.domain.id,
         domain: record.domain.name.clone(),
         realm: record.domain.realm,
-        access: Access::derive(record.domain.realm, &held),
+        access: Access::derive(record.domain.realm, &held)
+            .with_password_change_required(record.user.must_change_password),
         roles: record
             .roles
             .iter()

@@ -23,6 +23,28 @@ const LEEWAY_SECS: i64 = 30;
 /// Fewest secret bytes accepted: HS256 wants at least as many as its output.
 const MIN_SECRET_BYTES: usize = 32;
 
+/// Longest token lifetime the service starts with. A token is revoked by remembering its
+/// `jti` until it expires, so a lifetime must end within a span a revocation list can keep;
+/// a week is longer than any session a partner's frontend holds.
+pub const MAX_TOKEN_TTL: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// Whether a token lifetime is usable: positive and at most [`MAX_TOKEN_TTL`]. The message
+/// names the setting, for the operator who set it.
+pub fn check_token_ttl(ttl: Duration) -> Result<(), String> {
+    if ttl.is_zero() {
+        return Err("CASEBRIDGE_TOKEN_TTL_SECS must be positive".to_owned());
+    }
+    if ttl > MAX_TOKEN_TTL {
+        return Err(format!(
+            "CASEBRIDGE_TOKEN_TTL_SECS is {} seconds; at most {} (7 days) is allowed, so that \
+             every token expires within a week and a logout can always revoke it",
+            ttl.as_secs(),
+            MAX_TOKEN_TTL.as_secs()
+        ));
+    }
+    Ok(())
+}
+
 /// An HMAC key with its id (`kid`), so keys can be rotated.
 #[derive(Clone)]
 pub struct SigningKey {
@@ -224,13 +246,18 @@ impl TokenService {
             .ok_or_else(|| TokenError::Invalid("no signing key configured".to_owned()))?;
         let jti = Uuid::now_v7();
         let iat = now.unix_timestamp();
-        let ttl_secs = i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX / 2);
+        // Checked, never panicking: the lifetime is bounded at start-up, but a clock or a
+        // lifetime that overflows must fail this sign-in, not a worker.
+        let expires_at = time::Duration::try_from(self.ttl)
+            .ok()
+            .and_then(|ttl| now.checked_add(ttl))
+            .ok_or_else(|| TokenError::Invalid("the token lifetime overflows".to_owned()))?;
         let claims = Claims {
             iss: self.issuer.clone(),
             aud: domain.to_owned(),
             sub: user.to_string(),
             realm: realm.as_str().to_owned(),
-            exp: iat.saturating_add(ttl_secs),
+            exp: expires_at.unix_timestamp(),
             iat,
             nbf: iat,
             jti: jti.to_string(),
@@ -243,7 +270,7 @@ impl TokenService {
         Ok(IssuedToken {
             token,
             jti,
-            expires_at: now + self.ttl,
+            expires_at,
             expires_in: self.ttl.as_secs(),
         })
     }
@@ -255,6 +282,14 @@ impl TokenService {
             jsonwebtoken::decode_header(token).map_err(|e| TokenError::Invalid(e.to_string()))?;
         if header.alg != ALGORITHM {
             return Err(TokenError::Invalid(format!("algorithm {:?}", header.alg)));
+        }
+        // RFC 7515 §4.1.11: a token naming critical extensions the verifier does not
+        // understand must be rejected, and this verifier understands none (an empty list is
+        // itself malformed).
+        if let Some(crit) = header.crit {
+            return Err(TokenError::Invalid(format!(
+                "critical header extensions {crit:?}"
+            )));
         }
         let kid = header.kid.ok_or(TokenError::UnknownKey)?;
         let (_, _, decoding) = self
@@ -356,6 +391,59 @@ mod tests {
             s.verify(&parts.join("."), now()),
             Err(TokenError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn a_lifetime_over_seven_days_or_of_zero_is_refused() {
+        assert!(check_token_ttl(Duration::from_secs(3600)).is_ok());
+        assert!(check_token_ttl(MAX_TOKEN_TTL).is_ok());
+        let too_long = check_token_ttl(MAX_TOKEN_TTL + Duration::from_secs(1));
+        assert!(too_long.is_err_and(|m| m.contains("7 days")));
+        assert!(check_token_ttl(Duration::ZERO).is_err());
+    }
+
+    #[test]
+    fn issuing_with_an_overflowing_lifetime_fails_without_panicking() {
+        let s = TokenService::new(
+            &[SigningKey::generate()],
+            "casebridge",
+            Duration::from_secs(u64::MAX),
+        );
+        let issued = s.issue(UserId::generate(), "r.example", Realm::Reseller, 0, now());
+        assert!(matches!(issued, Err(TokenError::Invalid(_))));
+        let s = TokenService::new(
+            &[SigningKey::generate()],
+            "casebridge",
+            Duration::from_secs(i64::MAX as u64 / 2),
+        );
+        let issued = s.issue(UserId::generate(), "r.example", Realm::Reseller, 0, now());
+        assert!(matches!(issued, Err(TokenError::Invalid(_))));
+    }
+
+    #[test]
+    fn a_token_naming_any_critical_extension_is_refused() {
+        let key = SigningKey::generate();
+        let s = service(std::slice::from_ref(&key));
+        let claims = s
+            .verify(
+                &s.issue(UserId::generate(), "r.example", Realm::Reseller, 0, now())
+                    .unwrap()
+                    .token,
+                now(),
+            )
+            .unwrap();
+        for crit in [vec!["exp".to_owned()], vec!["b64".to_owned()], vec![]] {
+            let mut header = Header::new(ALGORITHM);
+            header.kid = Some(key.kid.clone());
+            header.crit = Some(crit.clone());
+            let token =
+                jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&key.secret))
+                    .unwrap();
+            assert!(
+                matches!(s.verify(&token, now()), Err(TokenError::Invalid(_))),
+                "{crit:?}"
+            );
+        }
     }
 
     #[test]

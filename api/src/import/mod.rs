@@ -506,6 +506,17 @@ impl Planner<'_> {
             }
             roles.push(role);
         }
+        // The old center's support staff worked every case; here that takes `support`, so a
+        // provider user keeps its work through the support_agent role.
+        let works_cases = |r: &RoleRef| {
+            matches!(
+                r,
+                RoleRef::BuiltIn(BuiltInRole::SuperAdmin | BuiltInRole::SupportAgent)
+            )
+        };
+        if realm == Realm::Provider && !roles.iter().any(works_cases) {
+            roles.push(RoleRef::BuiltIn(BuiltInRole::SupportAgent));
+        }
         let (action, entity) = self.action("user", &u.id, &hash)?;
         let id = entity
             .map(UserId::from_uuid)
@@ -1116,8 +1127,9 @@ async fn apply(db: &Database, plan: Plan, progress: &mut Progress) -> Result<(),
                 .await?;
                 let mut management = customers::management(&tx, &current).await?;
                 if management.reseller != c.new.reseller_domain_id {
-                    management = management.transfer_to(c.new.reseller_domain_id)?;
-                    customers::apply_transfer(&tx, c.id, &management, now).await?;
+                    let after = management.transfer_to(c.new.reseller_domain_id)?;
+                    customers::apply_transfer(&tx, c.id, &management, &after, now).await?;
+                    management = after;
                 }
                 customers::set_reseller_access(&tx, c.id, c.access, now).await?;
                 for p in &management.support_partners {

@@ -8,6 +8,7 @@ use casebridge_domain::access::{
     check_assignable, check_email_in_domain, check_keeps_a_super_admin,
     check_password_change_target, check_super_admin_email, check_suspension_target, deletable_role,
 };
+use casebridge_domain::privacy::{Participants, check_no_personal_data};
 use casebridge_domain::{
     Access, BuiltInRole, DisplayName, DomainId, EmailAddress, FieldParser, HeldRole, OrgUnitPath,
     Password, Privilege as DomainPrivilege, RoleId, RoleName, RoleRef, UserId,
@@ -598,7 +599,8 @@ async fn active_super_admins(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetRolesRequest {
-    /// Built-in role names (`super_admin`, `reseller_admin`) or custom role ids. The list
+    /// Built-in role names (`super_admin`; `reseller_admin` in reseller domains,
+    /// `support_agent` in the provider's) or custom role ids. The list
     /// replaces the user's roles.
     #[schema(example = json!(["reseller_admin"]))]
     #[schema(value_type = Vec<crate::wire::text::RoleId>)]
@@ -784,6 +786,7 @@ pub struct CreateRoleRequest {
         (status = 201, description = "Created.", body = RoleView, headers(("Location" = String, description = "The role's URL"))),
         (status = 403, description = "Only super admins administer the domain (`super_admin_required`).", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The name is taken, by a custom role or a built-in one (`role_exists`).", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The name is invalid (`invalid_request`) or holds personal data (`pii_detected`).", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/admin/roles")]
@@ -796,6 +799,11 @@ async fn create_role(
     let mut p = FieldParser::new();
     let name = p.field("name", RoleName::parse(&body.name));
     let name = p.finish(|| name)?;
+    // Role names are free text that every admin of the domain reads: no personal data.
+    check_no_personal_data(
+        [("name".to_owned(), name.as_str())],
+        &Participants::default(),
+    )?;
     if name.as_str().parse::<BuiltInRole>().is_ok() {
         // A built-in role of every domain already has the name.
         return Err(ApiError::new(

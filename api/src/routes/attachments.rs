@@ -186,9 +186,12 @@ fn safe_filename(raw: Option<&str>) -> String {
         .next()
         .unwrap_or_default();
     let cleaned = sanitize_filename::sanitize(base);
+    // Format characters are dropped rather than refused: a file name is the uploader's
+    // computer's, not typed for us, and `invoice\u{202E}gpj.exe` must not display as
+    // `invoiceexe.jpg` to whoever downloads it.
     let cleaned: String = cleaned
         .chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| !c.is_control() && !casebridge_domain::is_format_control(*c))
         .take(200)
         .collect();
     let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
@@ -687,7 +690,7 @@ async fn delete_attachment(
     params(AttachmentPath),
     responses(
         (status = 204, description = "Removed."),
-        (status = 403, description = "Provider users only (`wrong_realm`).", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Provider users holding `support`, e.g. through the built-in `support_agent` role, only (`wrong_realm`, `portal_access_required`).", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case or attachment (`not_found`).", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -713,6 +716,14 @@ mod tests {
         );
         assert_eq!(safe_filename(Some("a<b>c:d\"e|f?g*.txt")), "abcdefg.txt");
         assert_eq!(safe_filename(Some(".hidden")), "hidden");
+        assert_eq!(
+            safe_filename(Some("invoice\u{202E}gpj.exe")),
+            "invoicegpj.exe"
+        );
+        assert_eq!(
+            safe_filename(Some("\u{2066}re\u{200B}port\u{FEFF}.pdf\u{2069}")),
+            "report.pdf"
+        );
         assert_eq!(safe_filename(Some("")), "attachment");
         assert_eq!(safe_filename(None), "attachment");
         assert_eq!(

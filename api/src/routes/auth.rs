@@ -55,6 +55,14 @@ pub struct TokenResponse {
     pub must_change_password: bool,
 }
 
+/// The least time a failed sign-in takes. Verifying a password costs what its hash costs: an
+/// imported bcrypt hash, a weak imported argon2 hash, a current one or the dummy hash of an
+/// unknown user each take their own time, which tells an attacker which accounts exist and
+/// which came from the old support center. Every failure waits until this much time has passed
+/// since the request arrived, well above the slowest verification (about 120 ms, for an
+/// imported bcrypt hash of cost 12 in a release build).
+pub const FAILED_SIGN_IN_FLOOR: std::time::Duration = std::time::Duration::from_millis(300);
+
 fn invalid_credentials() -> ApiError {
     ApiError::new(
         ErrorCode::InvalidCredentials,
@@ -82,6 +90,7 @@ async fn create_token(
     req: HttpRequest,
     body: ApiJson<TokenRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let started = tokio::time::Instant::now();
     let body = body.0;
     let now = state.clock.now();
     let account_key = format!(
@@ -94,14 +103,18 @@ async fn create_token(
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
     let throttles = &state.sign_in;
-    let too_many = |wait| {
-        ApiError::too_many_requests("Too many failed sign-ins; wait before trying again.", wait)
+    let throttled = |which: Limited, wait| {
+        ApiError::too_many_requests(
+            "Too many failed sign-ins; wait before trying again.",
+            which.policy(),
+            wait,
+        )
     };
     // Each attempt takes its place under both limits before the password is verified.
     let account = throttles
         .reserve(Limited::Account, &account_key, now)
         .await?
-        .map_err(too_many)?;
+        .map_err(|wait| throttled(Limited::Account, wait))?;
     let address = match throttles
         .reserve(Limited::Address, &address_key, now)
         .await?
@@ -109,7 +122,7 @@ async fn create_token(
         Ok(address) => address,
         Err(wait) => {
             throttles.release(account).await?;
-            return Err(too_many(wait));
+            return Err(throttled(Limited::Address, wait));
         }
     };
     let user = find_user(&state, &body.domain, &body.email).await?;
@@ -124,7 +137,10 @@ async fn create_token(
     let (user, needs_rehash) = match (user, verification) {
         (Some(user), Verification::Valid { needs_rehash }) => (user, needs_rehash),
         // The reserved places stay taken: they were failures.
-        _ => return Err(invalid_credentials()),
+        _ => {
+            tokio::time::sleep_until(started + FAILED_SIGN_IN_FLOOR).await;
+            return Err(invalid_credentials());
+        }
     };
     throttles.clear(Limited::Account, &account_key).await?;
     throttles.release(address).await?;
@@ -340,6 +356,7 @@ async fn change_password(
         .map_err(|wait| {
             ApiError::too_many_requests(
                 "Too many wrong current passwords; wait before trying again.",
+                Limited::Account.policy(),
                 wait,
             )
         })?;

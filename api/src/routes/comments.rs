@@ -210,7 +210,8 @@ pub async fn add_comment(
         lifecycle.check_comment(party)?;
         check_no_personal_data(
             [("body".to_owned(), text.as_str())],
-            &participants(&seen.case.creator_email, &seen.case.subscriber_emails),
+            &participants(&seen.case.creator_email, &seen.case.subscriber_emails)
+                .with(&actor.email),
         )?;
         let comment = CommentRecord {
             id: CommentId::generate(),

@@ -628,7 +628,7 @@ async fn transfer_customer(
             .ok_or_else(ApiError::not_found)?;
         let before = customers::management(&tx, &customer).await?;
         let after = before.transfer_to(target.id)?;
-        customers::apply_transfer(&tx, id, &after, now).await?;
+        customers::apply_transfer(&tx, id, &before, &after, now).await?;
         audit::record(
             &tx,
             &actor.audit(),

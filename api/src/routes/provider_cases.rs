@@ -34,7 +34,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     responses(
         (status = 200, description = "A page of cases.", body = ListCasesResponse),
         (status = 400, description = "A parameter or the page token is invalid (`invalid_query_parameter`, `invalid_page_token`).", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Provider users only (`wrong_realm`).", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Provider users holding `support`, e.g. through the built-in `support_agent` role, only (`wrong_realm`, `portal_access_required`).", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/v1/provider/cases")]
@@ -63,7 +63,7 @@ pub struct SetStateRequest {
     request_body = SetStateRequest,
     responses(
         (status = 200, description = "The case.", body = Case, headers(("ETag" = String, description = "The case's version"))),
-        (status = 403, description = "Provider users only (`wrong_realm`); support does not close cases (`action_not_allowed`).", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Provider users holding `support`, e.g. through the built-in `support_agent` role, only (`wrong_realm`, `portal_access_required`); support does not close cases (`action_not_allowed`).", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case (`not_found`).", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The move is not part of the lifecycle (`invalid_status_transition`) or the case is closed (`case_closed`).", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The case changed since the ETag in If-Match (`precondition_failed`).", body = Problem, content_type = "application/problem+json"),
@@ -102,7 +102,7 @@ async fn set_case_state(
     request_body = CreateCommentRequest,
     responses(
         (status = 201, description = "Added.", body = Comment, headers(("Location" = String, description = "The comment's URL"))),
-        (status = 403, description = "Provider users only (`wrong_realm`).", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Provider users holding `support`, e.g. through the built-in `support_agent` role, only (`wrong_realm`, `portal_access_required`).", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case (`not_found`).", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The idempotency key was used with another request (`idempotency_key_reused`), or a request with it is still being processed (`idempotency_key_in_use`, with `Retry-After`; a retry then gets its answer).", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The body is invalid (`invalid_request`) or holds personal data (`pii_detected`).", body = Problem, content_type = "application/problem+json"),
@@ -127,7 +127,7 @@ async fn reply_to_case(
     params(CasePath, ("If-Match" = Option<crate::wire::text::EntityTags>, Header, nullable = false, description = "The ETag the change is based on, as read from `ETag`; a stale one is 412 `precondition_failed`")),
     responses(
         (status = 200, description = "The case.", body = Case, headers(("ETag" = String, description = "The case's version"))),
-        (status = 403, description = "Provider users only (`wrong_realm`).", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Provider users holding `support`, e.g. through the built-in `support_agent` role, only (`wrong_realm`, `portal_access_required`).", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case (`not_found`).", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The case is not escalated (`not_escalated`).", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The case changed since the ETag in If-Match (`precondition_failed`).", body = Problem, content_type = "application/problem+json"),

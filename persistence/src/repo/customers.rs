@@ -1,7 +1,7 @@
 //! Customers, who manages them, and transfers between resellers.
 
 use casebridge_domain::{
-    CustomerId, DomainId, Management, Relationship, ResellerAccess, SupportTier,
+    CustomerId, DomainId, Management, Relationship, ResellerAccess, SupportTier, visibility,
 };
 use sea_orm::sea_query::{Alias, Expr, Func, JoinType, Order, Query, SelectStatement};
 use sea_orm::{
@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::{from_micros, stored, to_micros};
 use crate::PersistenceError;
-use crate::entities::{customer_resellers, customers, domains, support_partners};
+use crate::entities::{case_access, customer_resellers, customers, domains, support_partners};
 
 /// A postal address as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -593,14 +593,19 @@ pub async fn set_reseller_access(
     Ok(())
 }
 
-/// Moves the customer to the management the rules computed for a transfer: the reseller
-/// period of the old reseller closes, the new one's opens.
+/// Moves the customer from `before` to the management the rules computed for a transfer: the
+/// reseller period of the old reseller closes, the new one's opens, and the tenures the move
+/// ends stop being recorded on the customer's cases.
 pub async fn apply_transfer(
     conn: &impl ConnectionTrait,
     id: CustomerId,
+    before: &Management,
     after: &Management,
     now: OffsetDateTime,
 ) -> Result<(), PersistenceError> {
+    for partner in visibility::ended_tenures(before, after) {
+        end_tenure(conn, id, partner).await?;
+    }
     let t = to_micros(now);
     customers::Entity::update_many()
         .col_expr(
@@ -673,7 +678,8 @@ pub async fn add_support_partner(
     Ok(())
 }
 
-/// Ends a support partnership; `false` when there was none.
+/// Ends a support partnership, and with it the partner's tenure on the customer's cases;
+/// `false` when there was none.
 pub async fn remove_support_partner(
     conn: &impl ConnectionTrait,
     customer: CustomerId,
@@ -684,7 +690,27 @@ pub async fn remove_support_partner(
         .filter(support_partners::Column::PartnerDomainId.eq(partner.as_uuid()))
         .exec(conn)
         .await?;
-    Ok(result.rows_affected > 0)
+    if result.rows_affected == 0 {
+        return Ok(false);
+    }
+    end_tenure(conn, customer, partner).await?;
+    Ok(true)
+}
+
+/// A partner's tenure with a customer has ended (`visibility::ended_tenures`): its cases stop
+/// recording the partner, so no later tenure of it sees them. The running counts follow by
+/// trigger.
+async fn end_tenure(
+    conn: &impl ConnectionTrait,
+    customer: CustomerId,
+    partner: DomainId,
+) -> Result<(), PersistenceError> {
+    case_access::Entity::delete_many()
+        .filter(case_access::Column::CustomerId.eq(customer.as_uuid()))
+        .filter(case_access::Column::DomainId.eq(partner.as_uuid()))
+        .exec(conn)
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]
