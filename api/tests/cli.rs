@@ -179,6 +179,55 @@ async fn a_second_instance_on_a_held_sqlite_file_refuses_to_start() {
     }
 }
 
+/// The demo world the `demo` command printed: every account's password, and each account's
+/// domain and email.
+struct Demo {
+    password: String,
+    accounts: Vec<(String, String)>,
+}
+
+impl Demo {
+    /// Runs `casebridge demo` with these variables.
+    fn run(vars: &[(&str, &str)]) -> Self {
+        let mut demo = Command::new(env!("CARGO_BIN_EXE_casebridge"));
+        demo.env_clear().env("RUST_LOG", "warn").arg("demo");
+        for (k, v) in vars {
+            demo.env(k, v);
+        }
+        let out = demo.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let printed = String::from_utf8_lossy(&out.stdout).to_string();
+        let password = printed
+            .lines()
+            .find_map(|l| l.split("Every account's password: ").nth(1))
+            .unwrap()
+            .trim()
+            .to_owned();
+        let accounts = printed
+            .lines()
+            .filter_map(|l| {
+                let domain = l.split(" domain ").nth(1)?.split_whitespace().next()?;
+                let email = l.split(" email ").nth(1)?.trim();
+                Some((domain.to_owned(), email.to_owned()))
+            })
+            .collect();
+        Self { password, accounts }
+    }
+
+    /// The first account of the provider's domain (`support.…`), or of any other.
+    fn account(&self, provider: bool) -> (String, String) {
+        self.accounts
+            .iter()
+            .find(|(d, _)| d.starts_with("support") == provider)
+            .cloned()
+            .unwrap()
+    }
+}
+
 /// Signs in through the API; the token.
 async fn token(
     api: &casebridge_tests::TestClient,
@@ -208,33 +257,9 @@ async fn copy_data_moves_a_demo_deployment_with_its_attachments_and_refuses_a_se
         ("CASEBRIDGE_DATABASE_URL", source_url.as_str()),
         ("CASEBRIDGE_DATA_DIR", source_data.as_str()),
     ];
-    let mut demo = Command::new(env!("CARGO_BIN_EXE_casebridge"));
-    demo.env_clear().env("RUST_LOG", "warn").arg("demo");
-    for (k, v) in source_vars {
-        demo.env(k, v);
-    }
-    let out = demo.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let printed = String::from_utf8_lossy(&out.stdout).to_string();
-    let password = printed
-        .lines()
-        .find_map(|l| l.split("Every account's password: ").nth(1))
-        .unwrap()
-        .trim()
-        .to_owned();
-    let (domain, email) = printed
-        .lines()
-        .filter_map(|l| {
-            let domain = l.split(" domain ").nth(1)?.split_whitespace().next()?;
-            let email = l.split(" email ").nth(1)?.trim();
-            Some((domain.to_owned(), email.to_owned()))
-        })
-        .find(|(d, _)| !d.starts_with("support"))
-        .unwrap();
+    let demo = Demo::run(&source_vars);
+    let password = demo.password.clone();
+    let (domain, email) = demo.account(false);
 
     // Through the source: a comment and an attachment on one of the partner's cases.
     let source = serve(&source_vars).await.expect("the source serves");
@@ -362,40 +387,13 @@ async fn attachments_go_to_an_s3_compatible_store_and_come_back() {
         ("AWS_SECRET_ACCESS_KEY", "testing"),
         ("AWS_DEFAULT_REGION", "us-east-1"),
     ];
-    let mut demo = Command::new(env!("CARGO_BIN_EXE_casebridge"));
-    demo.env_clear().env("RUST_LOG", "warn").arg("demo");
-    for (k, v) in vars {
-        demo.env(k, v);
-    }
-    let out = demo.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let printed = String::from_utf8_lossy(&out.stdout).to_string();
-    let password = printed
-        .lines()
-        .find_map(|l| l.split("Every account's password: ").nth(1))
-        .unwrap()
-        .trim()
-        .to_owned();
-    let accounts: Vec<(String, String)> = printed
-        .lines()
-        .filter_map(|l| {
-            let domain = l.split(" domain ").nth(1)?.split_whitespace().next()?;
-            let email = l.split(" email ").nth(1)?.trim();
-            Some((domain.to_owned(), email.to_owned()))
-        })
-        .collect();
-    let (domain, email) = accounts
-        .iter()
-        .find(|(d, _)| !d.starts_with("support"))
-        .unwrap();
+    let demo = Demo::run(&vars);
+    let password = demo.password.clone();
+    let (domain, email) = demo.account(false);
     let served = serve(&vars)
         .await
         .expect("the service starts with an S3 store");
-    let t = token(&served.api, domain, email, &password).await;
+    let t = token(&served.api, &domain, &email, &password).await;
     let listed = served
         .api
         .get("/v1/cases?status=open")
@@ -432,11 +430,8 @@ async fn attachments_go_to_an_s3_compatible_store_and_come_back() {
         .collect();
     assert!(kept.is_empty(), "{kept:?}");
     // Support removes it.
-    let (pd, pe) = accounts
-        .iter()
-        .find(|(d, _)| d.starts_with("support"))
-        .unwrap();
-    let p = token(&served.api, pd, pe, &password).await;
+    let (pd, pe) = demo.account(true);
+    let p = token(&served.api, &pd, &pe, &password).await;
     served
         .api
         .delete(&format!("/v1/provider/cases/{id}/attachments/{attachment}"))
