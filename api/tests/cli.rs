@@ -68,6 +68,8 @@ async fn bootstrap_creates_the_provider_domain_once_and_prints_a_one_time_passwo
 
 #[tokio::test]
 async fn migrate_applies_the_migrations_and_is_idempotent() {
+    use casebridge_migration::MigratorTrait;
+    use sea_orm::ConnectionTrait;
     let db = ScratchDatabase::new().await;
     for _ in 0..2 {
         let out = casebridge(&db).arg("migrate").output().unwrap();
@@ -77,6 +79,35 @@ async fn migrate_applies_the_migrations_and_is_idempotent() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+    // Every migration is recorded once, and the schema it made is there to use.
+    let conn = sea_orm::Database::connect(&db.url).await.unwrap();
+    let backend = conn.get_database_backend();
+    let applied = conn
+        .query_one_raw(sea_orm::Statement::from_string(
+            backend,
+            "SELECT COUNT(*) AS n FROM seaql_migrations",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap();
+    assert_eq!(
+        applied,
+        casebridge_migration::Migrator::migrations().len() as i64
+    );
+    for table in [
+        "domains",
+        "cases",
+        "case_access",
+        "attachment_chunks",
+        "sign_in_failures",
+    ] {
+        conn.execute_unprepared(&format!("SELECT COUNT(*) FROM {table}"))
+            .await
+            .unwrap_or_else(|e| panic!("{table}: {e}"));
+    }
+    conn.close().await.unwrap();
 }
 
 #[tokio::test]

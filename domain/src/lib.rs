@@ -192,46 +192,6 @@ pub enum DomainError {
 }
 
 impl DomainError {
-    /// The stable snake_case code the API returns for this refusal.
-    pub fn code(&self) -> &'static str {
-        match self {
-            DomainError::InvalidFields(_) => "invalid_request",
-            DomainError::NotFound => "not_found",
-            DomainError::PortalAccessRequired { .. } => "portal_access_required",
-            DomainError::PrivilegeRequired { .. } => "privilege_required",
-            DomainError::SuperAdminRequired => "super_admin_required",
-            DomainError::WrongRealm { .. } => "wrong_realm",
-            DomainError::RoleRetired => "role_retired",
-            DomainError::RoleNotAvailableInRealm => "role_not_available_in_realm",
-            DomainError::ConsumerAccountNotAllowed => "consumer_account_not_allowed",
-            DomainError::EmailDomainMismatch => "email_domain_mismatch",
-            DomainError::LastSuperAdmin => "last_super_admin",
-            DomainError::CannotSuspendSelf => "cannot_suspend_self",
-            DomainError::CurrentPasswordRequired => "current_password_required",
-            DomainError::PasswordChangeRequired => "password_change_required",
-            DomainError::BuiltInRole => "built_in_role",
-            DomainError::LegacySupportCenterRetired => "legacy_support_center_retired",
-            DomainError::ResellerAccessNotGranted => "reseller_access_not_granted",
-            DomainError::SupportPartnerIsReseller => "support_partner_is_reseller",
-            DomainError::SupportPartnerExists => "support_partner_exists",
-            DomainError::TransferToSameReseller => "transfer_to_same_reseller",
-            DomainError::InvalidStatusTransition { .. } => "invalid_status_transition",
-            DomainError::CaseClosed => "case_closed",
-            DomainError::CaseNotClosed => "case_not_closed",
-            DomainError::ReopenWindowExpired => "reopen_window_expired",
-            DomainError::EscalationRequiresPremiumSupport => "escalation_requires_premium_support",
-            DomainError::AlreadyEscalated => "already_escalated",
-            DomainError::NotEscalated => "not_escalated",
-            DomainError::ActionNotAllowed => "action_not_allowed",
-            DomainError::AttachmentLimitReached => "attachment_limit_reached",
-            DomainError::AttachmentRemovalRequiresSupport => "attachment_removal_requires_support",
-            DomainError::FollowUpRequiresClosedCase => "follow_up_requires_closed_case",
-            DomainError::RequiredAnswerMissing { .. } => "required_answer_missing",
-            DomainError::UnknownQuestion { .. } => "unknown_question",
-            DomainError::PiiDetected(_) => "pii_detected",
-        }
-    }
-
     /// Collects field errors into one refusal, or nothing when there are none.
     pub fn from_fields(errors: Vec<FieldError>) -> Result<(), DomainError> {
         if errors.is_empty() {
@@ -309,67 +269,6 @@ impl FieldParser {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_refusal_has_a_distinct_snake_case_code() {
-        let all = [
-            DomainError::InvalidFields(vec![]),
-            DomainError::NotFound,
-            DomainError::PortalAccessRequired { missing: vec![] },
-            DomainError::PrivilegeRequired {
-                privilege: Privilege::Support,
-            },
-            DomainError::SuperAdminRequired,
-            DomainError::WrongRealm {
-                required: Realm::Reseller,
-            },
-            DomainError::RoleRetired,
-            DomainError::RoleNotAvailableInRealm,
-            DomainError::ConsumerAccountNotAllowed,
-            DomainError::LegacySupportCenterRetired,
-            DomainError::EmailDomainMismatch,
-            DomainError::LastSuperAdmin,
-            DomainError::CannotSuspendSelf,
-            DomainError::CurrentPasswordRequired,
-            DomainError::PasswordChangeRequired,
-            DomainError::BuiltInRole,
-            DomainError::ResellerAccessNotGranted,
-            DomainError::SupportPartnerIsReseller,
-            DomainError::SupportPartnerExists,
-            DomainError::TransferToSameReseller,
-            DomainError::InvalidStatusTransition {
-                from: CaseStatus::New,
-                to: CaseStatus::Closed,
-            },
-            DomainError::CaseClosed,
-            DomainError::CaseNotClosed,
-            DomainError::ReopenWindowExpired,
-            DomainError::EscalationRequiresPremiumSupport,
-            DomainError::AlreadyEscalated,
-            DomainError::NotEscalated,
-            DomainError::ActionNotAllowed,
-            DomainError::AttachmentLimitReached,
-            DomainError::AttachmentRemovalRequiresSupport,
-            DomainError::FollowUpRequiresClosedCase,
-            DomainError::RequiredAnswerMissing {
-                question_ids: vec![],
-            },
-            DomainError::UnknownQuestion {
-                question_ids: vec![],
-            },
-            DomainError::PiiDetected(vec![]),
-        ];
-        let mut codes: Vec<&str> = all.iter().map(DomainError::code).collect();
-        for code in &codes {
-            assert!(
-                code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
-                "{code}"
-            );
-        }
-        codes.sort_unstable();
-        codes.dedup();
-        assert_eq!(codes.len(), all.len());
-    }
 
     #[test]
     fn the_field_parser_reports_every_refused_field_at_once() {
