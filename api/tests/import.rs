@@ -386,3 +386,45 @@ async fn an_imported_provider_user_gets_the_support_agent_role_to_keep_working_c
         .await
         .assert_status(200);
 }
+
+#[tokio::test]
+async fn a_case_the_api_would_refuse_is_refused_with_its_line_as_the_api_refuses_it() {
+    let db = ScratchDatabase::new().await;
+    // Line 11 is the first case: give it 26 subscribers, one more than the API takes.
+    let crowded = edited(&db, "crowded.jsonl", |n, l| {
+        if n == 11 {
+            let many: Vec<String> = (0..26)
+                .map(|i| format!("\"s{i}@contoso.example\""))
+                .collect();
+            l.replace(
+                "\"subscriber_emails\":[\"ian@contoso.example\"]",
+                &format!("\"subscriber_emails\":[{}]", many.join(",")),
+            )
+        } else {
+            l.to_owned()
+        }
+    });
+    let out = import(&db, &crowded, false);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("line 11"), "{stderr}");
+    assert!(stderr.contains("subscriber_emails"), "{stderr}");
+    assert!(stderr.contains("nothing was written"), "{stderr}");
+    // A category that is not in the catalogue (the format knows one product, so "a category
+    // of another product" is this), as the API refuses it.
+    let misfiled = edited(&db, "misfiled.jsonl", |n, l| {
+        if n == 11 {
+            l.replace(
+                "0193a5c0-0000-7000-8000-000000000001",
+                "0193a5c0-0000-7000-8000-0000000000ff",
+            )
+        } else {
+            l.to_owned()
+        }
+    });
+    let out = import(&db, &misfiled, false);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("line 11"), "{stderr}");
+    assert!(stderr.contains("classification_id"), "{stderr}");
+}

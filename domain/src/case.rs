@@ -411,9 +411,80 @@ pub fn check_follow_up_of(status: CaseStatus) -> Result<(), DomainError> {
     }
 }
 
+/// A case's subscribers: at most [`Subscribers::MAX`] email addresses, each valid, repeats
+/// dropped (the first stays), in the order given. The API and the import of the old support
+/// center both build them here, so both refuse the same lists.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Subscribers(Vec<crate::EmailAddress>);
+
+impl Subscribers {
+    /// Most subscribers of one case.
+    pub const MAX: usize = 25;
+
+    /// Parses a list given under `field`: every refused address is reported (as
+    /// `field[i]`), and a list longer than [`Subscribers::MAX`] is refused as a whole.
+    pub fn parse(p: &mut crate::FieldParser, field: &str, raw: &[String]) -> Option<Self> {
+        if raw.len() > Self::MAX {
+            p.refuse(
+                field,
+                InvalidValue::new("too_many", format!("at most {} subscribers", Self::MAX)),
+            );
+            return None;
+        }
+        let parsed: Vec<Option<crate::EmailAddress>> = raw
+            .iter()
+            .enumerate()
+            .map(|(i, e)| p.field(format!("{field}[{i}]"), crate::EmailAddress::parse(e)))
+            .collect();
+        let mut out: Vec<crate::EmailAddress> = Vec::with_capacity(parsed.len());
+        for e in parsed {
+            let e = e?;
+            if !out.contains(&e) {
+                out.push(e);
+            }
+        }
+        Some(Self(out))
+    }
+
+    /// The addresses, as stored.
+    pub fn to_strings(&self) -> Vec<String> {
+        self.0.iter().map(ToString::to_string).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn subscribers_are_at_most_twenty_five_valid_addresses_without_repeats() {
+        let list =
+            |n: usize| -> Vec<String> { (0..n).map(|i| format!("u{i}@acme.example")).collect() };
+        let mut p = crate::FieldParser::new();
+        let ok = Subscribers::parse(&mut p, "subscriber_emails", &list(25));
+        assert_eq!(ok.map(|s| s.to_strings().len()), Some(25));
+        let mut p = crate::FieldParser::new();
+        assert!(Subscribers::parse(&mut p, "subscriber_emails", &list(26)).is_none());
+        let refused = p.finish(|| Some(()));
+        assert!(
+            matches!(refused, Err(DomainError::InvalidFields(f)) if f[0].field == "subscriber_emails" && f[0].error.code == "too_many")
+        );
+        let mut p = crate::FieldParser::new();
+        let twice = ["a@acme.example", "b@acme.example", "a@acme.example"].map(str::to_owned);
+        let kept = Subscribers::parse(&mut p, "subscriber_emails", &twice).map(|s| s.to_strings());
+        assert_eq!(
+            kept,
+            Some(vec![
+                "a@acme.example".to_owned(),
+                "b@acme.example".to_owned()
+            ])
+        );
+        let mut p = crate::FieldParser::new();
+        assert!(
+            Subscribers::parse(&mut p, "subscriber_emails", &["not an address".to_owned()])
+                .is_none()
+        );
+    }
     use CaseStatus::*;
     use time::macros::datetime;
 

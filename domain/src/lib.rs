@@ -20,7 +20,7 @@ pub use access::{
     Access, BuiltInRole, Capability, HeldRole, Notice, PORTAL_ACCESS_SUPPORT_REFERENCE, Privilege,
     Realm, RoleRef,
 };
-pub use case::{CaseAction, CaseStatus, EscalationReason, Lifecycle, Party};
+pub use case::{CaseAction, CaseStatus, EscalationReason, Lifecycle, Party, Subscribers};
 pub use customer::{Management, Relationship, ResellerAccess, SupportTier};
 pub use ids::*;
 pub use pii::PiiKind;

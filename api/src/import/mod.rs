@@ -21,7 +21,7 @@ use casebridge_domain::{
     Answer, BuiltInRole, CaseId, CaseTitle, ClassificationId, CommentBody, CommentId, CustomerId,
     Description, DisplayName, DomainId, DomainName, EmailAddress, FieldParser, Justification,
     LanguageCode, Lifecycle, Management, OrgUnitPath, Party, Privilege, Realm, ResellerAccess,
-    RoleId, RoleName, RoleRef, SupportTier, TimeZone, UserId,
+    RoleId, RoleName, RoleRef, Subscribers, SupportTier, TimeZone, UserId,
 };
 use casebridge_persistence::repo::customers::{
     self, ContactData, CustomerChanges, NewCustomer, PostalAddressData,
@@ -657,12 +657,7 @@ impl Planner<'_> {
             .iter()
             .map(|(k, v)| (k.clone(), p.field(format!("answers.{k}"), Answer::parse(v))))
             .collect();
-        let subscribers: Vec<Option<EmailAddress>> = c
-            .subscriber_emails
-            .iter()
-            .enumerate()
-            .map(|(i, e)| p.field(format!("subscriber_emails[{i}]"), EmailAddress::parse(e)))
-            .collect();
+        let subscribers = Subscribers::parse(&mut p, "subscriber_emails", &c.subscriber_emails);
         let justification = c.escalation.as_ref().and_then(|e| {
             p.field(
                 "escalation.justification",
@@ -675,8 +670,17 @@ impl Planner<'_> {
             .enumerate()
             .map(|(i, m)| p.field(format!("comments[{i}].body"), CommentBody::parse(&m.body)))
             .collect();
-        let (title, description, classification, language, time_zone) = p
-            .finish(|| Some((title?, description?, classification?, language?, time_zone?)))
+        let (title, description, classification, language, time_zone, subscribers) = p
+            .finish(|| {
+                Some((
+                    title?,
+                    description?,
+                    classification?,
+                    language?,
+                    time_zone?,
+                    subscribers?,
+                ))
+            })
             .map_err(parse_err)?;
         let product_type: casebridge_domain::ProductType = c.product_type.into();
         if self.classifications.get(&classification) != Some(&product_type) {
@@ -689,8 +693,7 @@ impl Planner<'_> {
             .into_iter()
             .filter_map(|(k, v)| v.map(|v| (k, v.into_inner())))
             .collect();
-        let subscribers: Vec<EmailAddress> = subscribers.into_iter().flatten().collect();
-        let subscriber_strings: Vec<String> = subscribers.iter().map(ToString::to_string).collect();
+        let subscriber_strings: Vec<String> = subscribers.to_strings();
         let (customer, customer_domain, management) = self.customer(&c.customer).await?;
         let (creator, creator_domain, creator_email) = self.user(&c.creator).await?;
         let status: casebridge_domain::CaseStatus = c.status.into();

@@ -12,9 +12,9 @@ use casebridge_domain::privacy::{Participants, check_no_personal_data};
 use casebridge_domain::visibility::{CaseAudience, can_see};
 use casebridge_domain::{
     Answer, CaseId, CaseStatus as DomainStatus, CaseTitle, ClassificationId, CustomerId,
-    Description, EmailAddress, EscalationReason as DomainReason, FieldParser, InvalidValue,
-    Justification, LanguageCode, Lifecycle, Management, Party, Severity as DomainSeverity,
-    TimeZone, Viewer,
+    Description, EmailAddress, EscalationReason as DomainReason, FieldParser, Justification,
+    LanguageCode, Lifecycle, Management, Party, Severity as DomainSeverity, Subscribers, TimeZone,
+    Viewer,
 };
 use casebridge_persistence::repo::audit::{self, AuditActor, NewEvent};
 use casebridge_persistence::repo::cases::{
@@ -350,31 +350,9 @@ pub struct CreateCaseRequest {
     pub follow_up_of: Option<String>,
 }
 
-/// Most subscribers a case takes.
-const MAX_SUBSCRIBERS: usize = 25;
-
-/// Parses a subscriber list: valid addresses, at most 25, each once.
+/// Parses a subscriber list (the rule is `casebridge_domain::Subscribers`).
 pub fn parse_subscribers(p: &mut FieldParser, raw: &[String]) -> Option<Vec<String>> {
-    if raw.len() > MAX_SUBSCRIBERS {
-        p.refuse(
-            "subscriber_emails",
-            InvalidValue::new("too_many", format!("at most {MAX_SUBSCRIBERS} subscribers")),
-        );
-        return None;
-    }
-    let parsed: Vec<Option<EmailAddress>> = raw
-        .iter()
-        .enumerate()
-        .map(|(i, e)| p.field(format!("subscriber_emails[{i}]"), EmailAddress::parse(e)))
-        .collect();
-    let mut out: Vec<String> = Vec::with_capacity(parsed.len());
-    for e in parsed {
-        let e = e?.to_string();
-        if !out.contains(&e) {
-            out.push(e);
-        }
-    }
-    Some(out)
+    Subscribers::parse(p, "subscriber_emails", raw).map(|s| s.to_strings())
 }
 
 fn unknown(field: &str, code: &str, message: &str) -> ApiError {
