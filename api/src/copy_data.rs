@@ -38,6 +38,12 @@ pub enum CopyError {
         /// Why.
         source: std::io::Error,
     },
+    /// The target's attachment directory is the source's own: the two deployments would share
+    /// (and remove each other's) files.
+    #[error(
+        "the target's attachment directory {0} is the source's own; give the target another with --to-data-dir"
+    )]
+    SameAttachmentDirectory(PathBuf),
     /// What was copied does not match what was read.
     #[error("verification failed: {0}")]
     Verification(String),
@@ -82,6 +88,7 @@ impl Summary {
 pub async fn run(
     source: &Database,
     source_store: &dyn AttachmentStore,
+    source_attachments: &std::path::Path,
     target: &Target,
     show_progress: bool,
 ) -> Result<Summary, CopyError> {
@@ -95,7 +102,6 @@ pub async fn run(
     if existing > 0 {
         return Err(CopyError::TargetNotEmpty(existing));
     }
-    to.migrate().await?;
     // Files for an SQLite target; chunks in the copy's own transaction for PostgreSQL.
     let local = match to.backend() {
         Backend::Sqlite => {
@@ -104,18 +110,25 @@ pub async fn run(
                 .clone()
                 .or_else(|| to.sqlite_file().and_then(|f| f.parent().map(PathBuf::from)))
                 .unwrap_or_else(|| PathBuf::from("."));
+            let dir = dir.join("attachments");
+            let same = |a: &std::path::Path, b: &std::path::Path| {
+                std::fs::create_dir_all(a).is_ok()
+                    && std::fs::canonicalize(a).ok() == std::fs::canonicalize(b).ok()
+            };
+            if same(&dir, source_attachments) {
+                return Err(CopyError::SameAttachmentDirectory(dir));
+            }
             Some(
-                LocalFileStore::new(dir.join("attachments")).map_err(|source| {
-                    CopyError::Attachment {
-                        key: "(the target's attachment directory)".to_owned(),
-                        source,
-                    }
+                LocalFileStore::new(dir).map_err(|source| CopyError::Attachment {
+                    key: "(the target's attachment directory)".to_owned(),
+                    source,
                 })?,
             )
         }
         Backend::Postgres => None,
     };
 
+    to.migrate().await?;
     let tx = to.begin().await?;
     let mut summary = Summary {
         tables: deployment::copy_rows(source.reader(), &tx, &progress).await?,

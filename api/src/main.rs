@@ -278,7 +278,14 @@ async fn copy_data(
     };
     let progress =
         std::io::stderr().is_terminal() || std::env::var_os("CASEBRIDGE_PROGRESS").is_some();
-    let result = casebridge_api::copy_data::run(&db, store.as_ref(), &target, progress).await;
+    let result = casebridge_api::copy_data::run(
+        &db,
+        store.as_ref(),
+        &settings.data_dir.join("attachments"),
+        &target,
+        progress,
+    )
+    .await;
     db.close().await;
     let summary = result.map_err(|e| format!("copy-data to {}: {e}", redact(&to)))?;
     print!("{}", summary.report());

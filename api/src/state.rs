@@ -59,8 +59,8 @@ impl Limited {
         self.limit().window
     }
 
-    /// The key as the database keeps it: hashed, so the table holds no email addresses and
-    /// any input (a NUL byte included) makes a valid key.
+    /// The key as the counts keep it: hashed, so they hold no email addresses and no
+    /// client-sized strings, and any input (a NUL byte included) makes a valid key.
     fn shared_key(self, key: &str) -> String {
         use sha2::{Digest, Sha256};
         let prefix = match self {
@@ -131,12 +131,14 @@ impl SignInThrottles {
         now: OffsetDateTime,
     ) -> Result<Result<Reservation, u64>, PersistenceError> {
         let Some(db) = &self.shared else {
+            // Kept hashed in the process too: a client cannot make it hold long strings.
+            let key = which.shared_key(key);
             return Ok(self
                 .local(which)
-                .reserve(key, now)
+                .reserve(&key, now)
                 .map(|()| Reservation::InProcess {
                     which,
-                    key: key.to_owned(),
+                    key,
                     at: now,
                 }));
         };
@@ -169,7 +171,7 @@ impl SignInThrottles {
     pub async fn clear(&self, which: Limited, key: &str) -> Result<(), PersistenceError> {
         match &self.shared {
             None => {
-                self.local(which).clear(key);
+                self.local(which).clear(&which.shared_key(key));
                 Ok(())
             }
             Some(db) => sign_in_failures::clear(db.writer(), &which.shared_key(key)).await,

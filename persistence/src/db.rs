@@ -85,7 +85,11 @@ impl Database {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         let file = options.get_filename().to_path_buf();
-        let in_memory = file.as_os_str() == ":memory:" || url.contains("mode=memory");
+        // sqlx names an in-memory database `file:sqlx-in-memory-N`: no file, nothing to lock.
+        let in_memory = file.as_os_str() == ":memory:"
+            || url.contains(":memory:")
+            || url.contains("mode=memory")
+            || file.to_string_lossy().starts_with("file:sqlx-in-memory");
         if let Some(dir) = file
             .parent()
             .filter(|d| !in_memory && !d.as_os_str().is_empty())

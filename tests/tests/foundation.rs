@@ -160,3 +160,28 @@ fn the_committed_openapi_document_matches_the_code() {
         "openapi.yaml is out of date with the code; regenerate it with\n\n    cargo run -- openapi > openapi.yaml\n"
     );
 }
+
+#[tokio::test]
+async fn an_in_memory_sqlite_database_takes_no_file_lock() {
+    let db = casebridge_persistence::Database::connect(
+        "sqlite::memory:",
+        &casebridge_persistence::PoolSettings::default(),
+    )
+    .await
+    .expect("an in-memory database");
+    db.migrate().await.expect("migrations");
+    let stray: Vec<_> = std::fs::read_dir(".")
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".lock") && n.contains("memory"))
+        .collect();
+    assert!(stray.is_empty(), "{stray:?}");
+    // A second one beside it is another database, not a second instance of the first.
+    let other = casebridge_persistence::Database::connect(
+        "sqlite::memory:",
+        &casebridge_persistence::PoolSettings::default(),
+    )
+    .await;
+    assert!(other.is_ok());
+}

@@ -35,6 +35,9 @@ pub const AUTH_CACHE_TTL: Duration = Duration::from_secs(2);
 pub struct AuthCache {
     ttl: Duration,
     entries: RwLock<HashMap<UserId, (Instant, Arc<AuthRecord>)>>,
+    /// Moves on every invalidation: a record loaded while one happened may predate the change,
+    /// and is used for its request but not kept.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl AuthCache {
@@ -43,6 +46,7 @@ impl AuthCache {
         Self {
             ttl,
             entries: RwLock::new(HashMap::new()),
+            generation: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -59,12 +63,17 @@ impl AuthCache {
         {
             return Ok(Some(record.clone()));
         }
+        let generation = self.generation.load(std::sync::atomic::Ordering::SeqCst);
         let Some(record) = identity::load_auth(db.reader(), user, now).await? else {
             self.invalidate(user);
             return Ok(None);
         };
         let record = Arc::new(record);
-        if let Ok(mut entries) = self.entries.write() {
+        // Checked under the write lock: an invalidation moves the generation before it takes
+        // the lock to remove, so it either stops this insert or removes what it inserted.
+        if let Ok(mut entries) = self.entries.write()
+            && self.generation.load(std::sync::atomic::Ordering::SeqCst) == generation
+        {
             if entries.len() > 50_000 {
                 let ttl = self.ttl;
                 entries.retain(|_, (at, _)| at.elapsed() < ttl);
@@ -76,6 +85,8 @@ impl AuthCache {
 
     /// Forgets a user's state (after a change to it).
     pub fn invalidate(&self, user: UserId) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         if let Ok(mut entries) = self.entries.write() {
             entries.remove(&user);
         }
@@ -83,6 +94,8 @@ impl AuthCache {
 
     /// Forgets these users' state.
     pub fn invalidate_many(&self, users: &[UserId]) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         if let Ok(mut entries) = self.entries.write() {
             for u in users {
                 entries.remove(u);

@@ -72,6 +72,9 @@ impl Throttle {
             && let Some(i) = times.iter().rposition(|t| *t == at)
         {
             times.remove(i);
+            if times.is_empty() {
+                map.remove(key);
+            }
         }
     }
 

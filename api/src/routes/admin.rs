@@ -648,32 +648,34 @@ async fn set_user_roles(
             RoleRef::BuiltIn(_) => None,
         })
         .collect();
-    let found = identity::find_roles(state.db.reader(), actor.domain_id, &custom_ids).await?;
-    let mut p = FieldParser::new();
-    for (i, r) in refs.iter().enumerate() {
-        if let RoleRef::Custom(id) = r
-            && !found.iter().any(|f| f.id == *id)
-        {
-            p.refuse(
-                format!("roles[{i}]"),
-                casebridge_domain::InvalidValue::new(
-                    "unknown_role",
-                    "no custom role with this id in the domain",
-                ),
-            );
-        }
-    }
-    p.finish(|| Some(()))?;
     let super_admin = RoleRef::BuiltIn(BuiltInRole::SuperAdmin);
     let gains_super_admin = refs.contains(&super_admin);
     if gains_super_admin {
         check_super_admin_email(&user.email)?;
     }
-    let (state_ref, actor_ref, refs) = (&state, &actor, &refs);
+    let (state_ref, actor_ref, refs, custom_ids) = (&state, &actor, &refs, &custom_ids);
     retrying(|| async move {
         let (state, actor) = (state_ref, actor_ref);
         let tx = state.db.begin().await?;
         locks::domain(&tx, actor.domain_id).await?;
+        // The custom roles are looked up here, with the domain locked: one deleted meanwhile
+        // is refused as unknown, never written.
+        let found = identity::find_roles(&tx, actor.domain_id, custom_ids).await?;
+        let mut p = FieldParser::new();
+        for (i, r) in refs.iter().enumerate() {
+            if let RoleRef::Custom(id) = r
+                && !found.iter().any(|f| f.id == *id)
+            {
+                p.refuse(
+                    format!("roles[{i}]"),
+                    casebridge_domain::InvalidValue::new(
+                        "unknown_role",
+                        "no custom role with this id in the domain",
+                    ),
+                );
+            }
+        }
+        p.finish(|| Some(()))?;
         let user = identity::find_user(&tx, actor.domain_id, user.id)
             .await?
             .ok_or_else(ApiError::not_found)?;
@@ -906,11 +908,16 @@ async fn delete_role(
     path: web::Path<RolePath>,
 ) -> Result<HttpResponse, ApiError> {
     let id = deletable_role(path_param("role_id", &path.role_id)?)?;
-    let tx = state.db.begin().await?;
-    let holders = identity::delete_role(&tx, actor.domain_id, id).await?;
-    tx.commit()
-        .await
-        .map_err(casebridge_persistence::PersistenceError::from)?;
+    let (state_ref, actor_ref) = (&state, &actor);
+    let holders = retrying(|| async move {
+        // With the domain locked, as role assignments are: neither sees the other half-done.
+        let tx = state_ref.db.begin().await?;
+        locks::domain(&tx, actor_ref.domain_id).await?;
+        let holders = identity::delete_role(&tx, actor_ref.domain_id, id).await?;
+        tx.commit().await.map_err(PersistenceError::from)?;
+        Ok(holders)
+    })
+    .await?;
     state.auth_cache.invalidate_many(&holders);
     Ok(HttpResponse::NoContent().finish())
 }

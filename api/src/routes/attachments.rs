@@ -591,11 +591,14 @@ async fn download_attachment(
 ) -> Result<HttpResponse, ApiError> {
     let db = state.db.reader();
     let a = seen_attachment(db, actor.viewer(), &path).await?;
-    let bytes = state
-        .store
-        .open(&a.storage_key)
-        .await
-        .map_err(ApiError::internal)?;
+    // Removed by support between the record's read and this open: gone, not broken.
+    let bytes = state.store.open(&a.storage_key).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            ApiError::not_found()
+        } else {
+            ApiError::internal(e)
+        }
+    })?;
     let size = u64::try_from(a.size_bytes).unwrap_or(0);
     let disposition = ContentDisposition {
         disposition: DispositionType::Attachment,

@@ -110,30 +110,44 @@ async fn create_token(
             wait,
         )
     };
-    // Each attempt takes its place under both limits before the password is verified.
-    let account = throttles
-        .reserve(Limited::Account, &account_key, now)
-        .await?
-        .map_err(|wait| throttled(Limited::Account, wait))?;
-    let address = match throttles
+    // Each attempt takes its place under both limits before the password is verified; the
+    // address first, so that one client cannot fill the account counts with made-up accounts.
+    let address = throttles
         .reserve(Limited::Address, &address_key, now)
         .await?
+        .map_err(|wait| throttled(Limited::Address, wait))?;
+    let account = match throttles
+        .reserve(Limited::Account, &account_key, now)
+        .await?
     {
-        Ok(address) => address,
+        Ok(account) => account,
         Err(wait) => {
-            throttles.release(account).await?;
-            return Err(throttled(Limited::Address, wait));
+            throttles.release(address).await?;
+            return Err(throttled(Limited::Account, wait));
         }
     };
-    let user = find_user(&state, &body.domain, &body.email).await?;
-    let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let given = body.password.clone();
-    let verification = web::block(move || match stored {
-        Some(hash) => password::verify(&given, &hash),
-        None => password::verify_nothing(&given),
-    })
-    .await
-    .map_err(ApiError::internal)?;
+    // A failure of ours is no failed sign-in: the places go back before the error does.
+    let checked = async {
+        let user = find_user(&state, &body.domain, &body.email).await?;
+        let stored = user.as_ref().map(|u| u.password_hash.clone());
+        let given = body.password.clone();
+        let verification = web::block(move || match stored {
+            Some(hash) => password::verify(&given, &hash),
+            None => password::verify_nothing(&given),
+        })
+        .await
+        .map_err(ApiError::internal)?;
+        Ok::<_, ApiError>((user, verification))
+    }
+    .await;
+    let (user, verification) = match checked {
+        Ok(checked) => checked,
+        Err(e) => {
+            throttles.release(account).await?;
+            throttles.release(address).await?;
+            return Err(e);
+        }
+    };
     let (user, needs_rehash) = match (user, verification) {
         (Some(user), Verification::Valid { needs_rehash }) => (user, needs_rehash),
         // The reserved places stay taken: they were failures.
@@ -217,13 +231,11 @@ async fn logout(
     state: web::Data<AppState>,
     actor: Authorized<SignedIn>,
 ) -> Result<HttpResponse, ApiError> {
-    let now = state.clock.now();
     identity::revoke_token(
         state.db.writer(),
         actor.jti,
         actor.user_id,
         actor.token_expires_at,
-        now,
     )
     .await?;
     state.auth_cache.invalidate(actor.user_id);

@@ -28,11 +28,12 @@ pub async fn domain_count(db: &Database) -> u64 {
         .unwrap_or(0)
 }
 
-/// Copies one table in key order, in batches; returns its row count.
+/// Copies one table in the order of its whole primary key (no ties, so no row is read twice
+/// or skipped across pages), in batches; returns its row count.
 async fn copy_table<E>(
     from: &impl ConnectionTrait,
     to: &impl ConnectionTrait,
-    order: E::Column,
+    key: &[E::Column],
     progress: &(dyn Fn(&str, u64) + Sync),
 ) -> Result<u64, PersistenceError>
 where
@@ -41,7 +42,11 @@ where
     E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
 {
     let name = E::default().table_name().to_owned();
-    let mut pages = E::find().order_by_asc(order).paginate(from, BATCH);
+    let mut query = E::find();
+    for column in key {
+        query = query.order_by_asc(*column);
+    }
+    let mut pages = query.paginate(from, BATCH);
     let mut copied = 0u64;
     while let Some(rows) = pages.fetch_and_next().await? {
         if rows.is_empty() {
@@ -63,23 +68,47 @@ where
 /// those it refers to).
 macro_rules! each_table {
     ($apply:ident) => {
-        $apply!(domains, domains::Column::Id);
-        $apply!(users, users::Column::Id);
-        $apply!(roles, roles::Column::Id);
-        $apply!(user_roles, user_roles::Column::UserId);
-        $apply!(customers, customers::Column::Id);
-        $apply!(customer_resellers, customer_resellers::Column::Id);
-        $apply!(support_partners, support_partners::Column::CustomerId);
-        // Follow-ups point at older cases: case numbers grow with time.
-        $apply!(cases, cases::Column::CaseNumber);
-        $apply!(case_access, case_access::Column::CaseId);
-        $apply!(case_comments, case_comments::Column::Id);
-        $apply!(attachments, attachments::Column::Id);
-        $apply!(audit_events, audit_events::Column::Id);
-        $apply!(outbox, outbox::Column::Id);
-        $apply!(idempotency_keys, idempotency_keys::Column::UserId);
-        $apply!(revoked_tokens, revoked_tokens::Column::Jti);
-        $apply!(legacy_records, legacy_records::Column::LegacyId);
+        $apply!(domains, [domains::Column::Id]);
+        $apply!(users, [users::Column::Id]);
+        $apply!(roles, [roles::Column::Id]);
+        $apply!(
+            user_roles,
+            [user_roles::Column::UserId, user_roles::Column::Role]
+        );
+        $apply!(customers, [customers::Column::Id]);
+        $apply!(customer_resellers, [customer_resellers::Column::Id]);
+        $apply!(
+            support_partners,
+            [
+                support_partners::Column::CustomerId,
+                support_partners::Column::PartnerDomainId
+            ]
+        );
+        // Follow-ups point at older cases: case numbers (unique) grow with time.
+        $apply!(cases, [cases::Column::CaseNumber]);
+        $apply!(
+            case_access,
+            [case_access::Column::DomainId, case_access::Column::CaseId]
+        );
+        $apply!(case_comments, [case_comments::Column::Id]);
+        $apply!(attachments, [attachments::Column::Id]);
+        $apply!(audit_events, [audit_events::Column::Id]);
+        $apply!(outbox, [outbox::Column::Id]);
+        $apply!(
+            idempotency_keys,
+            [
+                idempotency_keys::Column::UserId,
+                idempotency_keys::Column::Key
+            ]
+        );
+        $apply!(revoked_tokens, [revoked_tokens::Column::Jti]);
+        $apply!(
+            legacy_records,
+            [
+                legacy_records::Column::Kind,
+                legacy_records::Column::LegacyId
+            ]
+        );
     };
 }
 
@@ -96,7 +125,7 @@ pub async fn copy_rows(
         ($entity:ident, $order:expr) => {
             tables.push((
                 stringify!($entity),
-                copy_table::<$entity::Entity>(from, to, $order, progress).await?,
+                copy_table::<$entity::Entity>(from, to, &$order, progress).await?,
             ));
         };
     }

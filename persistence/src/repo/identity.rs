@@ -692,13 +692,9 @@ pub async fn revoke_token(
     jti: Uuid,
     user: UserId,
     expires_at: OffsetDateTime,
-    now: OffsetDateTime,
 ) -> Result<(), PersistenceError> {
-    // Housekeeping on the way: rows of tokens past their expiry can go.
-    revoked_tokens::Entity::delete_many()
-        .filter(revoked_tokens::Column::ExpiresAt.lt(to_micros(now)))
-        .exec(conn)
-        .await?;
+    // Rows of tokens past their expiry go in the periodic clean-up (repo::housekeeping), not
+    // here: a logout deleting every user's expired rows could deadlock with another's.
     let model = revoked_tokens::ActiveModel {
         jti: Set(jti),
         user_id: Set(user.as_uuid()),
