@@ -129,15 +129,7 @@ fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
         Category::Data => {
             let message = strip_position(&inner.to_string());
             let field = field_of(&path, &message);
-            ApiError::new(
-                ErrorCode::InvalidRequest,
-                format!("The field {field} is invalid: {message}."),
-            )
-            .with_errors(vec![FieldIssue {
-                field,
-                code: data_error_code(&message).to_owned(),
-                message,
-            }])
+            ApiError::invalid_field(&field, data_error_code(&message), &message)
         }
         Category::Syntax | Category::Eof | Category::Io => ApiError::new(
             ErrorCode::MalformedJson,
@@ -218,15 +210,7 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
         let path = err.path().to_string();
         let message = err.inner().to_string();
         let field = field_of(&path, &message);
-        ApiError::new(
-            ErrorCode::InvalidQueryParameter,
-            format!("The query parameter {field} is invalid: {message}."),
-        )
-        .with_errors(vec![FieldIssue {
-            field,
-            code: data_error_code(&message).to_owned(),
-            message,
-        }])
+        ApiError::invalid_query_parameter(&field, data_error_code(&message), &message)
     })
 }
 
@@ -260,17 +244,8 @@ pub fn path_param<T>(name: &str, raw: &str) -> Result<T, ApiError>
 where
     T: FromStr<Err = casebridge_domain::InvalidValue>,
 {
-    raw.parse::<T>().map_err(|e| {
-        ApiError::new(
-            ErrorCode::InvalidPathParameter,
-            format!("The path parameter {name} is invalid: {}.", e.message),
-        )
-        .with_errors(vec![FieldIssue {
-            field: name.to_owned(),
-            code: e.code.to_owned(),
-            message: e.message,
-        }])
-    })
+    raw.parse::<T>()
+        .map_err(|e| ApiError::invalid_path_parameter(name, e.code, &e.message))
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! generated OpenAPI document; and the `casebridge` binary's commands.
 
 pub mod auth;
+pub mod cases;
 pub mod clock;
 pub mod conditions;
 pub mod copy_data;

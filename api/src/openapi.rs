@@ -30,8 +30,8 @@ use crate::routes;
         Problem,
         FieldIssue,
         ErrorCodeSchema,
-        crate::routes::cases::OrderBy,
-        crate::routes::cases::StatusFilter,
+        crate::wire::cases::OrderBy,
+        crate::wire::cases::StatusFilter,
         crate::wire::Severity,
         // Schemas that parameters name by reference; bodies register theirs themselves.
         crate::wire::text::Title,

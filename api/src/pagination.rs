@@ -130,30 +130,183 @@ fn keyed(key: &[u8]) -> HmacSha256 {
     <HmacSha256 as Mac>::new_from_slice(key).expect("HMAC takes keys of any length")
 }
 
-/// One page of a short list held in memory (a domain's roles, a customer's support partners),
-/// with an offset token bound to the scope.
-pub fn page_of<T: Clone>(
-    pages: &PageTokens,
-    scope: &str,
-    all: &[T],
-    size: Option<i64>,
-    token: Option<&str>,
-) -> Result<(Vec<T>, String), ApiError> {
-    let size = usize::try_from(page_size(size)?).unwrap_or(usize::MAX);
-    let start: usize = token
-        .filter(|t| !t.is_empty())
-        .map(|t| pages.decode::<usize>(scope, t))
-        .transpose()?
-        .unwrap_or(0)
-        .min(all.len());
-    let end = start.saturating_add(size).min(all.len());
-    let next = if end < all.len() {
-        pages.encode(scope, &end)
-    } else {
-        String::new()
-    };
-    Ok((all[start..end].to_vec(), next))
+/// Where a client's page starts and how long it is, read from its `page_size` and
+/// `page_token` against the scope of its query.
+#[derive(Debug)]
+pub struct PageRequest<P> {
+    scope: String,
+    size: usize,
+    /// The position the page starts after; `None` for the first page.
+    pub after: Option<P>,
 }
+
+impl<P> PageRequest<P> {
+    /// How many rows to fetch: one more than the page, which tells whether another follows.
+    pub fn fetch(&self) -> u64 {
+        u64::try_from(self.size)
+            .unwrap_or(u64::MAX)
+            .saturating_add(1)
+    }
+}
+
+/// One page of a list, with the token of the next page (empty on the last) and the size of
+/// the whole list.
+#[derive(Debug)]
+pub struct Page<T> {
+    /// The page's items, in the list's order.
+    pub items: Vec<T>,
+    /// Token of the next page; empty on the last page.
+    pub next_page_token: String,
+    /// How many items the whole list holds.
+    pub total_size: u64,
+}
+
+impl<T> Page<T> {
+    /// The same page with each item converted.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_page_token: self.next_page_token,
+            total_size: self.total_size,
+        }
+    }
+}
+
+/// The `page_size` and `page_token` every list query carries (see [`list_query`]).
+pub trait Paged {
+    /// The page size asked for.
+    fn page_size(&self) -> Option<i64>;
+    /// The token of the page asked for.
+    fn page_token(&self) -> Option<&str>;
+}
+
+impl PageTokens {
+    /// The page a client asks for; `scope` names the endpoint, the caller and every filter,
+    /// so a token is refused by any other query.
+    pub fn request<P: DeserializeOwned>(
+        &self,
+        scope: String,
+        query: &impl Paged,
+    ) -> Result<PageRequest<P>, ApiError> {
+        let size = usize::try_from(page_size(query.page_size())?).unwrap_or(usize::MAX);
+        let after = query
+            .page_token()
+            .filter(|t| !t.is_empty())
+            .map(|t| self.decode(&scope, t))
+            .transpose()?;
+        Ok(PageRequest { scope, size, after })
+    }
+
+    /// The page of `rows` (fetched with [`PageRequest::fetch`]): the extra row cut off, and
+    /// the token of the next page made from the last row's `position`.
+    pub fn page<T, P: Serialize>(
+        &self,
+        request: PageRequest<P>,
+        mut rows: Vec<T>,
+        total_size: u64,
+        position: impl FnOnce(&T) -> P,
+    ) -> Page<T> {
+        let next_page_token = if rows.len() > request.size {
+            rows.truncate(request.size);
+            rows.last()
+                .map(|last| self.encode(&request.scope, &position(last)))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Page {
+            items: rows,
+            next_page_token,
+            total_size,
+        }
+    }
+
+    /// One page of a short list held whole in memory (a domain's roles, a customer's support
+    /// partners), by offset.
+    pub fn page_of<T>(
+        &self,
+        scope: String,
+        mut all: Vec<T>,
+        query: &impl Paged,
+    ) -> Result<Page<T>, ApiError> {
+        let request: PageRequest<usize> = self.request(scope, query)?;
+        let total_size = all.len() as u64;
+        let start = request.after.unwrap_or(0).min(all.len());
+        let end = start.saturating_add(request.size).min(all.len());
+        let next_page_token = if end < all.len() {
+            self.encode(&request.scope, &end)
+        } else {
+            String::new()
+        };
+        Ok(Page {
+            items: all.drain(start..end).collect(),
+            next_page_token,
+            total_size,
+        })
+    }
+}
+
+/// Declares a list query: the struct as written, followed by the `page_size` and `page_token`
+/// fields every list takes, documented once.
+macro_rules! list_query {
+    ($(#[$meta:meta])* pub struct $name:ident { $($fields:tt)* }) => {
+        $(#[$meta])*
+        pub struct $name {
+            $($fields)*
+            /// Page size: default 25, at most 100.
+            #[param(minimum = 0)]
+            pub page_size: Option<i64>,
+            /// The `next_page_token` of the previous page.
+            #[param(value_type = Option<crate::wire::text::PageToken>)]
+            pub page_token: Option<String>,
+        }
+
+        impl $crate::pagination::Paged for $name {
+            fn page_size(&self) -> Option<i64> {
+                self.page_size
+            }
+            fn page_token(&self) -> Option<&str> {
+                self.page_token.as_deref()
+            }
+        }
+    };
+}
+pub(crate) use list_query;
+
+/// Declares a list's answer: its items under their own name, `next_page_token` and
+/// `total_size`, made from a [`Page`].
+macro_rules! list_response {
+    (
+        $(#[$meta:meta])*
+        $name:ident {
+            $(#[$items_meta:meta])*
+            $items:ident: $item:ident,
+            total_size: $total_doc:tt $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+        pub struct $name {
+            $(#[$items_meta])*
+            pub $items: Vec<$item>,
+            /// Token of the next page; empty on the last page.
+            pub next_page_token: String,
+            #[doc = $total_doc]
+            pub total_size: u64,
+        }
+
+        impl From<$crate::pagination::Page<$item>> for $name {
+            fn from(page: $crate::pagination::Page<$item>) -> Self {
+                Self {
+                    $items: page.items,
+                    next_page_token: page.next_page_token,
+                    total_size: page.total_size,
+                }
+            }
+        }
+    };
+}
+pub(crate) use list_response;
 
 #[cfg(test)]
 mod tests {

@@ -304,6 +304,67 @@ impl ApiError {
         )
     }
 
+    /// A problem about one field: `detail` for people, the field's issue for programs.
+    pub fn one_field(
+        code: ErrorCode,
+        detail: impl Into<String>,
+        field: impl Into<String>,
+        issue: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::new(code, detail).with_errors(vec![FieldIssue {
+            field: field.into(),
+            code: issue.into(),
+            message: message.into(),
+        }])
+    }
+
+    /// `422 invalid_request` refusing one field of the body.
+    pub fn invalid_field(field: &str, issue: impl Into<String>, message: &str) -> Self {
+        Self::one_field(
+            ErrorCode::InvalidRequest,
+            format!("The field {field} is invalid: {message}."),
+            field,
+            issue,
+            message,
+        )
+    }
+
+    /// `400 invalid_query_parameter` refusing one query parameter.
+    pub fn invalid_query_parameter(field: &str, issue: impl Into<String>, message: &str) -> Self {
+        Self::one_field(
+            ErrorCode::InvalidQueryParameter,
+            format!("The query parameter {field} is invalid: {message}."),
+            field,
+            issue,
+            message,
+        )
+    }
+
+    /// `400 invalid_path_parameter` refusing one path parameter.
+    pub fn invalid_path_parameter(field: &str, issue: impl Into<String>, message: &str) -> Self {
+        Self::one_field(
+            ErrorCode::InvalidPathParameter,
+            format!("The path parameter {field} is invalid: {message}."),
+            field,
+            issue,
+            message,
+        )
+    }
+
+    /// A unique key that already holds a value answered as `code`; any other failure as it is.
+    pub fn conflict_as(
+        err: casebridge_persistence::PersistenceError,
+        code: ErrorCode,
+        detail: &str,
+    ) -> Self {
+        if err.is_conflict() {
+            Self::new(code, detail)
+        } else {
+            err.into()
+        }
+    }
+
     /// Adds field issues.
     pub fn with_errors(mut self, errors: Vec<FieldIssue>) -> Self {
         self.0.errors = errors;

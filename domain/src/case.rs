@@ -6,8 +6,10 @@ use std::str::FromStr;
 use time::{Duration, OffsetDateTime};
 
 use crate::customer::SupportTier;
+use crate::ids::CustomerId;
+use crate::notification::CaseNotice;
 use crate::values::Justification;
-use crate::{DomainError, InvalidValue};
+use crate::{DomainError, FieldError, InvalidValue};
 
 /// How long after closing a case may be reopened; later, a follow-up case is filed instead.
 pub const REOPEN_WINDOW: Duration = Duration::days(30);
@@ -277,14 +279,22 @@ impl Lifecycle {
         authorize(party, CaseAction::Comment)
     }
 
-    /// The status after a partner or customer comments: answering a case that waits for
-    /// them hands it back to support.
-    pub fn status_after_comment(&self, party: Party) -> CaseStatus {
-        match (party, self.status) {
+    /// What a comment by `party` does to the case: a partner's or customer's answer to a case
+    /// that waits for them hands it back to support; support's reply is mailed to the
+    /// subscribers.
+    pub fn after_comment(&self, party: Party) -> AfterComment {
+        let status = match (party, self.status) {
             (Party::Partner | Party::Customer, CaseStatus::ActionRequired) => {
                 CaseStatus::InProgressSupport
             }
             (_, status) => status,
+        };
+        AfterComment {
+            lifecycle: (status != self.status).then(|| Lifecycle {
+                status,
+                ..self.clone()
+            }),
+            notice: (party == Party::Support).then_some(CaseNotice::SupportReplied),
         }
     }
 
@@ -401,13 +411,46 @@ impl Default for Lifecycle {
     }
 }
 
-/// Checks that a new case may follow up the case with this status: only closed cases are
-/// followed up (an open one is simply continued).
-pub fn check_follow_up_of(status: CaseStatus) -> Result<(), DomainError> {
-    if status == CaseStatus::Closed {
-        Ok(())
-    } else {
-        Err(DomainError::FollowUpRequiresClosedCase)
+/// What a comment changes: the lifecycle, when the status moves, and the mail it sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AfterComment {
+    /// The case's lifecycle after the comment, when it changed.
+    pub lifecycle: Option<Lifecycle>,
+    /// The mail to the case's subscribers, if any.
+    pub notice: Option<CaseNotice>,
+}
+
+/// The case a new one follows up, as its filer sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FollowedUp {
+    /// The followed-up case's customer.
+    pub customer: CustomerId,
+    /// Its status.
+    pub status: CaseStatus,
+}
+
+/// Checks the case a new case of `customer` follows up: `previous` is that case when the filer
+/// sees it (`None` otherwise). It must be of the same customer, and closed (an open case is
+/// simply continued).
+pub fn check_follow_up_of(
+    previous: Option<FollowedUp>,
+    customer: CustomerId,
+) -> Result<(), DomainError> {
+    match previous {
+        Some(p) if p.customer == customer => {
+            if p.status == CaseStatus::Closed {
+                Ok(())
+            } else {
+                Err(DomainError::FollowUpRequiresClosedCase)
+            }
+        }
+        _ => Err(DomainError::InvalidFields(vec![FieldError {
+            field: "follow_up_of".to_owned(),
+            error: InvalidValue::new(
+                "unknown_case",
+                "no such case of this customer that you can see",
+            ),
+        }])),
     }
 }
 
@@ -754,23 +797,38 @@ mod tests {
 
     #[test]
     fn a_participant_comment_hands_an_action_required_case_back_to_support() {
+        let status_after = |from: CaseStatus, party: Party| {
+            let after = at(from).after_comment(party);
+            after.lifecycle.map_or(from, |l| l.status)
+        };
         assert_eq!(
-            at(ActionRequired).status_after_comment(Party::Partner),
+            status_after(ActionRequired, Party::Partner),
             InProgressSupport
         );
         assert_eq!(
-            at(ActionRequired).status_after_comment(Party::Customer),
+            status_after(ActionRequired, Party::Customer),
             InProgressSupport
         );
+        assert_eq!(status_after(ActionRequired, Party::Support), ActionRequired);
         assert_eq!(
-            at(ActionRequired).status_after_comment(Party::Support),
-            ActionRequired
-        );
-        assert_eq!(
-            at(SolutionOffered).status_after_comment(Party::Partner),
+            status_after(SolutionOffered, Party::Partner),
             SolutionOffered
         );
-        assert_eq!(at(Closed).status_after_comment(Party::Partner), Closed);
+        assert_eq!(status_after(Closed, Party::Partner), Closed);
+        assert_eq!(at(New).after_comment(Party::Partner).lifecycle, None);
+    }
+
+    #[test]
+    fn only_support_replies_are_mailed() {
+        assert_eq!(
+            at(New).after_comment(Party::Support).notice,
+            Some(CaseNotice::SupportReplied)
+        );
+        assert_eq!(at(New).after_comment(Party::Partner).notice, None);
+        assert_eq!(
+            at(ActionRequired).after_comment(Party::Customer).notice,
+            None
+        );
     }
 
     #[test]
@@ -792,12 +850,22 @@ mod tests {
     }
 
     #[test]
-    fn only_a_closed_case_can_be_followed_up() {
-        assert_eq!(check_follow_up_of(Closed), Ok(()));
+    fn only_a_closed_case_of_the_same_customer_can_be_followed_up() {
+        let ours = CustomerId::generate();
+        let theirs = CustomerId::generate();
+        let of = |customer, status| Some(FollowedUp { customer, status });
+        assert_eq!(check_follow_up_of(of(ours, Closed), ours), Ok(()));
         for status in CaseStatus::OPEN {
             assert_eq!(
-                check_follow_up_of(status),
+                check_follow_up_of(of(ours, status), ours),
                 Err(DomainError::FollowUpRequiresClosedCase)
+            );
+        }
+        for unseen in [None, of(theirs, Closed)] {
+            let refused = check_follow_up_of(unseen, ours);
+            assert!(
+                matches!(&refused, Err(DomainError::InvalidFields(f)) if f[0].field == "follow_up_of" && f[0].error.code == "unknown_case"),
+                "{refused:?}"
             );
         }
     }

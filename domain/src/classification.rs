@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::DomainError;
-use crate::values::Answer;
+use crate::values::{Answer, ProductType};
+use crate::{DomainError, FieldError, InvalidValue};
 
 /// A question a case of some category must (or may) answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +14,25 @@ pub struct Question {
     pub text: String,
     /// Whether a case cannot be filed without an answer.
     pub required: bool,
+}
+
+/// Checks that the category chosen for a case is one of its product's: `category_product` is
+/// the product of the category found under the id given, `None` when there is no such category.
+pub fn check_category_of_product(
+    category_product: Option<ProductType>,
+    product: ProductType,
+) -> Result<(), DomainError> {
+    if category_product == Some(product) {
+        Ok(())
+    } else {
+        Err(DomainError::InvalidFields(vec![FieldError {
+            field: "classification_id".to_owned(),
+            error: InvalidValue::new(
+                "unknown_classification",
+                "no such category for this product",
+            ),
+        }]))
+    }
 }
 
 /// Checks a case's answers against its category's questions: every required question is
@@ -49,6 +68,17 @@ pub fn check_answers(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_category_must_be_one_of_the_cases_product() {
+        let product = ProductType::GoogleWorkspace;
+        assert_eq!(check_category_of_product(Some(product), product), Ok(()));
+        let refused = check_category_of_product(None, product);
+        assert!(
+            matches!(&refused, Err(DomainError::InvalidFields(f)) if f[0].field == "classification_id" && f[0].error.code == "unknown_classification"),
+            "{refused:?}"
+        );
+    }
 
     fn questions() -> Vec<Question> {
         vec![

@@ -633,6 +633,64 @@ pub struct PostalAddress {
 impl PostalAddress {
     /// Most street lines accepted.
     pub const MAX_LINES: usize = 5;
+
+    /// Parses an address as given, naming refused fields under `prefix` (`prefix.lines[0]`,
+    /// `prefix.country_code` …); the API and the import of the old support center both parse
+    /// addresses here.
+    pub fn parse(
+        p: &mut crate::FieldParser,
+        prefix: &str,
+        given: PostalAddressInput<'_>,
+    ) -> Option<Self> {
+        if given.lines.is_empty() || given.lines.len() > Self::MAX_LINES {
+            p.refuse(
+                format!("{prefix}.lines"),
+                InvalidValue::new("invalid_length", "must have 1 to 5 lines"),
+            );
+        }
+        let lines: Vec<Option<ShortText>> = given
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| p.field(format!("{prefix}.lines[{i}]"), ShortText::parse(l)))
+            .collect();
+        let locality = p.field(
+            format!("{prefix}.locality"),
+            ShortText::parse(given.locality),
+        );
+        let region = p.optional(format!("{prefix}.region"), given.region, ShortText::parse);
+        let postal_code = p.optional(
+            format!("{prefix}.postal_code"),
+            given.postal_code,
+            ShortText::parse,
+        );
+        let country_code = p.field(
+            format!("{prefix}.country_code"),
+            CountryCode::parse(given.country_code),
+        );
+        Some(Self {
+            lines: lines.into_iter().collect::<Option<Vec<_>>>()?,
+            locality: locality?,
+            region,
+            postal_code,
+            country_code: country_code?,
+        })
+    }
+}
+
+/// A postal address as a client or a file gives it, before parsing.
+#[derive(Debug, Clone, Copy)]
+pub struct PostalAddressInput<'a> {
+    /// Street lines.
+    pub lines: &'a [String],
+    /// City or town.
+    pub locality: &'a str,
+    /// State, county or province.
+    pub region: Option<&'a str>,
+    /// Postal code.
+    pub postal_code: Option<&'a str>,
+    /// ISO 3166-1 alpha-2 country code.
+    pub country_code: &'a str,
 }
 
 /// The customer's contact person as the partner sales console keeps it.
@@ -644,6 +702,26 @@ pub struct Contact {
     pub email: EmailAddress,
     /// A phone number as written by the partner.
     pub phone: Option<PhoneNumber>,
+}
+
+impl Contact {
+    /// Parses a contact as given, naming refused fields under `prefix`.
+    pub fn parse(
+        p: &mut crate::FieldParser,
+        prefix: &str,
+        name: &str,
+        email: &str,
+        phone: Option<&str>,
+    ) -> Option<Self> {
+        let name = p.field(format!("{prefix}.name"), DisplayName::parse(name));
+        let email = p.field(format!("{prefix}.email"), EmailAddress::parse(email));
+        let phone = p.optional(format!("{prefix}.phone"), phone, PhoneNumber::parse);
+        Some(Self {
+            name: name?,
+            email: email?,
+            phone,
+        })
+    }
 }
 
 /// A contact phone number: 6 to 20 digits with the usual separators, an optional leading `+`.

@@ -402,3 +402,52 @@ async fn idempotent_replay_is_refused_once_access_has_ended() {
         .assert_problem(403, "reseller_access_not_granted");
     comment().await.assert_problem(404, "not_found");
 }
+
+#[tokio::test]
+async fn a_filing_waits_for_a_revocation_in_flight_and_is_refused_by_it() {
+    use casebridge_domain::{CustomerId, ResellerAccess};
+    use casebridge_persistence::repo::{customers, locks};
+
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let customer: CustomerId = w.customer_id.parse().unwrap();
+    // A revocation in flight: its transaction holds the customer, as the API's own does, and
+    // has revoked but not yet committed.
+    let revocation = app.db.begin().await.unwrap();
+    locks::customer(&revocation, customer).await.unwrap();
+    customers::set_reseller_access(
+        &revocation,
+        customer,
+        ResellerAccess::Revoked,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await
+    .unwrap();
+
+    let (api, token, path) = (
+        app.api.clone(),
+        w.reseller.token.clone(),
+        format!("/v1/customers/{}/cases", w.customer_id),
+    );
+    let filing = tokio::spawn(async move {
+        api.post(&path)
+            .token(&token)
+            .json(&casebridge_tests::case_body(
+                "Calendar invitations arrive late",
+            ))
+            .send()
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !filing.is_finished(),
+        "the filing decides with the customer locked, so it waits for the revocation"
+    );
+    revocation.commit().await.unwrap();
+
+    let res = filing.await.unwrap();
+    assert_eq!(res.status, 403, "{}", res.text());
+    assert_eq!(res.body["code"], "reseller_access_not_granted");
+    let listed = app.get_as(&w.reseller, "/v1/cases").await;
+    assert_eq!(listed.body["total_size"], 0, "{}", listed.text());
+}

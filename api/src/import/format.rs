@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use crate::routes::customers::{Contact, PostalAddress};
 use crate::wire;
 
 /// The format's name, in the first line.
@@ -105,6 +104,48 @@ pub struct Customer {
     /// Old ids of its support partners' (reseller-realm) domains.
     #[serde(default)]
     pub support_partners: Vec<String>,
+}
+
+/// A postal address in the file. The file's own type: a change to the API's address does not
+/// change the import format.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostalAddress {
+    /// Street lines, 1 to 5.
+    pub lines: Vec<String>,
+    /// City or town.
+    pub locality: String,
+    /// State, county or province.
+    pub region: Option<String>,
+    /// Postal code.
+    pub postal_code: Option<String>,
+    /// ISO 3166-1 alpha-2 country code.
+    pub country_code: String,
+}
+
+impl PostalAddress {
+    /// The address as given, for the domain's parser.
+    pub fn input(&self) -> casebridge_domain::PostalAddressInput<'_> {
+        casebridge_domain::PostalAddressInput {
+            lines: &self.lines,
+            locality: &self.locality,
+            region: self.region.as_deref(),
+            postal_code: self.postal_code.as_deref(),
+            country_code: &self.country_code,
+        }
+    }
+}
+
+/// A customer's contact person in the file.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    /// Name.
+    pub name: String,
+    /// Email address.
+    pub email: String,
+    /// Phone number.
+    pub phone: Option<String>,
 }
 
 /// Who acted on a case in the old system.

@@ -16,12 +16,14 @@ use std::time::Instant;
 
 use casebridge_domain::access::{check_assignable, check_email_in_domain, check_super_admin_email};
 use casebridge_domain::case::Escalation;
+use casebridge_domain::classification::check_category_of_product;
 use casebridge_domain::privacy::check_no_personal_data;
 use casebridge_domain::{
-    Answer, BuiltInRole, CaseId, CaseTitle, ClassificationId, CommentBody, CommentId, CustomerId,
-    Description, DisplayName, DomainId, DomainName, EmailAddress, FieldParser, Justification,
-    LanguageCode, Lifecycle, Management, OrgUnitPath, Party, Privilege, Realm, ResellerAccess,
-    RoleId, RoleName, RoleRef, Subscribers, SupportTier, TimeZone, UserId,
+    Answer, BuiltInRole, CaseId, CaseTitle, ClassificationId, CommentBody, CommentId,
+    Contact as DomainContact, CustomerId, Description, DisplayName, DomainId, DomainName,
+    EmailAddress, FieldParser, Justification, LanguageCode, Lifecycle, Management, OrgUnitPath,
+    Party, PostalAddress as DomainPostalAddress, Privilege, Realm, ResellerAccess, RoleId,
+    RoleName, RoleRef, Subscribers, SupportTier, TimeZone, UserId,
 };
 use casebridge_persistence::repo::customers::{
     self, ContactData, CustomerChanges, NewCustomer, PostalAddressData,
@@ -37,8 +39,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use self::format::Record;
-use crate::routes::cases::participants;
-use crate::routes::customers::{parse_contact, parse_postal_address};
+use crate::cases::participants;
 
 /// Why an import stopped.
 #[derive(Debug, thiserror::Error)]
@@ -563,11 +564,19 @@ impl Planner<'_> {
     async fn plan_customer(&mut self, c: format::Customer, hash: String) -> Result<(), Refusal> {
         let mut p = FieldParser::new();
         let name = p.field("name", DisplayName::parse(&c.name));
-        let address = parse_postal_address(&mut p, "postal_address", &c.postal_address);
-        let contact = parse_contact(&mut p, "contact", &c.contact);
-        let (name, address, contact): (DisplayName, PostalAddressData, ContactData) = p
+        let address =
+            DomainPostalAddress::parse(&mut p, "postal_address", c.postal_address.input());
+        let contact = DomainContact::parse(
+            &mut p,
+            "contact",
+            &c.contact.name,
+            &c.contact.email,
+            c.contact.phone.as_deref(),
+        );
+        let (name, address, contact) = p
             .finish(|| Some((name?, address?, contact?)))
             .map_err(parse_err)?;
+        let (address, contact) = (PostalAddressData::from(address), ContactData::from(contact));
         let (domain, _, realm) = self.domain(&c.domain).await?;
         if realm != Realm::Customer {
             return Err("domain: must be a customer domain".to_owned());
@@ -683,12 +692,11 @@ impl Planner<'_> {
             })
             .map_err(parse_err)?;
         let product_type: casebridge_domain::ProductType = c.product_type.into();
-        if self.classifications.get(&classification) != Some(&product_type) {
-            return Err(
-                "classification_id: no such category of casebridge's catalogue for this product"
-                    .to_owned(),
-            );
-        }
+        check_category_of_product(
+            self.classifications.get(&classification).copied(),
+            product_type,
+        )
+        .map_err(parse_err)?;
         let answers: BTreeMap<String, String> = answers
             .into_iter()
             .filter_map(|(k, v)| v.map(|v| (k, v.into_inner())))

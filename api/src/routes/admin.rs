@@ -19,7 +19,6 @@ use casebridge_persistence::repo::identity::{
 use casebridge_persistence::repo::locks;
 use casebridge_persistence::{Connection, PersistenceError};
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Actor;
@@ -27,11 +26,12 @@ use crate::auth::actor::Authorized;
 use crate::auth::actor::capability::AdministerDomain;
 use crate::auth::password;
 use crate::extract::{ApiJson, ApiQuery, nullable, path_param, search_query};
-use crate::pagination::{page_of, page_size};
+use crate::pagination::{list_query, list_response};
 use crate::problem::{ApiError, Problem};
 use crate::retry::retrying;
 use crate::state::AppState;
 use crate::wire;
+use crate::wire::identity::{RoleView, UserView};
 
 /// Registers the endpoints.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -46,105 +46,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(delete_role);
 }
 
-/// A role as clients see it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct RoleView {
-    /// A built-in role's name, or a custom role's id: what role assignment takes.
-    #[schema(example = "reseller_admin")]
-    pub id: String,
-    /// The role's name.
-    pub name: String,
-    /// Whether the role is built in.
-    pub built_in: bool,
-    /// Whether the role is retired (grants nothing, cannot be assigned).
-    pub retired: bool,
-    /// The privileges it grants.
-    pub privileges: Vec<wire::Privilege>,
-}
-
-impl RoleView {
-    /// The view of a held role.
-    pub fn from_held((held, name): &(HeldRole, String)) -> Self {
-        match held.role {
-            RoleRef::BuiltIn(b) => Self::built_in(b),
-            RoleRef::Custom(id) => Self {
-                id: id.to_string(),
-                name: name.clone(),
-                built_in: false,
-                retired: false,
-                privileges: held.custom_privileges.iter().map(|p| (*p).into()).collect(),
-            },
-        }
-    }
-
-    fn built_in(role: BuiltInRole) -> Self {
-        Self {
-            id: role.as_str().to_owned(),
-            name: role.as_str().to_owned(),
-            built_in: true,
-            retired: role.is_retired(),
-            privileges: role.privileges().into_iter().map(Into::into).collect(),
-        }
-    }
-}
-
-/// A user account as clients see it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct UserView {
-    /// Id.
-    pub id: String,
-    /// Email (the sign-in name).
-    pub email: String,
-    /// Display name.
-    pub display_name: String,
-    /// Where case mail goes instead of `email`, when set.
-    pub notification_email: Option<String>,
-    /// Organisational unit path.
-    pub org_unit: Option<String>,
-    /// Whether the account is suspended.
-    pub suspended: bool,
-    /// Whether the password is a one-time password to be changed.
-    pub must_change_password: bool,
-    /// Roles held.
-    pub roles: Vec<RoleView>,
-    /// Whether the user may use the portal's endpoints.
-    pub portal_access: bool,
-    /// What the user would need for portal access; empty when it has it.
-    pub missing_privileges: Vec<wire::Privilege>,
-    /// Created.
-    #[serde(with = "wire::timestamp")]
-    #[schema(value_type = String, format = DateTime)]
-    pub create_time: OffsetDateTime,
-    /// Last changed.
-    #[serde(with = "wire::timestamp")]
-    #[schema(value_type = String, format = DateTime)]
-    pub update_time: OffsetDateTime,
-}
-
-impl UserView {
-    /// The view of a user with its access and roles.
-    pub fn new(user: &UserRecord, access: &Access, roles: &[(HeldRole, String)]) -> Self {
-        Self {
-            id: user.id.to_string(),
-            email: user.email.to_string(),
-            display_name: user.display_name.clone(),
-            notification_email: user.notification_email.as_ref().map(ToString::to_string),
-            org_unit: user.org_unit.clone(),
-            suspended: user.suspended,
-            must_change_password: user.must_change_password,
-            roles: roles.iter().map(RoleView::from_held).collect(),
-            portal_access: access.has_portal_access(),
-            missing_privileges: access
-                .missing_privileges()
-                .into_iter()
-                .map(Into::into)
-                .collect(),
-            create_time: user.create_time,
-            update_time: user.update_time,
-        }
-    }
-}
-
 fn view_of(actor: &Actor, user: &UserRecord, roles: &[AssignedRole]) -> UserView {
     let pairs: Vec<(HeldRole, String)> = roles
         .iter()
@@ -154,33 +55,27 @@ fn view_of(actor: &Actor, user: &UserRecord, roles: &[AssignedRole]) -> UserView
     UserView::new(user, &Access::derive(actor.realm, &held), &pairs)
 }
 
-/// Query of the user list.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListUsersQuery {
-    /// `false`: only users who cannot reach the portal (and why, in `missing_privileges`);
-    /// `true`: only those who can.
-    pub portal_access: Option<bool>,
-    /// Words that must appear in the email or display name.
-    #[param(value_type = Option<crate::wire::text::Keywords>)]
-    pub q: Option<String>,
-    /// Page size: default 25, at most 100.
-    #[param(minimum = 0)]
-    pub page_size: Option<i64>,
-    /// The `next_page_token` of the previous page.
-    #[param(value_type = Option<crate::wire::text::PageToken>)]
-    pub page_token: Option<String>,
+list_query! {
+    /// Query of the user list.
+    #[derive(Debug, Deserialize, IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub struct ListUsersQuery {
+        /// `false`: only users who cannot reach the portal (and why, in `missing_privileges`);
+        /// `true`: only those who can.
+        pub portal_access: Option<bool>,
+        /// Words that must appear in the email or display name.
+        #[param(value_type = Option<crate::wire::text::Keywords>)]
+        pub q: Option<String>,
+    }
 }
 
-/// A page of users.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ListUsersResponse {
-    /// The users, by email.
-    pub users: Vec<UserView>,
-    /// Token of the next page; empty on the last page.
-    pub next_page_token: String,
-    /// How many users match, over all pages.
-    pub total_size: u64,
+list_response! {
+    /// A page of users.
+    ListUsersResponse {
+        /// The users, by email.
+        users: UserView,
+        total_size: "How many users match, over all pages.",
+    }
 }
 
 /// Lists the domain's users; `portal_access=false` shows who cannot reach the portal and why.
@@ -195,13 +90,13 @@ pub struct ListUsersResponse {
     )
 )]
 #[get("/v1/admin/users")]
+#[tracing::instrument(skip_all)]
 async fn list_users(
     state: web::Data<AppState>,
     actor: Authorized<AdministerDomain>,
     query: ApiQuery<ListUsersQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.0;
-    let size = page_size(query.page_size)?;
     let needle = search_query(query.q.as_deref())?
         .unwrap_or_default()
         .to_lowercase();
@@ -209,12 +104,7 @@ async fn list_users(
         "admin/users|{}|{:?}|{}",
         actor.domain_id, query.portal_access, needle
     );
-    let after: Option<String> = query
-        .page_token
-        .as_deref()
-        .filter(|t| !t.is_empty())
-        .map(|t| state.pages.decode(&scope, t))
-        .transpose()?;
+    let request = state.pages.request::<String>(scope, &query)?;
     // Domains hold hundreds of users, not millions: the rule for portal access is applied
     // by the domain layer to each, rather than re-expressed in SQL.
     let db = state.db.reader();
@@ -242,24 +132,20 @@ async fn list_users(
         })
         .collect();
     let total_size = matching.len() as u64;
-    let mut page: Vec<UserView> = matching
+    let rows: Vec<UserView> = matching
         .into_iter()
-        .filter(|v| after.as_ref().is_none_or(|a| v.email.as_str() > a.as_str()))
-        .take(usize::try_from(size + 1).unwrap_or(usize::MAX))
+        .filter(|v| {
+            request
+                .after
+                .as_ref()
+                .is_none_or(|a| v.email.as_str() > a.as_str())
+        })
+        .take(usize::try_from(request.fetch()).unwrap_or(usize::MAX))
         .collect();
-    let next_page_token = if page.len() as u64 > size {
-        page.truncate(usize::try_from(size).unwrap_or(usize::MAX));
-        page.last()
-            .map(|v| state.pages.encode(&scope, &v.email))
-            .unwrap_or_default()
-    } else {
-        String::new()
-    };
-    Ok(HttpResponse::Ok().json(ListUsersResponse {
-        users: page,
-        next_page_token,
-        total_size,
-    }))
+    let page = state
+        .pages
+        .page(request, rows, total_size, |v| v.email.clone());
+    Ok(HttpResponse::Ok().json(ListUsersResponse::from(page)))
 }
 
 /// A new account in the domain.
@@ -310,6 +196,7 @@ pub struct CreatedUser {
     )
 )]
 #[post("/v1/admin/users")]
+#[tracing::instrument(skip_all)]
 async fn create_user(
     state: web::Data<AppState>,
     actor: Authorized<AdministerDomain>,
@@ -354,7 +241,7 @@ async fn create_user(
     let user = identity::insert_user(state.db.writer(), &new, state.clock.now())
         .await
         .map_err(|e| {
-            conflict_as(
+            ApiError::conflict_as(
                 e,
                 crate::problem::ErrorCode::UserExists,
                 "A user with this email already exists in the domain.",
@@ -366,19 +253,6 @@ async fn create_user(
             user: view_of(&actor, &user, &[]),
             one_time_password: one_time,
         }))
-}
-
-/// Maps a unique-key collision to a specific conflict code.
-pub fn conflict_as(
-    err: casebridge_persistence::PersistenceError,
-    code: crate::problem::ErrorCode,
-    detail: &str,
-) -> ApiError {
-    if err.is_conflict() {
-        ApiError::new(code, detail)
-    } else {
-        err.into()
-    }
 }
 
 /// The id of a user in the path.
@@ -416,6 +290,7 @@ async fn load_user(
     )
 )]
 #[get("/v1/admin/users/{user_id}")]
+#[tracing::instrument(skip_all, fields(user_id = %path.user_id))]
 async fn get_user(
     state: web::Data<AppState>,
     actor: Authorized<AdministerDomain>,
@@ -474,6 +349,7 @@ pub struct UpdatedUser {
     )
 )]
 #[patch("/v1/admin/users/{user_id}")]
+#[tracing::instrument(skip_all, fields(user_id = %path.user_id))]
 async fn update_user(
     state: web::Data<AppState>,
     actor: Authorized<AdministerDomain>,
@@ -623,6 +499,7 @@ pub struct SetRolesRequest {
     )
 )]
 #[put("/v1/admin/users/{user_id}/roles")]
+#[tracing::instrument(skip_all, fields(user_id = %path.user_id))]
 async fn set_user_roles(
     state: web::Data<AppState>,
     actor: Authorized<AdministerDomain>,
@@ -697,27 +574,21 @@ async fn set_user_roles(
     Ok(HttpResponse::Ok().json(view_of(&actor, &user, &roles)))
 }
 
-/// Query of the role list.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListRolesQuery {
-    /// Page size: default 25, at most 100.
-    #[param(minimum = 0)]
-    pub page_size: Option<i64>,
-    /// The `next_page_token` of the previous page.
-    #[param(value_type = Option<crate::wire::text::PageToken>)]
-    pub page_token: Option<String>,
+list_query! {
+    /// Query of the role list.
+    #[derive(Debug, Deserialize, IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub struct ListRolesQuery {
+    }
 }
 
-/// The roles of the domain.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ListRolesResponse {
-    /// Built-in roles first, then custom roles by name.
-    pub roles: Vec<RoleView>,
-    /// Token of the next page; empty on the last page.
-    pub next_page_token: String,
-    /// How many roles there are.
-    pub total_size: u64,
+list_response! {
+    /// The roles of the domain.
+    ListRolesResponse {
+        /// Built-in roles first, then custom roles by name.
+        roles: RoleView,
+        total_size: "How many roles there are.",
+    }
 }
 
 /// Lists the roles users of the domain can hold: the built-in ones and the domain's custom
@@ -733,6 +604,7 @@ pub struct ListRolesResponse {
     )
 )]
 #[get("/v1/admin/roles")]
+#[tracing::instrument(skip_all)]
 async fn list_roles(
     state: web::Data<AppState>,
     actor: Authorized<AdministerDomain>,
@@ -753,18 +625,8 @@ async fn list_roles(
         });
     }
     let scope = format!("admin/roles|{}", actor.domain_id);
-    let (roles, next_page_token) = page_of(
-        &state.pages,
-        &scope,
-        &all,
-        query.page_size,
-        query.page_token.as_deref(),
-    )?;
-    Ok(HttpResponse::Ok().json(ListRolesResponse {
-        roles,
-        next_page_token,
-        total_size: all.len() as u64,
-    }))
+    let page = state.pages.page_of(scope, all, &*query)?;
+    Ok(HttpResponse::Ok().json(ListRolesResponse::from(page)))
 }
 
 /// A new custom role.
@@ -792,6 +654,7 @@ pub struct CreateRoleRequest {
     )
 )]
 #[post("/v1/admin/roles")]
+#[tracing::instrument(skip_all)]
 async fn create_role(
     state: web::Data<AppState>,
     actor: Authorized<AdministerDomain>,
@@ -824,7 +687,7 @@ async fn create_role(
     )
     .await
     .map_err(|e| {
-        conflict_as(
+        ApiError::conflict_as(
             e,
             crate::problem::ErrorCode::RoleExists,
             "A role with this name already exists in the domain.",
@@ -862,6 +725,7 @@ pub struct RolePath {
     )
 )]
 #[get("/v1/admin/roles/{role_id}")]
+#[tracing::instrument(skip_all, fields(role_id = %path.role_id))]
 async fn get_role(
     state: web::Data<AppState>,
     actor: Authorized<AdministerDomain>,
@@ -902,6 +766,7 @@ async fn get_role(
     )
 )]
 #[delete("/v1/admin/roles/{role_id}")]
+#[tracing::instrument(skip_all, fields(role_id = %path.role_id))]
 async fn delete_role(
     state: web::Data<AppState>,
     actor: Authorized<AdministerDomain>,

@@ -9,31 +9,23 @@ use actix_web::http::header::{
     self, Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
 };
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
-use casebridge_domain::{AttachmentId, CaseId, Party, Viewer};
-use casebridge_persistence::repo::attachments::{self, AttachmentRecord};
-use casebridge_persistence::repo::cases::{self, CaseChanges};
-use casebridge_persistence::repo::idempotency::StoredResponse;
-use casebridge_persistence::repo::{from_micros, identity, to_micros};
-use casebridge_persistence::{Connection, PersistenceError};
+use casebridge_domain::{AttachmentId, CaseId};
 use futures_util::StreamExt;
-use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
 use tokio::io::AsyncWriteExt;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Actor;
 use crate::auth::actor::Authorized;
 use crate::auth::actor::capability::{SupportCases, WorkCases};
+use crate::cases::{self, ReceivedFile};
 use crate::conditions::Idempotency;
 use crate::extract::{ApiQuery, path_param};
-use crate::pagination::page_size;
-use crate::problem::{ApiError, ErrorCode, FieldIssue, Problem};
-use crate::retry::retrying;
-use crate::routes::cases::{CasePath, case_id, locked_case, record_event, seen_case, visible_case};
+use crate::pagination::{list_query, list_response};
+use crate::problem::{ApiError, ErrorCode, Problem};
 use crate::state::AppState;
 use crate::storage::AttachmentStore;
+use crate::wire::cases::{Attachment, CasePath, case_id};
 
 /// Registers the endpoints.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -43,66 +35,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(download_attachment)
         .service(delete_attachment)
         .service(remove_attachment);
-}
-
-/// Who uploaded an attachment.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Uploader {
-    /// The user's id.
-    pub user_id: Option<String>,
-    /// Their email.
-    pub email: String,
-    /// Their domain.
-    pub domain: Option<String>,
-    /// `partner`, `customer` or `support`.
-    pub party: String,
-}
-
-/// A file attached to a case.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Attachment {
-    /// Id.
-    pub id: String,
-    /// The file's name, made safe.
-    pub filename: String,
-    /// The content type, as read from the bytes.
-    #[schema(example = "image/png")]
-    pub content_type: String,
-    /// Size in bytes.
-    pub size_bytes: i64,
-    /// Hex SHA-256 of the bytes.
-    pub sha256: String,
-    /// Who uploaded it.
-    pub uploader: Uploader,
-    /// When.
-    #[serde(with = "crate::wire::timestamp")]
-    #[schema(value_type = String, format = DateTime)]
-    pub create_time: OffsetDateTime,
-}
-
-fn party_name(p: Party) -> &'static str {
-    match p {
-        Party::Partner => "partner",
-        Party::Customer => "customer",
-        Party::Support => "support",
-    }
-}
-
-fn view(a: &AttachmentRecord, domain: Option<String>) -> Attachment {
-    Attachment {
-        id: a.id.to_string(),
-        filename: a.filename.clone(),
-        content_type: a.content_type.clone(),
-        size_bytes: a.size_bytes,
-        sha256: a.sha256.clone(),
-        uploader: Uploader {
-            user_id: a.uploader_user_id.map(|u| u.to_string()),
-            email: a.uploader_email.clone(),
-            domain,
-            party: party_name(a.uploader_party).to_owned(),
-        },
-        create_time: a.create_time,
-    }
 }
 
 /// The upload form: one part, named `file`.
@@ -115,17 +47,15 @@ pub struct UploadForm {
     file: Vec<u8>,
 }
 
-/// A staged upload, removed again unless it is committed.
+/// A staged upload, removed when the request ends (the store's commit has moved or copied
+/// it by then, or the upload was refused).
 struct Staged {
     path: PathBuf,
-    armed: bool,
 }
 
 impl Drop for Staged {
     fn drop(&mut self) {
-        if self.armed {
-            let _ = std::fs::remove_file(&self.path);
-        }
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 
@@ -160,15 +90,13 @@ fn unexpected_part(name: Option<&str>) -> ApiError {
         Some(name) => (name, "unknown_field", "the form takes one part, named file"),
         None => ("file", "unnamed_part", "every part needs a name"),
     };
-    ApiError::new(
+    ApiError::one_field(
         ErrorCode::InvalidRequest,
         format!("The form has an unexpected part: {message}."),
+        field,
+        code,
+        message,
     )
-    .with_errors(vec![FieldIssue {
-        field: field.to_owned(),
-        code: code.to_owned(),
-        message: message.to_owned(),
-    }])
 }
 
 fn too_large(limit: u64) -> ApiError {
@@ -235,7 +163,6 @@ async fn receive(
         let filename = safe_filename(field.content_disposition().and_then(|cd| cd.get_filename()));
         let staged = Staged {
             path: store.staging_path(),
-            armed: true,
         };
         let mut file = tokio::fs::File::create(&staged.path)
             .await
@@ -266,15 +193,13 @@ async fn receive(
         });
     }
     received.ok_or_else(|| {
-        ApiError::new(
+        ApiError::one_field(
             ErrorCode::InvalidRequest,
             "The form has no part named file.",
+            "file",
+            "required",
+            "send the file as the part named file",
         )
-        .with_errors(vec![FieldIssue {
-            field: "file".to_owned(),
-            code: "required".to_owned(),
-            message: "send the file as the part named file".to_owned(),
-        }])
     })
 }
 
@@ -297,6 +222,7 @@ async fn receive(
     )
 )]
 #[post("/v1/cases/{case_id}/attachments")]
+#[tracing::instrument(skip_all, fields(case_id = %path.case_id))]
 async fn upload_attachment(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -315,133 +241,35 @@ async fn upload_attachment(
     if declared.is_some_and(|n| n > limit.saturating_add(64 * 1024)) {
         return Err(too_large(limit));
     }
-    let party = actor.viewer().party();
-    {
-        let db = state.db.reader();
-        let seen = visible_case(db, actor.viewer(), id).await?;
-        seen.case.lifecycle.check_add_attachment(party)?;
-        let count = attachments::count_attachments(db, id).await?;
-        seen.case
-            .lifecycle
-            .check_attachment_room(count, state.attachments.per_case)?;
-    }
-    let mut received = receive(state.store.as_ref(), limit, payload).await?;
+    cases::check_room(&state, &actor, id).await?;
+    let received = receive(state.store.as_ref(), limit, payload).await?;
     let fingerprint = format!("{}\n{}", received.filename, received.sha256);
     let idempotency = Idempotency::from_request(&req, fingerprint.as_bytes())?;
-    let now = from_micros(to_micros(state.clock.now()));
-    let record = AttachmentRecord {
-        id: AttachmentId::generate(),
-        case_id: id,
+    let file = ReceivedFile {
+        staged: &received.staged.path,
         filename: received.filename.clone(),
         content_type: sniff(&received.head),
-        size_bytes: i64::try_from(received.size).unwrap_or(i64::MAX),
+        size: received.size,
         sha256: received.sha256.clone(),
-        storage_key: String::new(),
-        uploader_user_id: Some(actor.user_id),
-        uploader_email: actor.email.to_string(),
-        uploader_domain_id: Some(actor.domain_id),
-        uploader_party: party,
-        create_time: now,
     };
-    let record = AttachmentRecord {
-        storage_key: format!("{id}/{}", record.id),
-        ..record
-    };
-    // The complete bytes go into the store first, under a key nothing refers to yet; the
-    // record that refers to them commits after, and if it does not (a refusal, a replay, an
-    // error), the bytes are removed again.
-    state
-        .store
-        .commit(&received.staged.path, &record.storage_key)
-        .await
-        .map_err(ApiError::internal)?;
-    received.staged.armed = false;
-    let (state, actor, idempotency, record) = (&state, &actor, &idempotency, &record);
-    let outcome = retrying(|| async move {
-        let tx = state.db.begin().await?;
-        if let Some(key) = idempotency {
-            key.hold(&tx, actor).await?;
-        }
-        let seen = locked_case(&tx, actor.viewer(), id).await?;
-        if let Some(key) = idempotency
-            && let Some(replay) = key.stored(&tx, actor, now).await?
-        {
-            return Ok((replay, false));
-        }
-        seen.case.lifecycle.check_add_attachment(party)?;
-        let count = attachments::count_attachments(&tx, id).await?;
-        seen.case
-            .lifecycle
-            .check_attachment_room(count, state.attachments.per_case)?;
-        attachments::insert_attachment(&tx, record).await?;
-        cases::update_case(&tx, id, seen.case.version, &CaseChanges::default(), now).await?;
-        record_event(
-            &tx,
-            &actor.audit(),
-            &seen.case,
-            "case.attachment_added",
-            json!({
-                "attachment_id": record.id.to_string(),
-                "filename": record.filename,
-                "size_bytes": record.size_bytes,
-                "sha256": record.sha256,
-            }),
-            now,
-        )
-        .await?;
-        let location = format!("/v1/cases/{id}/attachments/{}", record.id);
-        let body = serde_json::to_string(&view(record, Some(actor.domain.to_string())))
-            .map_err(ApiError::internal)?;
-        if let Some(key) = idempotency {
-            let stored = StoredResponse {
-                status: 201,
-                body: body.clone(),
-                headers: vec![("location".to_owned(), location.clone())],
-            };
-            key.store(&tx, actor, &stored, now).await?;
-        }
-        tx.commit().await.map_err(PersistenceError::from)?;
-        Ok((
-            HttpResponse::Created()
-                .insert_header((header::LOCATION, location))
-                .content_type("application/json")
-                .body(body),
-            true,
-        ))
-    })
-    .await;
-    match outcome {
-        Ok((response, true)) => Ok(response),
-        other => {
-            if let Err(e) = state.store.remove(&record.storage_key).await {
-                tracing::warn!(error = %e, key = %record.storage_key, "unreferenced attachment bytes not removed");
-            }
-            other.map(|(response, _)| response)
-        }
+    let outcome = cases::attach(&state, &actor, id, file, idempotency.as_ref()).await?;
+    Ok(outcome.response)
+}
+
+list_query! {
+    /// Query of a case's attachments.
+    #[derive(Debug, Deserialize, IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub struct ListAttachmentsQuery {}
+}
+
+list_response! {
+    /// A page of attachments.
+    ListAttachmentsResponse {
+        /// Oldest first.
+        attachments: Attachment,
+        total_size: "How many attachments the case has.",
     }
-}
-
-/// Query of a case's attachments.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListAttachmentsQuery {
-    /// Page size: default 25, at most 100.
-    #[param(minimum = 0)]
-    pub page_size: Option<i64>,
-    /// The `next_page_token` of the previous page.
-    #[param(value_type = Option<crate::wire::text::PageToken>)]
-    pub page_token: Option<String>,
-}
-
-/// A page of attachments.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ListAttachmentsResponse {
-    /// Oldest first.
-    pub attachments: Vec<Attachment>,
-    /// Token of the next page; empty on the last page.
-    pub next_page_token: String,
-    /// How many attachments the case has.
-    pub total_size: u64,
 }
 
 /// Lists a case's attachments.
@@ -457,53 +285,15 @@ pub struct ListAttachmentsResponse {
     )
 )]
 #[get("/v1/cases/{case_id}/attachments")]
+#[tracing::instrument(skip_all, fields(case_id = %path.case_id))]
 async fn list_attachments(
     state: web::Data<AppState>,
     actor: Authorized<WorkCases>,
     path: web::Path<CasePath>,
     query: ApiQuery<ListAttachmentsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = case_id(&path)?;
-    let db = state.db.reader();
-    seen_case(db, actor.viewer(), id).await?;
-    let size = page_size(query.page_size)?;
-    let scope = format!("case-attachments|{id}");
-    let after: Option<(i64, uuid::Uuid)> = query
-        .page_token
-        .as_deref()
-        .filter(|t| !t.is_empty())
-        .map(|t| state.pages.decode(&scope, t))
-        .transpose()?;
-    let mut page = attachments::list_attachments(db, id, after, size + 1).await?;
-    let total_size = attachments::count_attachments(db, id).await?;
-    let size = usize::try_from(size).unwrap_or(usize::MAX);
-    let next_page_token = if page.len() > size {
-        page.truncate(size);
-        page.last()
-            .map(|a| {
-                state
-                    .pages
-                    .encode(&scope, &(to_micros(a.create_time), a.id.as_uuid()))
-            })
-            .unwrap_or_default()
-    } else {
-        String::new()
-    };
-    let mut out = Vec::with_capacity(page.len());
-    for a in &page {
-        let domain = match a.uploader_domain_id {
-            Some(d) => identity::find_domain(db, d)
-                .await?
-                .map(|d| d.name.to_string()),
-            None => None,
-        };
-        out.push(view(a, domain));
-    }
-    Ok(HttpResponse::Ok().json(ListAttachmentsResponse {
-        attachments: out,
-        next_page_token,
-        total_size,
-    }))
+    let page = cases::attach::attachments(&state, actor.viewer(), case_id(&path)?, &*query).await?;
+    Ok(HttpResponse::Ok().json(ListAttachmentsResponse::from(page)))
 }
 
 /// A case and one of its attachments in the path.
@@ -525,20 +315,6 @@ fn ids(path: &AttachmentPath) -> Result<(CaseId, AttachmentId), ApiError> {
     ))
 }
 
-/// The attachment in the path, if the viewer sees its case (404 otherwise, alike for a case
-/// not seen and an attachment not there).
-async fn seen_attachment(
-    db: &impl Connection,
-    viewer: Viewer,
-    path: &AttachmentPath,
-) -> Result<AttachmentRecord, ApiError> {
-    let (case, attachment) = ids(path)?;
-    seen_case(db, viewer, case).await?;
-    attachments::find_attachment(db, case, attachment)
-        .await?
-        .ok_or_else(ApiError::not_found)
-}
-
 /// Reads an attachment's description (name, type, size, hash, uploader).
 #[utoipa::path(
     tag = "cases",
@@ -551,20 +327,15 @@ async fn seen_attachment(
     )
 )]
 #[get("/v1/cases/{case_id}/attachments/{attachment_id}")]
+#[tracing::instrument(skip_all, fields(case_id = %path.case_id, attachment_id = %path.attachment_id))]
 async fn get_attachment(
     state: web::Data<AppState>,
     actor: Authorized<WorkCases>,
     path: web::Path<AttachmentPath>,
 ) -> Result<HttpResponse, ApiError> {
-    let db = state.db.reader();
-    let a = seen_attachment(db, actor.viewer(), &path).await?;
-    let domain = match a.uploader_domain_id {
-        Some(d) => identity::find_domain(db, d)
-            .await?
-            .map(|d| d.name.to_string()),
-        None => None,
-    };
-    Ok(HttpResponse::Ok().json(view(&a, domain)))
+    let (case, attachment) = ids(&path)?;
+    let a = cases::attach::attachment(&state, actor.viewer(), case, attachment).await?;
+    Ok(HttpResponse::Ok().json(a))
 }
 
 /// Downloads an attachment's bytes, as an attachment (never rendered in place): always
@@ -584,13 +355,15 @@ async fn get_attachment(
     )
 )]
 #[get("/v1/cases/{case_id}/attachments/{attachment_id}/content")]
+#[tracing::instrument(skip_all, fields(case_id = %path.case_id, attachment_id = %path.attachment_id))]
 async fn download_attachment(
     state: web::Data<AppState>,
     actor: Authorized<WorkCases>,
     path: web::Path<AttachmentPath>,
 ) -> Result<HttpResponse, ApiError> {
-    let db = state.db.reader();
-    let a = seen_attachment(db, actor.viewer(), &path).await?;
+    let (case, attachment) = ids(&path)?;
+    let a =
+        cases::attach::seen_attachment(state.db.reader(), actor.viewer(), case, attachment).await?;
     // Removed by support between the record's read and this open: gone, not broken.
     let bytes = state.store.open(&a.storage_key).await.map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
@@ -627,45 +400,6 @@ async fn download_attachment(
         )))
 }
 
-/// Removes an attachment: support only, and the removal is in the case's timeline.
-async fn remove(
-    state: &AppState,
-    actor: &Actor,
-    path: &AttachmentPath,
-) -> Result<HttpResponse, ApiError> {
-    let (case, attachment) = ids(path)?;
-    let now = state.clock.now();
-    let a = retrying(|| async move {
-        let tx = state.db.begin().await?;
-        let seen = locked_case(&tx, actor.viewer(), case).await?;
-        let a = attachments::find_attachment(&tx, case, attachment)
-            .await?
-            .ok_or_else(ApiError::not_found)?;
-        seen.case
-            .lifecycle
-            .check_remove_attachment(actor.viewer().party())?;
-        attachments::delete_attachment(&tx, case, attachment).await?;
-        cases::update_case(&tx, case, seen.case.version, &CaseChanges::default(), now).await?;
-        record_event(
-            &tx,
-            &actor.audit(),
-            &seen.case,
-            "case.attachment_removed",
-            json!({"attachment_id": a.id.to_string(), "filename": a.filename, "sha256": a.sha256}),
-            now,
-        )
-        .await?;
-        tx.commit().await.map_err(PersistenceError::from)?;
-        Ok(a)
-    })
-    .await?;
-    if let Err(e) = state.store.remove(&a.storage_key).await {
-        // The record is gone, so nobody can reach the bytes; a sweep can reclaim the space.
-        tracing::warn!(error = %e, key = %a.storage_key, "attachment bytes not removed");
-    }
-    Ok(HttpResponse::NoContent().finish())
-}
-
 /// Partners and customers cannot remove attachments; ask support to.
 #[utoipa::path(
     tag = "cases",
@@ -678,12 +412,15 @@ async fn remove(
     )
 )]
 #[delete("/v1/cases/{case_id}/attachments/{attachment_id}")]
+#[tracing::instrument(skip_all, fields(case_id = %path.case_id, attachment_id = %path.attachment_id))]
 async fn delete_attachment(
     state: web::Data<AppState>,
     actor: Authorized<WorkCases>,
     path: web::Path<AttachmentPath>,
 ) -> Result<HttpResponse, ApiError> {
-    remove(&state, &actor, &path).await
+    let (case, attachment) = ids(&path)?;
+    cases::attach::remove(&state, &actor, case, attachment).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Removes an attachment on request; recorded in the case's timeline.
@@ -698,12 +435,15 @@ async fn delete_attachment(
     )
 )]
 #[delete("/v1/provider/cases/{case_id}/attachments/{attachment_id}")]
+#[tracing::instrument(skip_all, fields(case_id = %path.case_id, attachment_id = %path.attachment_id))]
 async fn remove_attachment(
     state: web::Data<AppState>,
     actor: Authorized<SupportCases>,
     path: web::Path<AttachmentPath>,
 ) -> Result<HttpResponse, ApiError> {
-    remove(&state, &actor, &path).await
+    let (case, attachment) = ids(&path)?;
+    cases::attach::remove(&state, &actor, case, attachment).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 #[cfg(test)]

@@ -11,9 +11,9 @@ use crate::auth::actor::capability::SignedIn;
 use crate::auth::password::{self, Verification};
 use crate::extract::ApiJson;
 use crate::problem::{ApiError, ErrorCode, Problem};
-use crate::routes::admin::{RoleView, UserView};
 use crate::state::{AppState, Limited};
 use crate::wire;
+use crate::wire::identity::{RoleView, UserView};
 
 /// Registers the endpoints.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -85,6 +85,7 @@ fn invalid_credentials() -> ApiError {
     )
 )]
 #[post("/v1/auth/token")]
+#[tracing::instrument(skip_all)]
 async fn create_token(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -227,6 +228,7 @@ async fn rehash(state: &AppState, user: &UserRecord, password: String) {
     responses((status = 204, description = "Signed out."))
 )]
 #[post("/v1/auth/logout")]
+#[tracing::instrument(skip_all)]
 async fn logout(
     state: web::Data<AppState>,
     actor: Authorized<SignedIn>,
@@ -280,6 +282,7 @@ pub struct MeResponse {
     responses((status = 200, description = "You.", body = MeResponse))
 )]
 #[get("/v1/me")]
+#[tracing::instrument(skip_all)]
 async fn get_me(
     state: web::Data<AppState>,
     actor: Authorized<SignedIn>,
@@ -339,6 +342,7 @@ pub struct PasswordChange {
     )
 )]
 #[post("/v1/me/password")]
+#[tracing::instrument(skip_all)]
 async fn change_password(
     state: web::Data<AppState>,
     actor: Authorized<SignedIn>,

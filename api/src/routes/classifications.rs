@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::auth::actor::Authorized;
 use crate::auth::actor::capability::WorkCases;
 use crate::extract::{ApiQuery, search_query};
-use crate::pagination::page_size;
+use crate::pagination::{list_query, list_response};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 use crate::wire;
@@ -64,30 +64,24 @@ impl From<ClassificationRecord> for CaseClassification {
     }
 }
 
-/// Query of the catalogue.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListClassificationsQuery {
-    /// Keywords that must all appear in the category's name or search terms, e.g. `bounce`.
-    #[param(value_type = Option<crate::wire::text::Keywords>)]
-    pub q: Option<String>,
-    /// Page size: default 25, at most 100.
-    #[param(minimum = 0)]
-    pub page_size: Option<i64>,
-    /// The `next_page_token` of the previous page.
-    #[param(value_type = Option<crate::wire::text::PageToken>)]
-    pub page_token: Option<String>,
+list_query! {
+    /// Query of the catalogue.
+    #[derive(Debug, Deserialize, IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub struct ListClassificationsQuery {
+        /// Keywords that must all appear in the category's name or search terms, e.g. `bounce`.
+        #[param(value_type = Option<crate::wire::text::Keywords>)]
+        pub q: Option<String>,
+    }
 }
 
-/// A page of categories.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ListClassificationsResponse {
-    /// By name.
-    pub case_classifications: Vec<CaseClassification>,
-    /// Token of the next page; empty on the last page.
-    pub next_page_token: String,
-    /// How many categories match.
-    pub total_size: u64,
+list_response! {
+    /// A page of categories.
+    ListClassificationsResponse {
+        /// By name.
+        case_classifications: CaseClassification,
+        total_size: "How many categories match.",
+    }
 }
 
 /// Finds case categories by keyword, with the questions each asks.
@@ -102,39 +96,21 @@ pub struct ListClassificationsResponse {
     )
 )]
 #[get("/v1/case-classifications")]
+#[tracing::instrument(skip_all)]
 async fn list_case_classifications(
     state: web::Data<AppState>,
     _actor: Authorized<WorkCases>,
     query: ApiQuery<ListClassificationsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let size = page_size(query.page_size)?;
     let q = search_query(query.q.as_deref())?;
     let q = q.as_deref();
     let scope = format!("case-classifications|{}", q.unwrap_or_default());
-    let after: Option<(String, Uuid)> = query
-        .page_token
-        .as_deref()
-        .filter(|t| !t.is_empty())
-        .map(|t| state.pages.decode(&scope, t))
-        .transpose()?;
-    let (mut page, total_size) =
-        cases::search_classifications(state.db.reader(), q, after, size + 1).await?;
-    let size = usize::try_from(size).unwrap_or(usize::MAX);
-    let next_page_token = if page.len() > size {
-        page.truncate(size);
-        page.last()
-            .map(|c| {
-                state
-                    .pages
-                    .encode(&scope, &(c.display_name.clone(), c.id.as_uuid()))
-            })
-            .unwrap_or_default()
-    } else {
-        String::new()
-    };
-    Ok(HttpResponse::Ok().json(ListClassificationsResponse {
-        case_classifications: page.into_iter().map(Into::into).collect(),
-        next_page_token,
-        total_size,
-    }))
+    let request = state.pages.request::<(String, Uuid)>(scope, &*query)?;
+    let (rows, total_size) =
+        cases::search_classifications(state.db.reader(), q, request.after.clone(), request.fetch())
+            .await?;
+    let page = state.pages.page(request, rows, total_size, |c| {
+        (c.display_name.clone(), c.id.as_uuid())
+    });
+    Ok(HttpResponse::Ok().json(ListClassificationsResponse::from(page.map(Into::into))))
 }

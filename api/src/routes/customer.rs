@@ -16,12 +16,14 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Actor;
 use crate::auth::actor::Authorized;
 use crate::auth::actor::capability::{ManageCustomerRelationships, WorkOwnCases};
+use crate::cases;
 use crate::extract::{ApiJson, ApiQuery};
-use crate::pagination::page_of;
-use crate::problem::{ApiError, ErrorCode, FieldIssue, Problem};
+use crate::pagination::{list_query, list_response};
+use crate::problem::{ApiError, ErrorCode, Problem};
 use crate::retry::retrying;
 use crate::state::AppState;
 use crate::wire;
+use crate::wire::cases::{CustomerCasesQuery, ListCasesResponse};
 
 /// Registers the endpoints.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -76,6 +78,7 @@ fn access_view(c: &CustomerRecord) -> ResellerAccessView {
     )
 )]
 #[get("/v1/customer/reseller-access")]
+#[tracing::instrument(skip_all)]
 async fn get_reseller_access(
     state: web::Data<AppState>,
     actor: Authorized<ManageCustomerRelationships>,
@@ -105,6 +108,7 @@ pub struct SetResellerAccess {
     )
 )]
 #[put("/v1/customer/reseller-access")]
+#[tracing::instrument(skip_all)]
 async fn set_reseller_access(
     state: web::Data<AppState>,
     actor: Authorized<ManageCustomerRelationships>,
@@ -162,27 +166,21 @@ pub struct SupportPartner {
     pub since: OffsetDateTime,
 }
 
-/// Query of the support-partner list.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListSupportPartnersQuery {
-    /// Page size: default 25, at most 100.
-    #[param(minimum = 0)]
-    pub page_size: Option<i64>,
-    /// The `next_page_token` of the previous page.
-    #[param(value_type = Option<crate::wire::text::PageToken>)]
-    pub page_token: Option<String>,
+list_query! {
+    /// Query of the support-partner list.
+    #[derive(Debug, Deserialize, IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub struct ListSupportPartnersQuery {
+    }
 }
 
-/// The customer's support partners.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ListSupportPartnersResponse {
-    /// By domain name.
-    pub support_partners: Vec<SupportPartner>,
-    /// Token of the next page; empty on the last page.
-    pub next_page_token: String,
-    /// How many there are.
-    pub total_size: u64,
+list_response! {
+    /// The customer's support partners.
+    ListSupportPartnersResponse {
+        /// By domain name.
+        support_partners: SupportPartner,
+        total_size: "How many there are.",
+    }
 }
 
 /// Lists your active support partners.
@@ -198,6 +196,7 @@ pub struct ListSupportPartnersResponse {
     )
 )]
 #[get("/v1/customer/support-partners")]
+#[tracing::instrument(skip_all)]
 async fn list_support_partners(
     state: web::Data<AppState>,
     actor: Authorized<ManageCustomerRelationships>,
@@ -213,18 +212,8 @@ async fn list_support_partners(
         })
         .collect();
     let scope = format!("customer/support-partners|{}", customer.id);
-    let (page, next_page_token) = page_of(
-        &state.pages,
-        &scope,
-        &all,
-        query.page_size,
-        query.page_token.as_deref(),
-    )?;
-    Ok(HttpResponse::Ok().json(ListSupportPartnersResponse {
-        support_partners: page,
-        next_page_token,
-        total_size: all.len() as u64,
-    }))
+    let page = state.pages.page_of(scope, all, &*query)?;
+    Ok(HttpResponse::Ok().json(ListSupportPartnersResponse::from(page)))
 }
 
 /// A new support partner.
@@ -238,15 +227,7 @@ pub struct AddSupportPartner {
 }
 
 fn invalid_partner(message: &str) -> ApiError {
-    ApiError::new(
-        ErrorCode::InvalidRequest,
-        format!("The field partner_domain is invalid: {message}."),
-    )
-    .with_errors(vec![FieldIssue {
-        field: "partner_domain".to_owned(),
-        code: "not_a_reseller_domain".to_owned(),
-        message: message.to_owned(),
-    }])
+    ApiError::invalid_field("partner_domain", "not_a_reseller_domain", message)
 }
 
 /// Takes on a support partner: active at once, no approval needed. It sees your cases filed
@@ -264,6 +245,7 @@ fn invalid_partner(message: &str) -> ApiError {
     )
 )]
 #[post("/v1/customer/support-partners")]
+#[tracing::instrument(skip_all)]
 async fn add_support_partner(
     state: web::Data<AppState>,
     actor: Authorized<ManageCustomerRelationships>,
@@ -344,6 +326,7 @@ pub struct PartnerPath {
     )
 )]
 #[get("/v1/customer/support-partners/{partner_domain}")]
+#[tracing::instrument(skip_all, fields(partner_domain = %path.partner_domain))]
 async fn get_support_partner(
     state: web::Data<AppState>,
     actor: Authorized<ManageCustomerRelationships>,
@@ -374,6 +357,7 @@ async fn get_support_partner(
     )
 )]
 #[delete("/v1/customer/support-partners/{partner_domain}")]
+#[tracing::instrument(skip_all, fields(partner_domain = %path.partner_domain))]
 async fn remove_support_partner(
     state: web::Data<AppState>,
     actor: Authorized<ManageCustomerRelationships>,
@@ -417,24 +401,21 @@ async fn remove_support_partner(
 #[utoipa::path(
     tag = "customer",
     security(("bearer" = [])),
-    params(crate::routes::cases::CustomerCasesQuery),
+    params(CustomerCasesQuery),
     responses(
-        (status = 200, description = "A page of cases.", body = crate::routes::cases::ListCasesResponse),
+        (status = 200, description = "A page of cases.", body = ListCasesResponse),
         (status = 400, description = "A parameter or the page token is invalid (`invalid_query_parameter`, `invalid_page_token`).", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Customer users with portal access only (`wrong_realm`, `portal_access_required`).", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/v1/customer/cases")]
+#[tracing::instrument(skip_all)]
 async fn list_own_cases(
     state: web::Data<AppState>,
     actor: Authorized<WorkOwnCases>,
-    query: ApiQuery<crate::routes::cases::CustomerCasesQuery>,
+    query: ApiQuery<CustomerCasesQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    crate::routes::cases::list_for(
-        &state,
-        "customer/cases",
-        actor.viewer(),
-        query.filters(None),
-    )
-    .await
+    let filters = query.filters_for(None);
+    let page = cases::list_for(&state, "customer/cases", actor.viewer(), filters, &*query).await?;
+    Ok(HttpResponse::Ok().json(ListCasesResponse::from(page)))
 }

@@ -38,6 +38,7 @@ pub struct LegacyPath {
     )
 )]
 #[get("/legacy/support-center/{rest:.*}")]
+#[tracing::instrument(skip_all)]
 async fn old_support_center(
     actor: Actor,
     path: web::Path<LegacyPath>,

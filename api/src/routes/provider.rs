@@ -21,15 +21,16 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::actor::Authorized;
 use crate::auth::actor::capability::Provision;
 use crate::extract::{ApiJson, ApiQuery, path_param, search_query};
-use crate::pagination::page_size;
-use crate::problem::{ApiError, ErrorCode, FieldIssue, Problem};
+use crate::pagination::{list_query, list_response};
+use crate::problem::{ApiError, ErrorCode, Problem};
 use crate::provisioning::{self, NewDomain};
 use crate::retry::retrying;
-use crate::routes::customers::{
-    Contact, CustomerPath, PostalAddress, cursor, next_token, parse_contact, parse_postal_address,
-};
 use crate::state::AppState;
 use crate::wire;
+use crate::wire::customers::{
+    Contact, CustomerCursor, CustomerPath, PostalAddress, cursor_of, parse_contact,
+    parse_postal_address,
+};
 
 /// Registers the endpoints.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -110,6 +111,7 @@ pub struct DomainView {
     )
 )]
 #[post("/v1/provider/domains")]
+#[tracing::instrument(skip_all)]
 async fn create_domain(
     state: web::Data<AppState>,
     _actor: Authorized<Provision>,
@@ -290,15 +292,7 @@ pub struct CreateCustomerRequest {
 }
 
 fn wrong_domain(field: &str, code: &str, message: &str) -> ApiError {
-    ApiError::new(
-        ErrorCode::InvalidRequest,
-        format!("The field {field} is invalid: {message}."),
-    )
-    .with_errors(vec![FieldIssue {
-        field: field.to_owned(),
-        code: code.to_owned(),
-        message: message.to_owned(),
-    }])
+    ApiError::invalid_field(field, code, message)
 }
 
 /// An existing domain of the realm, or a 422 naming the field.
@@ -339,6 +333,7 @@ async fn domain_of_realm(
     )
 )]
 #[post("/v1/provider/customers")]
+#[tracing::instrument(skip_all)]
 async fn create_customer(
     state: web::Data<AppState>,
     actor: Authorized<Provision>,
@@ -370,7 +365,7 @@ async fn create_customer(
     )
     .await
     .map_err(|e| {
-        crate::routes::admin::conflict_as(
+        ApiError::conflict_as(
             e,
             ErrorCode::CustomerExists,
             "The domain already has a customer record.",
@@ -396,30 +391,24 @@ async fn create_customer(
         .json(detail(&state, id).await?))
 }
 
-/// Query of the provider's customer list.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListProviderCustomersQuery {
-    /// Words that must appear in the customer's name or domain.
-    #[param(value_type = Option<crate::wire::text::Keywords>)]
-    pub q: Option<String>,
-    /// Page size: default 25, at most 100.
-    #[param(minimum = 0)]
-    pub page_size: Option<i64>,
-    /// The `next_page_token` of the previous page.
-    #[param(value_type = Option<crate::wire::text::PageToken>)]
-    pub page_token: Option<String>,
+list_query! {
+    /// Query of the provider's customer list.
+    #[derive(Debug, Deserialize, IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub struct ListProviderCustomersQuery {
+        /// Words that must appear in the customer's name or domain.
+        #[param(value_type = Option<crate::wire::text::Keywords>)]
+        pub q: Option<String>,
+    }
 }
 
-/// A page of customers.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ListProviderCustomersResponse {
-    /// The customers, by name.
-    pub customers: Vec<ProviderCustomer>,
-    /// Token of the next page; empty on the last page.
-    pub next_page_token: String,
-    /// How many customers match, over all pages.
-    pub total_size: u64,
+list_response! {
+    /// A page of customers.
+    ListProviderCustomersResponse {
+        /// The customers, by name.
+        customers: ProviderCustomer,
+        total_size: "How many customers match, over all pages.",
+    }
 }
 
 /// Lists every customer.
@@ -434,39 +423,36 @@ pub struct ListProviderCustomersResponse {
     )
 )]
 #[get("/v1/provider/customers")]
+#[tracing::instrument(skip_all)]
 async fn list_all_customers(
     state: web::Data<AppState>,
     _actor: Authorized<Provision>,
     query: ApiQuery<ListProviderCustomersQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let size = page_size(query.page_size)?;
     let q = search_query(query.q.as_deref())?;
-    let q = q.as_deref();
-    let scope = format!("provider/customers|{}", q.unwrap_or_default());
-    let after = cursor(&state, &scope, query.page_token.as_deref())?;
+    let scope = format!("provider/customers|{}", q.as_deref().unwrap_or_default());
+    let request = state.pages.request::<CustomerCursor>(scope, &*query)?;
     let (items, total_size) = customers::list_customers(
         state.db.reader(),
         &CustomerQuery {
             partner: None,
-            q: q.map(str::to_owned),
-            after,
-            limit: size + 1,
+            q,
+            after: request.after.clone(),
+            limit: request.fetch(),
         },
     )
     .await?;
-    let mut page: Vec<CustomerRecord> = items
+    let all: Vec<CustomerRecord> = items
         .into_iter()
         .map(|i| match i {
             ManagedOrAll::All(c) => c,
             ManagedOrAll::Managed(m) => m.customer,
         })
         .collect();
-    let next_page_token = next_token(&state, &scope, &mut page, size, |c| c);
-    Ok(HttpResponse::Ok().json(ListProviderCustomersResponse {
-        customers: page.into_iter().map(ProviderCustomer::from).collect(),
-        next_page_token,
-        total_size,
-    }))
+    let page = state.pages.page(request, all, total_size, cursor_of);
+    Ok(HttpResponse::Ok().json(ListProviderCustomersResponse::from(
+        page.map(ProviderCustomer::from),
+    )))
 }
 
 /// Reads a customer with its support partners and reseller history.
@@ -481,6 +467,7 @@ async fn list_all_customers(
     )
 )]
 #[get("/v1/provider/customers/{customer_id}")]
+#[tracing::instrument(skip_all, fields(customer_id = %path.customer_id))]
 async fn get_customer_record(
     state: web::Data<AppState>,
     _actor: Authorized<Provision>,
@@ -519,6 +506,7 @@ pub struct UpdateCustomerRequest {
     )
 )]
 #[patch("/v1/provider/customers/{customer_id}")]
+#[tracing::instrument(skip_all, fields(customer_id = %path.customer_id))]
 async fn update_customer(
     state: web::Data<AppState>,
     actor: Authorized<Provision>,
@@ -603,6 +591,7 @@ pub struct TransferRequest {
     )
 )]
 #[post("/v1/provider/customers/{customer_id}/transfer")]
+#[tracing::instrument(skip_all, fields(customer_id = %path.customer_id))]
 async fn transfer_customer(
     state: web::Data<AppState>,
     actor: Authorized<Provision>,
@@ -689,6 +678,7 @@ pub struct DomainPath {
     )
 )]
 #[get("/v1/provider/domains/{domain_id}")]
+#[tracing::instrument(skip_all, fields(domain_id = %path.domain_id))]
 async fn get_domain(
     state: web::Data<AppState>,
     _actor: Authorized<Provision>,

@@ -3,20 +3,22 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use casebridge_domain::CaseStatus;
 use casebridge_domain::notification::CaseNotice;
+use casebridge_persistence::repo::cases::CaseChanges;
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::auth::actor::Authorized;
 use crate::auth::actor::capability::SupportCases;
+use crate::cases::{self, Decision, change_case};
+use crate::conditions::Idempotency;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::problem::{ApiError, Problem};
-use crate::routes::cases::{
-    Case, CasePath, Decision, ListCasesQuery, ListCasesResponse, case_id, change_case, list_for,
-};
-use crate::routes::comments::{Comment, CreateCommentRequest, add_comment};
 use crate::state::AppState;
 use crate::wire;
+use crate::wire::cases::{
+    Case, CasePath, Comment, CreateCommentRequest, ListCasesQuery, ListCasesResponse, case_id,
+};
 
 /// Registers the endpoints.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -38,12 +40,15 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     )
 )]
 #[get("/v1/provider/cases")]
+#[tracing::instrument(skip_all)]
 async fn list_all_cases(
     state: web::Data<AppState>,
     actor: Authorized<SupportCases>,
     query: ApiQuery<ListCasesQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    list_for(&state, "provider-cases", actor.viewer(), query.filters()?).await
+    let filters = query.filters()?;
+    let page = cases::list_for(&state, "provider-cases", actor.viewer(), filters, &*query).await?;
+    Ok(HttpResponse::Ok().json(ListCasesResponse::from(page)))
 }
 
 /// A status change by support.
@@ -70,6 +75,7 @@ pub struct SetStateRequest {
     )
 )]
 #[post("/v1/provider/cases/{case_id}/state")]
+#[tracing::instrument(skip_all, fields(case_id = %path.case_id))]
 async fn set_case_state(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -82,7 +88,7 @@ async fn set_case_state(
         let from = seen.case.lifecycle.status;
         let next = seen.case.lifecycle.set_status(party, to)?;
         Ok(Decision {
-            changes: casebridge_persistence::repo::cases::CaseChanges {
+            changes: CaseChanges {
                 lifecycle: Some(next),
                 ..Default::default()
             },
@@ -109,6 +115,7 @@ async fn set_case_state(
     )
 )]
 #[post("/v1/provider/cases/{case_id}/comments")]
+#[tracing::instrument(skip_all, fields(case_id = %path.case_id))]
 async fn reply_to_case(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -117,7 +124,18 @@ async fn reply_to_case(
     body: ApiJson<CreateCommentRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = case_id(&path)?;
-    add_comment(&state, &req, &actor, id, &body, "case.support_replied").await
+    let text = body.text()?;
+    let idempotency = Idempotency::from_request(&req, body.raw())?;
+    let outcome = cases::add_comment(
+        &state,
+        &actor,
+        id,
+        &text,
+        idempotency.as_ref(),
+        "case.support_replied",
+    )
+    .await?;
+    Ok(outcome.response)
 }
 
 /// Ends a case's escalation. Accepts `If-Match`.
@@ -134,6 +152,7 @@ async fn reply_to_case(
     )
 )]
 #[post("/v1/provider/cases/{case_id}/deescalate")]
+#[tracing::instrument(skip_all, fields(case_id = %path.case_id))]
 async fn deescalate_case(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -143,7 +162,7 @@ async fn deescalate_case(
     change_case(&state, &req, &actor, case_id(&path)?, |seen, party, _| {
         let calm = seen.case.lifecycle.deescalate(party)?;
         Ok(Decision {
-            changes: casebridge_persistence::repo::cases::CaseChanges {
+            changes: CaseChanges {
                 lifecycle: Some(calm),
                 ..Default::default()
             },

@@ -31,6 +31,18 @@ pub struct PostalAddressData {
     pub country_code: String,
 }
 
+impl From<casebridge_domain::PostalAddress> for PostalAddressData {
+    fn from(a: casebridge_domain::PostalAddress) -> Self {
+        Self {
+            lines: a.lines.into_iter().map(|l| l.into_inner()).collect(),
+            locality: a.locality.into_inner(),
+            region: a.region.map(|r| r.into_inner()),
+            postal_code: a.postal_code.map(|c| c.into_inner()),
+            country_code: a.country_code.as_str().to_owned(),
+        }
+    }
+}
+
 /// A contact as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContactData {
@@ -40,6 +52,16 @@ pub struct ContactData {
     pub email: String,
     /// Their phone.
     pub phone: Option<String>,
+}
+
+impl From<casebridge_domain::Contact> for ContactData {
+    fn from(c: casebridge_domain::Contact) -> Self {
+        Self {
+            name: c.name.into_inner(),
+            email: c.email.to_string(),
+            phone: c.phone.map(|p| p.as_str().to_owned()),
+        }
+    }
 }
 
 /// A customer with the names of its domains.

@@ -1,6 +1,10 @@
 //! Wire forms of the domain's enums: serde names and OpenAPI schemas, converted to and from
 //! the domain's types in one place.
 
+pub mod cases;
+pub mod customers;
+pub mod identity;
+
 use casebridge_domain as d;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

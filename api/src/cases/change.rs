@@ -1,0 +1,123 @@
+//! Changing a case: one transaction that locks and loads it, lets the rules decide, writes
+//! the change, records the timeline event and queues the mail.
+
+use actix_web::{HttpRequest, HttpResponse};
+use casebridge_domain::notification::CaseNotice;
+use casebridge_domain::{CaseId, Lifecycle, Party};
+use casebridge_persistence::repo::audit::{self, AuditActor, NewEvent};
+use casebridge_persistence::repo::cases::{self, CaseChanges, CaseRecord};
+use casebridge_persistence::{Connection, PersistenceError};
+use time::OffsetDateTime;
+
+use crate::auth::Actor;
+use crate::cases::load::{VisibleCase, locked_case};
+use crate::conditions::check_if_match;
+use crate::mail;
+use crate::problem::ApiError;
+use crate::retry::retrying;
+use crate::state::AppState;
+use crate::wire::cases::case_response;
+
+/// Records a case event in the transaction of the change.
+pub async fn record_event(
+    conn: &impl Connection,
+    actor: &AuditActor,
+    case: &CaseRecord,
+    action: &'static str,
+    details: serde_json::Value,
+    now: OffsetDateTime,
+) -> Result<(), PersistenceError> {
+    audit::record(
+        conn,
+        actor,
+        NewEvent {
+            action,
+            subject_type: "case",
+            subject_id: case.id.to_string(),
+            customer_id: Some(case.customer_id),
+            case_id: Some(case.id),
+            details,
+        },
+        now,
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Applies a change decided by the rules to a visible case, in one transaction with its
+/// audit event: the case's customer is locked and the case read inside the transaction, so a
+/// change without `If-Match` waits for a concurrent one and is decided on what it left; with
+/// `If-Match`, the tag is checked against that same read.
+pub async fn change_case<F>(
+    state: &AppState,
+    req: &HttpRequest,
+    actor: &Actor,
+    id: CaseId,
+    decide: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: Fn(&VisibleCase, Party, OffsetDateTime) -> Result<Decision, ApiError>,
+{
+    let now = state.clock.now();
+    let decide = &decide;
+    let (updated, mailed) = retrying(|| async move {
+        let tx = state.db.begin().await?;
+        let seen = locked_case(&tx, actor.viewer(), id).await?;
+        check_if_match(req, seen.case.version)?;
+        let decision = decide(&seen, actor.viewer().party(), now)?;
+        cases::update_case(&tx, id, seen.case.version, &decision.changes, now).await?;
+        let updated = cases::find_case(&tx, id)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        record_event(
+            &tx,
+            &actor.audit(),
+            &updated,
+            decision.action,
+            decision.details,
+            now,
+        )
+        .await?;
+        if let Some(notice) = &decision.notice {
+            mail::notify(&tx, &updated, notice, None, now).await?;
+        }
+        tx.commit().await.map_err(PersistenceError::from)?;
+        Ok((updated, decision.notice.is_some()))
+    })
+    .await?;
+    if mailed {
+        state.mail_wake.notify_one();
+    }
+    Ok(case_response(actix_web::http::StatusCode::OK, &updated))
+}
+
+/// A change the rules allowed, with what the timeline records of it and whom it is mailed to.
+#[derive(Debug)]
+pub struct Decision {
+    /// The change.
+    pub changes: CaseChanges,
+    /// The event's action.
+    pub action: &'static str,
+    /// The event's details.
+    pub details: serde_json::Value,
+    /// The mail the change sends to the case's subscribers, if any.
+    pub notice: Option<CaseNotice>,
+}
+
+/// A change of the case's lifecycle only, mailed with `notice`.
+pub fn lifecycle_change(
+    lifecycle: Lifecycle,
+    action: &'static str,
+    details: serde_json::Value,
+    notice: CaseNotice,
+) -> Decision {
+    Decision {
+        changes: CaseChanges {
+            lifecycle: Some(lifecycle),
+            ..CaseChanges::default()
+        },
+        action,
+        details,
+        notice: Some(notice),
+    }
+}

@@ -1,0 +1,103 @@
+//! Loading a case the actor may see: one query for reads, and for writes the customer locked
+//! first and the visibility rule judged inside the writing transaction.
+
+use std::collections::BTreeMap;
+
+use casebridge_domain::privacy::Participants;
+use casebridge_domain::visibility::{CaseAudience, can_see};
+use casebridge_domain::{CaseId, DomainId, EmailAddress, Management, Viewer};
+use casebridge_persistence::Connection;
+use casebridge_persistence::repo::cases::{self, CaseRecord};
+use casebridge_persistence::repo::customers::{self, CustomerRecord};
+use casebridge_persistence::repo::{identity, locks};
+
+use crate::problem::ApiError;
+
+/// A case the actor sees, with its customer.
+#[derive(Debug, Clone)]
+pub struct VisibleCase {
+    /// The case.
+    pub case: CaseRecord,
+    /// Its customer.
+    pub customer: CustomerRecord,
+    /// Who manages the customer now.
+    pub management: Management,
+}
+
+/// Loads a case and applies the visibility rule; a case the actor may not see is 404.
+pub async fn visible_case(
+    conn: &impl Connection,
+    viewer: Viewer,
+    id: CaseId,
+) -> Result<VisibleCase, ApiError> {
+    let case = cases::find_case(conn, id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let customer = customers::find_customer(conn, case.customer_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let management = customers::management(conn, &customer).await?;
+    let recorded = cases::recorded_partners(conn, id).await?;
+    let audience = CaseAudience {
+        recorded_partners: &recorded,
+        customer_domain: customer.domain_id,
+        management: &management,
+    };
+    if !can_see(viewer, &audience) {
+        return Err(ApiError::not_found());
+    }
+    Ok(VisibleCase {
+        case,
+        customer,
+        management,
+    })
+}
+
+/// The case a write transaction changes: its customer locked for the rest of the transaction
+/// (`repo::locks` gives the order), then read and judged visible inside it, so that neither
+/// the case nor the customer's authorisation can change under the decision.
+pub async fn locked_case(
+    tx: &impl Connection,
+    viewer: Viewer,
+    id: CaseId,
+) -> Result<VisibleCase, ApiError> {
+    locks::customer_of_case(tx, id).await?;
+    visible_case(tx, viewer, id).await
+}
+
+/// The case, when the viewer sees it (for reads: one query); 404 otherwise.
+pub async fn seen_case(
+    conn: &impl Connection,
+    viewer: Viewer,
+    id: CaseId,
+) -> Result<CaseRecord, ApiError> {
+    cases::find_visible_case(conn, id, viewer)
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+/// The email addresses that may appear in a case's text: its creator's and subscribers'.
+pub fn participants(creator: &str, subscribers: &[String]) -> Participants {
+    let emails: Vec<EmailAddress> = std::iter::once(creator)
+        .chain(subscribers.iter().map(String::as_str))
+        .filter_map(|e| EmailAddress::parse(e).ok())
+        .collect();
+    Participants::new(emails.iter())
+}
+
+/// The names of the domains `ids` (the authors of a page of comments, the actors of a page of
+/// events), each read once.
+pub async fn domain_names(
+    conn: &impl Connection,
+    ids: impl IntoIterator<Item = DomainId>,
+) -> Result<BTreeMap<DomainId, String>, ApiError> {
+    let mut names = BTreeMap::new();
+    for id in ids {
+        if !names.contains_key(&id)
+            && let Some(domain) = identity::find_domain(conn, id).await?
+        {
+            names.insert(id, domain.name.to_string());
+        }
+    }
+    Ok(names)
+}
