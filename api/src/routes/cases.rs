@@ -17,12 +17,12 @@ use casebridge_domain::{
     Viewer,
 };
 use casebridge_persistence::repo::audit::{self, AuditActor, NewEvent};
-use casebridge_persistence::repo::cases::{
-    self, CaseChanges, CaseCursor, CaseOrder, CaseQuery, CaseRecord, NewCase,
-};
+use casebridge_persistence::repo::cases::{self, CaseChanges, CaseRecord, NewCase};
+use casebridge_persistence::repo::classifications;
 use casebridge_persistence::repo::customers::{self, CustomerRecord};
 use casebridge_persistence::repo::idempotency::StoredResponse;
 use casebridge_persistence::repo::identity;
+use casebridge_persistence::repo::listing::{self, CaseCursor, CaseOrder, CaseQuery};
 use casebridge_persistence::repo::locks;
 use casebridge_persistence::{Connection, PersistenceError};
 use serde::{Deserialize, Serialize};
@@ -466,7 +466,7 @@ async fn create_case(
             return Ok(replay);
         }
 
-        let classification = cases::find_classification(&tx, classification_id)
+        let classification = classifications::find_classification(&tx, classification_id)
             .await?
             .filter(|c| c.product_type == body.product_type.into())
             .ok_or_else(|| {
@@ -788,7 +788,7 @@ pub async fn list_for(
         .filter(|t| !t.is_empty())
         .map(|t| state.pages.decode(&scope, t))
         .transpose()?;
-    let (mut page, total_size) = cases::list_cases(
+    let (mut page, total_size) = listing::list_cases(
         state.db.reader(),
         &CaseQuery {
             viewer,

@@ -1,7 +1,7 @@
 //! The case-classification catalogue.
 
 use actix_web::{HttpResponse, get, web};
-use casebridge_persistence::repo::cases::{self, ClassificationRecord};
+use casebridge_persistence::repo::classifications::{self, ClassificationRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -118,7 +118,7 @@ async fn list_case_classifications(
         .map(|t| state.pages.decode(&scope, t))
         .transpose()?;
     let (mut page, total_size) =
-        cases::search_classifications(state.db.reader(), q, after, size + 1).await?;
+        classifications::search_classifications(state.db.reader(), q, after, size + 1).await?;
     let size = usize::try_from(size).unwrap_or(usize::MAX);
     let next_page_token = if page.len() > size {
         page.truncate(size);

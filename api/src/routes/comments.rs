@@ -6,7 +6,8 @@ use casebridge_domain::notification::CaseNotice;
 use casebridge_domain::privacy::check_no_personal_data;
 use casebridge_domain::{CaseId, CommentBody, CommentId, FieldParser, Party};
 use casebridge_persistence::PersistenceError;
-use casebridge_persistence::repo::cases::{self, CaseChanges, CommentRecord};
+use casebridge_persistence::repo::cases::{self, CaseChanges};
+use casebridge_persistence::repo::comments::{self, CommentRecord};
 use casebridge_persistence::repo::idempotency::StoredResponse;
 use casebridge_persistence::repo::{from_micros, identity, to_micros};
 use serde::{Deserialize, Serialize};
@@ -137,7 +138,7 @@ async fn list_comments(
         .filter(|t| !t.is_empty())
         .map(|t| state.pages.decode(&scope, t))
         .transpose()?;
-    let (mut page, total_size) = cases::list_comments(db, id, after, size + 1).await?;
+    let (mut page, total_size) = comments::list_comments(db, id, after, size + 1).await?;
     let size = usize::try_from(size).unwrap_or(usize::MAX);
     let next_page_token = if page.len() > size {
         page.truncate(size);
@@ -223,7 +224,7 @@ pub async fn add_comment(
             author_party: party,
             create_time: from_micros(to_micros(now)),
         };
-        cases::insert_comment(&tx, &comment).await?;
+        comments::insert_comment(&tx, &comment).await?;
         let next_status = lifecycle.status_after_comment(party);
         let changes = CaseChanges {
             lifecycle: (next_status != lifecycle.status).then(|| casebridge_domain::Lifecycle {
@@ -340,7 +341,7 @@ async fn get_comment(
     let id: CommentId = path_param("comment_id", &path.comment_id)?;
     let db = state.db.reader();
     seen_case(db, actor.viewer(), case).await?;
-    let comment = cases::find_comment(db, case, id)
+    let comment = comments::find_comment(db, case, id)
         .await?
         .ok_or_else(ApiError::not_found)?;
     let domain = match comment.author_domain_id {

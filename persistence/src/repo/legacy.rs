@@ -302,7 +302,7 @@ async fn index_many(
             values.push(c.title.clone().into());
             values.push(search_text(c).into());
             values.push(
-                super::cases::scope_text(
+                super::search::scope_text(
                     c.partner_domains.iter().map(|d| d.as_uuid()),
                     customer_domain,
                 )
@@ -312,7 +312,7 @@ async fn index_many(
                 DbBackend::Postgres => format!(
                     "(${}, {})",
                     4 * i + 1,
-                    super::cases::PG_DOCUMENT
+                    super::search::PG_DOCUMENT
                         .replace("{title}", &format!("${}", 4 * i + 2))
                         .replace("{body}", &format!("${}", 4 * i + 3))
                         .replace("{scope}", &format!("${}", 4 * i + 4))
@@ -463,7 +463,7 @@ pub async fn replace_case(
     audit_events::Entity::insert(event)
         .exec_without_returning(conn)
         .await?;
-    super::cases::reindex(conn, case.id).await
+    super::search::reindex(conn, case.id).await
 }
 
 /// The case numbers in use among these, and the largest in use at all.
