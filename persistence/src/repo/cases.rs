@@ -18,7 +18,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::search;
+use super::search::{self, IndexEntry};
 use super::{from_micros, stored, to_micros};
 use crate::PersistenceError;
 use crate::entities::{
@@ -544,18 +544,15 @@ pub async fn insert_case(
             .await?;
     }
     // A new case has no comments yet and its partners and customer are known: one statement.
-    search::write_index(
-        conn,
+    let entry = IndexEntry::new(
         number,
         &new.title,
-        &format!("{}\n", new.description),
-        &search::scope_text(
-            new.partner_domains.iter().map(|d| d.as_uuid()),
-            new.customer_domain_id.as_uuid(),
-        ),
-        false,
-    )
-    .await?;
+        &new.description,
+        [],
+        new.partner_domains.iter().map(|d| d.as_uuid()),
+        new.customer_domain_id.as_uuid(),
+    );
+    search::write_index(conn, &[entry], false).await?;
     Ok(id)
 }
 

@@ -35,7 +35,8 @@ pub struct CommentRecord {
     pub create_time: OffsetDateTime,
 }
 
-fn party_str(p: Party) -> &'static str {
+/// A party as stored (comments, attachments and imported comments all store it this way).
+pub(crate) fn party_str(p: Party) -> &'static str {
     match p {
         Party::Partner => "partner",
         Party::Customer => "customer",
@@ -43,7 +44,8 @@ fn party_str(p: Party) -> &'static str {
     }
 }
 
-fn party_of(s: &str) -> Result<Party, PersistenceError> {
+/// A stored party.
+pub(crate) fn party_of(s: &str) -> Result<Party, PersistenceError> {
     match s {
         "partner" => Ok(Party::Partner),
         "customer" => Ok(Party::Customer),
@@ -133,4 +135,17 @@ pub async fn list_comments(
         .map(CommentRecord::try_from)
         .collect::<Result<Vec<_>, _>>()?;
     Ok((rows, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_party_reads_back_as_stored() {
+        for party in Party::ALL {
+            assert_eq!(party_of(party_str(party)).ok(), Some(party));
+        }
+        assert!(party_of("provider").is_err());
+    }
 }

@@ -2,13 +2,13 @@
 //! importer: what a case's entry holds, writing it on both engines (PostgreSQL full-text,
 //! SQLite FTS5), and the keyword search of a case list.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use casebridge_domain::{CaseId, Viewer};
+use casebridge_domain::{CaseId, CustomerId, DomainId, Viewer};
 use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
-    Statement,
+    Statement, Value,
 };
 use uuid::Uuid;
 
@@ -20,6 +20,36 @@ use crate::PersistenceError;
 use crate::entities::{case_access, case_comments, cases, customers};
 
 // ---------------------------------------------------------------- writing the index
+
+/// A case's keyword index entry: its title, its text (the description, then the comments
+/// oldest first) and its scope (see [`scope_text`]).
+pub(crate) struct IndexEntry<'a> {
+    case_number: i64,
+    title: &'a str,
+    body: String,
+    scope: String,
+}
+
+impl<'a> IndexEntry<'a> {
+    /// The entry of a case from its title, description and comments (oldest first), the
+    /// partner domains recorded on it and its customer's domain.
+    pub(crate) fn new<'c>(
+        case_number: i64,
+        title: &'a str,
+        description: &str,
+        comments: impl IntoIterator<Item = &'c str>,
+        partners: impl IntoIterator<Item = Uuid>,
+        customer_domain: Uuid,
+    ) -> Self {
+        let comments: Vec<&str> = comments.into_iter().collect();
+        Self {
+            case_number,
+            title,
+            body: format!("{description}\n{}", comments.join("\n")),
+            scope: scope_text(partners, customer_domain),
+        }
+    }
+}
 
 /// Rewrites the case's keyword index entry from its title, description and comments, in the
 /// caller's transaction.
@@ -35,7 +65,6 @@ pub async fn reindex(conn: &impl ConnectionTrait, id: CaseId) -> Result<(), Pers
         .into_iter()
         .map(|c| c.body)
         .collect();
-    let body = format!("{}\n{}", case.description, comments.join("\n"));
     let partners = case_access::Entity::find()
         .filter(case_access::Column::CaseId.eq(id.as_uuid()))
         .all(conn)
@@ -47,59 +76,141 @@ pub async fn reindex(conn: &impl ConnectionTrait, id: CaseId) -> Result<(), Pers
         .await?
         .ok_or_else(|| PersistenceError::Corrupt(format!("case {id} has no customer")))?
         .domain_id;
-    let scope = scope_text(partners, customer_domain);
-    write_index(conn, case.case_number, &case.title, &body, &scope, true).await
+    let entry = IndexEntry::new(
+        case.case_number,
+        &case.title,
+        &case.description,
+        comments.iter().map(String::as_str),
+        partners,
+        customer_domain,
+    );
+    write_index(conn, &[entry], true).await
 }
 
-/// Writes a case's keyword index entry; `replace` when it may have one already.
+/// A new case to index in bulk; its customer's domain, for the scope, is looked up.
+pub(crate) struct IndexedCase<'a> {
+    /// Id.
+    pub(crate) id: CaseId,
+    /// Number.
+    pub(crate) case_number: i64,
+    /// Title.
+    pub(crate) title: &'a str,
+    /// Description.
+    pub(crate) description: &'a str,
+    /// Comments, oldest first.
+    pub(crate) comments: Vec<&'a str>,
+    /// The partner domains recorded on it.
+    pub(crate) partner_domains: &'a [DomainId],
+    /// Its customer.
+    pub(crate) customer_id: CustomerId,
+}
+
+/// Writes the keyword index entries of many new cases: one query for their customers' domains,
+/// one multi-row statement. The caller keeps `cases` to a few hundred (four parameters each).
+pub(crate) async fn index_many(
+    conn: &impl ConnectionTrait,
+    cases: &[IndexedCase<'_>],
+) -> Result<(), PersistenceError> {
+    if cases.is_empty() {
+        return Ok(());
+    }
+    let customer_domains: HashMap<Uuid, Uuid> = customers::Entity::find()
+        .filter(
+            customers::Column::Id.is_in(
+                cases
+                    .iter()
+                    .map(|c| c.customer_id.as_uuid())
+                    .collect::<HashSet<_>>(),
+            ),
+        )
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.domain_id))
+        .collect();
+    let entries = cases
+        .iter()
+        .map(|c| {
+            let customer_domain = customer_domains
+                .get(&c.customer_id.as_uuid())
+                .copied()
+                .ok_or_else(|| {
+                    PersistenceError::Corrupt(format!("case {} has no customer", c.id))
+                })?;
+            Ok(IndexEntry::new(
+                c.case_number,
+                c.title,
+                c.description,
+                c.comments.iter().copied(),
+                c.partner_domains.iter().map(|d| d.as_uuid()),
+                customer_domain,
+            ))
+        })
+        .collect::<Result<Vec<_>, PersistenceError>>()?;
+    write_index(conn, &entries, false).await
+}
+
+/// Writes keyword index entries in one statement; `replace` when they may exist already.
 pub(crate) async fn write_index(
     conn: &impl ConnectionTrait,
-    case_number: i64,
-    title: &str,
-    body: &str,
-    scope: &str,
+    entries: &[IndexEntry<'_>],
     replace: bool,
 ) -> Result<(), PersistenceError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
     let backend = conn.get_database_backend();
-    match backend {
-        DbBackend::Postgres => {
+    if replace && backend != DbBackend::Postgres {
+        // An FTS5 table has no upsert: the old entry goes first.
+        for e in entries {
             conn.execute_raw(Statement::from_sql_and_values(
                 backend,
-                format!(
-                    "INSERT INTO case_search (case_number, document) VALUES ($1, {}) \
-                     ON CONFLICT (case_number) DO UPDATE SET document = EXCLUDED.document",
-                    PG_DOCUMENT
-                        .replace("{title}", "$2")
-                        .replace("{body}", "$3")
-                        .replace("{scope}", "$4")
-                ),
-                [case_number.into(), title.into(), body.into(), scope.into()],
-            ))
-            .await?;
-        }
-        _ => {
-            if replace {
-                conn.execute_raw(Statement::from_sql_and_values(
-                    backend,
-                    "DELETE FROM case_search WHERE rowid = ?",
-                    [case_number.into()],
-                ))
-                .await?;
-            }
-            conn.execute_raw(Statement::from_sql_and_values(
-                backend,
-                "INSERT INTO case_search (rowid, title, body, scope) VALUES (?, ?, ?, ?)",
-                [case_number.into(), title.into(), body.into(), scope.into()],
+                "DELETE FROM case_search WHERE rowid = ?",
+                [e.case_number.into()],
             ))
             .await?;
         }
     }
+    let mut values: Vec<Value> = Vec::with_capacity(entries.len() * 4);
+    let mut rows: Vec<String> = Vec::with_capacity(entries.len());
+    for (i, e) in entries.iter().enumerate() {
+        values.extend([
+            e.case_number.into(),
+            e.title.into(),
+            e.body.as_str().into(),
+            e.scope.as_str().into(),
+        ]);
+        rows.push(match backend {
+            DbBackend::Postgres => format!(
+                "(${}, {})",
+                4 * i + 1,
+                PG_DOCUMENT
+                    .replace("{title}", &format!("${}", 4 * i + 2))
+                    .replace("{body}", &format!("${}", 4 * i + 3))
+                    .replace("{scope}", &format!("${}", 4 * i + 4))
+            ),
+            _ => "(?, ?, ?, ?)".to_owned(),
+        });
+    }
+    let sql = match backend {
+        DbBackend::Postgres => format!(
+            "INSERT INTO case_search (case_number, document) VALUES {} \
+             ON CONFLICT (case_number) DO UPDATE SET document = EXCLUDED.document",
+            rows.join(", ")
+        ),
+        _ => format!(
+            "INSERT INTO case_search (rowid, title, body, scope) VALUES {}",
+            rows.join(", ")
+        ),
+    };
+    conn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
     Ok(())
 }
 
 /// A case's PostgreSQL index document from its `{title}`, `{body}` and `{scope}` parameters:
 /// the title weighs more than the rest; the scope tokens are kept verbatim.
-pub(crate) const PG_DOCUMENT: &str = "setweight(to_tsvector('simple', {title}), 'A') \
+const PG_DOCUMENT: &str = "setweight(to_tsvector('simple', {title}), 'A') \
      || to_tsvector('simple', {body}) || array_to_tsvector(string_to_array({scope}, ' '))";
 
 /// The scope of a case in the keyword index: a token per partner domain recorded on it and
@@ -107,10 +218,7 @@ pub(crate) const PG_DOCUMENT: &str = "setweight(to_tsvector('simple', {title}), 
 /// query, so the full-text engine reads only the matches that viewer could see (at a million
 /// cases a common word matches tens of thousands of cases, of which a reseller sees a
 /// hundredth); the visibility rule is still applied to what it returns.
-pub(crate) fn scope_text(
-    partners: impl IntoIterator<Item = Uuid>,
-    customer_domain: Uuid,
-) -> String {
+fn scope_text(partners: impl IntoIterator<Item = Uuid>, customer_domain: Uuid) -> String {
     partners
         .into_iter()
         .map(|d| scope_token('p', d))
