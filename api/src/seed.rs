@@ -15,7 +15,7 @@ use casebridge_domain::{
     DomainId, DomainName, EmailAddress, EscalationReason, Justification, Lifecycle, Party,
     ProductType, Realm, ResellerAccess, RoleRef, Severity, SupportTier, UserId,
 };
-use casebridge_persistence::repo::cases as case_repo;
+use casebridge_persistence::repo::classifications;
 use casebridge_persistence::repo::customers::{self, ContactData, NewCustomer, PostalAddressData};
 use casebridge_persistence::repo::identity::{self, NewUser};
 use casebridge_persistence::repo::legacy::{self, BulkOrigin, ImportedCase, ImportedComment};
@@ -210,7 +210,8 @@ async fn categories(db: &Database) -> Result<Vec<(ClassificationId, Vec<String>)
     let mut out = Vec::new();
     let mut after = None;
     loop {
-        let (page, _) = case_repo::search_classifications(db.reader(), None, after, 500).await?;
+        let (page, _) =
+            classifications::search_classifications(db.reader(), None, after, 500).await?;
         let Some(last) = page.last() else { break };
         after = Some((last.display_name.clone(), last.id.as_uuid()));
         let n = page.len();
@@ -831,7 +832,7 @@ pub async fn seed(db: &Database, o: &SeedOptions) -> Result<SeedSummary, SeedErr
     if db.backend() == casebridge_persistence::Backend::Postgres {
         // What autovacuum would do a little later: flush the keyword index's pending list into
         // the GIN tree and gather statistics, so that what is measured next is the steady
-        // state. (SQLite plans without statistics, by design: see `repo::cases`.)
+        // state. (SQLite plans without statistics, by design: see `repo::search`.)
         db.writer()
             .execute_unprepared("VACUUM (ANALYZE)")
             .await

@@ -18,9 +18,10 @@ use casebridge_domain::{
     EmailAddress, Lifecycle, ProductType, Realm, ResellerAccess, Severity, SupportTier, UserId,
     Viewer,
 };
-use casebridge_persistence::repo::cases::{self, CaseChanges, CaseOrder, CaseQuery, NewCase};
+use casebridge_persistence::repo::cases::{self, CaseChanges, NewCase};
 use casebridge_persistence::repo::customers::{self, ContactData, NewCustomer, PostalAddressData};
 use casebridge_persistence::repo::identity::{self, NewUser};
+use casebridge_persistence::repo::listing::{self, CaseOrder, CaseQuery};
 use casebridge_tests::{BOUNCED, FreshDatabase};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -107,7 +108,7 @@ async fn visible_by_query(
     let mut totals = BTreeSet::new();
     let mut after = None;
     loop {
-        let (page, total) = cases::list_cases(
+        let (page, total) = listing::list_cases(
             db.reader(),
             &CaseQuery {
                 viewer,
@@ -125,7 +126,7 @@ async fn visible_by_query(
         .unwrap();
         totals.insert(total);
         let Some(last) = page.last() else { break };
-        after = Some(cases::CaseCursor::after(last, filter.order));
+        after = Some(listing::CaseCursor::after(last, filter.order));
         let n = page.len();
         for case in page {
             assert!(out.insert(case.id), "{viewer:?} listed {} twice", case.id);
@@ -647,7 +648,7 @@ async fn the_upgrade_strikes_the_records_of_tenures_that_ended_before_it() {
         assert!(sees(Viewer::Partner(partner.domain), id).await);
     }
     // And the running counts followed the struck records.
-    let (listed, total) = cases::list_cases(
+    let (listed, total) = listing::list_cases(
         db.reader(),
         &CaseQuery {
             viewer: Viewer::Partner(a.domain),

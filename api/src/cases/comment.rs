@@ -2,7 +2,8 @@
 
 use casebridge_domain::privacy::check_no_personal_data;
 use casebridge_domain::{CaseId, CommentBody, CommentId, Viewer};
-use casebridge_persistence::repo::cases::{self, CaseChanges, CommentRecord};
+use casebridge_persistence::repo::cases::{self, CaseChanges};
+use casebridge_persistence::repo::comments::{self, CommentRecord};
 use casebridge_persistence::repo::{from_micros, to_micros};
 use serde_json::json;
 
@@ -53,7 +54,7 @@ pub async fn add_comment(
                 author_party: party,
                 create_time: from_micros(to_micros(now)),
             };
-            cases::insert_comment(tx, &comment).await?;
+            comments::insert_comment(tx, &comment).await?;
             let after = lifecycle.after_comment(party);
             let status_change = after
                 .lifecycle
@@ -101,7 +102,8 @@ pub async fn comments(
     let request = state
         .pages
         .request::<(i64, uuid::Uuid)>(format!("case-comments|{id}"), paged)?;
-    let (rows, total_size) = cases::list_comments(db, id, request.after, request.fetch()).await?;
+    let (rows, total_size) =
+        comments::list_comments(db, id, request.after, request.fetch()).await?;
     let page = state.pages.page(request, rows, total_size, |c| {
         (to_micros(c.create_time), c.id.as_uuid())
     });
@@ -121,7 +123,7 @@ pub async fn comment(
 ) -> Result<Comment, ApiError> {
     let db = state.db.reader();
     seen_case(db, viewer, case).await?;
-    let comment = cases::find_comment(db, case, id)
+    let comment = comments::find_comment(db, case, id)
         .await?
         .ok_or_else(ApiError::not_found)?;
     let names = domain_names(db, comment.author_domain_id).await?;

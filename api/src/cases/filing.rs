@@ -11,6 +11,7 @@ use casebridge_domain::{
     ProductType, Severity, Subscribers, TimeZone,
 };
 use casebridge_persistence::repo::cases::{self, NewCase};
+use casebridge_persistence::repo::classifications;
 use casebridge_persistence::repo::customers;
 use casebridge_persistence::repo::locks;
 use serde_json::json;
@@ -96,7 +97,8 @@ pub async fn file_case(
             Ok((customer, management))
         },
         async |tx, (customer, management)| {
-            let classification = cases::find_classification(tx, filing.classification_id).await?;
+            let classification =
+                classifications::find_classification(tx, filing.classification_id).await?;
             check_category_of_product(
                 classification.as_ref().map(|c| c.product_type),
                 filing.product_type,

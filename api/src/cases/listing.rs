@@ -2,7 +2,7 @@
 //! is this one query with the viewer's visibility and the client's filters.
 
 use casebridge_domain::{CaseStatus, Severity, Viewer};
-use casebridge_persistence::repo::cases::{self, CaseCursor, CaseOrder, CaseQuery};
+use casebridge_persistence::repo::listing::{self, CaseCursor, CaseOrder, CaseQuery};
 
 use crate::extract::search_query;
 use crate::pagination::{Page, Paged};
@@ -34,7 +34,7 @@ pub async fn list_for(
         filters.updated_after.map(|t| t.unix_timestamp_nanos()),
     );
     let request = state.pages.request::<CaseCursor>(scope, paged)?;
-    let (rows, total_size) = cases::list_cases(
+    let (rows, total_size) = listing::list_cases(
         state.db.reader(),
         &CaseQuery {
             viewer,

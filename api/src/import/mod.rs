@@ -32,7 +32,7 @@ use casebridge_persistence::repo::identity::{self, NewUser, UserChanges};
 use casebridge_persistence::repo::legacy::{
     self, ImportedCase, ImportedComment, LegacyMap, LegacyRow,
 };
-use casebridge_persistence::repo::{audit, cases};
+use casebridge_persistence::repo::{audit, classifications};
 use casebridge_persistence::{Database, PersistenceError};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -1019,7 +1019,7 @@ async fn all_classifications(
     let mut after = None;
     loop {
         let (page, _) =
-            cases::search_classifications(db.reader(), None, after.clone(), 500).await?;
+            classifications::search_classifications(db.reader(), None, after.clone(), 500).await?;
         let Some(last) = page.last() else { break };
         after = Some((last.display_name.clone(), last.id.as_uuid()));
         let n = page.len();

@@ -1,7 +1,7 @@
 //! The case-classification catalogue.
 
 use actix_web::{HttpResponse, get, web};
-use casebridge_persistence::repo::cases::{self, ClassificationRecord};
+use casebridge_persistence::repo::classifications::{self, ClassificationRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -106,9 +106,13 @@ async fn list_case_classifications(
     let q = q.as_deref();
     let scope = format!("case-classifications|{}", q.unwrap_or_default());
     let request = state.pages.request::<(String, Uuid)>(scope, &*query)?;
-    let (rows, total_size) =
-        cases::search_classifications(state.db.reader(), q, request.after.clone(), request.fetch())
-            .await?;
+    let (rows, total_size) = classifications::search_classifications(
+        state.db.reader(),
+        q,
+        request.after.clone(),
+        request.fetch(),
+    )
+    .await?;
     let page = state.pages.page(request, rows, total_size, |c| {
         (c.display_name.clone(), c.id.as_uuid())
     });

@@ -10,7 +10,9 @@ use casebridge_domain::{
     CaseId, CaseStatus as DomainStatus, CommentBody, CustomerId, FieldParser, Party,
 };
 use casebridge_persistence::repo::attachments::AttachmentRecord;
-use casebridge_persistence::repo::cases::{CaseOrder, CaseRecord, CommentRecord};
+use casebridge_persistence::repo::cases::CaseRecord;
+use casebridge_persistence::repo::comments::CommentRecord;
+use casebridge_persistence::repo::listing::CaseOrder;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};

@@ -9,6 +9,7 @@ use sea_orm::{
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::comments::{party_of, party_str};
 use super::{from_micros, to_micros};
 use crate::PersistenceError;
 use crate::entities::attachments;
@@ -42,23 +43,10 @@ pub struct AttachmentRecord {
     pub create_time: OffsetDateTime,
 }
 
-fn party_str(p: Party) -> &'static str {
-    match p {
-        Party::Partner => "partner",
-        Party::Customer => "customer",
-        Party::Support => "support",
-    }
-}
-
 impl TryFrom<attachments::Model> for AttachmentRecord {
     type Error = PersistenceError;
     fn try_from(m: attachments::Model) -> Result<Self, Self::Error> {
-        let party = match m.uploader_party.as_str() {
-            "partner" => Party::Partner,
-            "customer" => Party::Customer,
-            "support" => Party::Support,
-            other => return Err(PersistenceError::Corrupt(format!("party {other}"))),
-        };
+        let party = party_of(&m.uploader_party)?;
         Ok(Self {
             id: AttachmentId::from_uuid(m.id),
             case_id: CaseId::from_uuid(m.case_id),

@@ -143,7 +143,7 @@ pub async fn copy_rows(
             break;
         }
         for id in &page {
-            super::cases::reindex(to, casebridge_domain::CaseId::from_uuid(*id)).await?;
+            super::search::reindex(to, casebridge_domain::CaseId::from_uuid(*id)).await?;
         }
         indexed += page.len() as u64;
         if indexed % 10_000 < BATCH {

@@ -1,7 +1,7 @@
 //! Importing from the old support center: the map of old ids to new entities, and bulk writes
 //! for large imports (one transaction, multi-row statements).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use casebridge_domain::{
     CaseId, ClassificationId, CommentId, CustomerId, DomainId, EventId, Lifecycle, Party,
@@ -10,14 +10,15 @@ use casebridge_domain::{
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement,
-    Value,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::comments::party_str;
+use super::search::{self, IndexedCase};
 use super::to_micros;
 use crate::PersistenceError;
-use crate::entities::{audit_events, case_access, case_comments, cases, customers, legacy_records};
+use crate::entities::{audit_events, case_access, case_comments, cases, legacy_records};
 
 /// What an old record became, and the hash of its content when last imported.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,14 +194,6 @@ pub struct ImportedCase {
     pub comments: Vec<ImportedComment>,
 }
 
-fn party_str(p: Party) -> &'static str {
-    match p {
-        Party::Partner => "partner",
-        Party::Customer => "customer",
-        Party::Support => "support",
-    }
-}
-
 fn case_model(c: &ImportedCase, version: i64) -> cases::ActiveModel {
     let e = c.lifecycle.escalation.as_ref();
     cases::ActiveModel {
@@ -259,82 +252,16 @@ fn access_models(c: &ImportedCase) -> impl Iterator<Item = case_access::ActiveMo
         })
 }
 
-fn search_text(c: &ImportedCase) -> String {
-    let mut body = c.description.clone();
-    for m in &c.comments {
-        body.push('\n');
-        body.push_str(&m.body);
+fn index_source(c: &ImportedCase) -> IndexedCase<'_> {
+    IndexedCase {
+        id: c.id,
+        case_number: c.case_number,
+        title: &c.title,
+        description: &c.description,
+        comments: c.comments.iter().map(|m| m.body.as_str()).collect(),
+        partner_domains: &c.partner_domains,
+        customer_id: c.customer_id,
     }
-    body
-}
-
-/// Writes the keyword index entries of many cases in multi-row statements.
-async fn index_many(
-    conn: &impl ConnectionTrait,
-    cases: &[ImportedCase],
-) -> Result<(), PersistenceError> {
-    let backend = conn.get_database_backend();
-    for chunk in cases.chunks(CHUNK) {
-        let customer_domains: HashMap<Uuid, Uuid> = customers::Entity::find()
-            .filter(
-                customers::Column::Id.is_in(
-                    chunk
-                        .iter()
-                        .map(|c| c.customer_id.as_uuid())
-                        .collect::<HashSet<_>>(),
-                ),
-            )
-            .all(conn)
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c.domain_id))
-            .collect();
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 4);
-        let mut rows: Vec<String> = Vec::with_capacity(chunk.len());
-        for (i, c) in chunk.iter().enumerate() {
-            let customer_domain = customer_domains
-                .get(&c.customer_id.as_uuid())
-                .copied()
-                .ok_or_else(|| {
-                    PersistenceError::Corrupt(format!("case {} has no customer", c.id))
-                })?;
-            values.push(c.case_number.into());
-            values.push(c.title.clone().into());
-            values.push(search_text(c).into());
-            values.push(
-                super::cases::scope_text(
-                    c.partner_domains.iter().map(|d| d.as_uuid()),
-                    customer_domain,
-                )
-                .into(),
-            );
-            rows.push(match backend {
-                DbBackend::Postgres => format!(
-                    "(${}, {})",
-                    4 * i + 1,
-                    super::cases::PG_DOCUMENT
-                        .replace("{title}", &format!("${}", 4 * i + 2))
-                        .replace("{body}", &format!("${}", 4 * i + 3))
-                        .replace("{scope}", &format!("${}", 4 * i + 4))
-                ),
-                _ => "(?, ?, ?, ?)".to_owned(),
-            });
-        }
-        let sql = match backend {
-            DbBackend::Postgres => format!(
-                "INSERT INTO case_search (case_number, document) VALUES {} \
-                 ON CONFLICT (case_number) DO UPDATE SET document = EXCLUDED.document",
-                rows.join(", ")
-            ),
-            _ => format!(
-                "INSERT INTO case_search (rowid, title, body, scope) VALUES {}",
-                rows.join(", ")
-            ),
-        };
-        conn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
-            .await?;
-    }
-    Ok(())
 }
 
 /// Where cases written in bulk come from; their timeline's first event says so.
@@ -393,7 +320,11 @@ pub async fn insert_cases(
             .exec_without_returning(conn)
             .await?;
     }
-    index_many(conn, cases_in).await
+    for chunk in cases_in.chunks(CHUNK) {
+        let indexed: Vec<IndexedCase<'_>> = chunk.iter().map(index_source).collect();
+        search::index_many(conn, &indexed).await?;
+    }
+    Ok(())
 }
 
 fn origin_event(
@@ -463,7 +394,7 @@ pub async fn replace_case(
     audit_events::Entity::insert(event)
         .exec_without_returning(conn)
         .await?;
-    super::cases::reindex(conn, case.id).await
+    search::reindex(conn, case.id).await
 }
 
 /// The case numbers in use among these, and the largest in use at all.

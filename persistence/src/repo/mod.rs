@@ -4,14 +4,18 @@ pub mod attachment_bytes;
 pub mod attachments;
 pub mod audit;
 pub mod cases;
+pub mod classifications;
+pub mod comments;
 pub mod customers;
 pub mod deployment;
 pub mod housekeeping;
 pub mod idempotency;
 pub mod identity;
 pub mod legacy;
+pub mod listing;
 pub mod locks;
 pub mod outbox;
+pub mod search;
 pub mod sign_in_failures;
 
 use time::OffsetDateTime;

@@ -1,0 +1,387 @@
+//! Case lists: the visibility rule of `casebridge_domain::visibility::can_see` as a query, the
+//! filters, keyset pagination and the counts (keyword searches go through [`super::search`]).
+
+use casebridge_domain::{CaseStatus, CustomerId, DomainId, Severity, Viewer};
+use sea_orm::sea_query::{Alias, Cond, Expr, JoinType, Order, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, DbBackend, ExprTrait};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::cases::{CaseRecord, case_select, fetch_cases, from_cases};
+use super::search::{drives_from_matches, keyword_matches, search_cases, search_terms};
+use super::to_micros;
+use crate::PersistenceError;
+use crate::entities::{case_access, cases, customers, support_partners};
+
+/// The order of a case list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CaseOrder {
+    /// Most recently updated first.
+    #[default]
+    UpdateTimeDesc,
+    /// Most recently created first.
+    CreateTimeDesc,
+    /// Most severe first, then most recently updated.
+    Severity,
+}
+
+/// Where the next page starts: the last case's sort keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseCursor {
+    /// Severity rank (for the severity order).
+    pub severity: i16,
+    /// Update or create time (microseconds).
+    pub time: i64,
+    /// Case id.
+    pub id: Uuid,
+}
+
+impl CaseCursor {
+    /// The cursor after this case in this order.
+    pub fn after(case: &CaseRecord, order: CaseOrder) -> Self {
+        Self {
+            severity: case.severity.rank(),
+            time: to_micros(match order {
+                CaseOrder::CreateTimeDesc => case.create_time,
+                _ => case.update_time,
+            }),
+            id: case.id.as_uuid(),
+        }
+    }
+}
+
+/// Which cases to list.
+#[derive(Debug, Clone)]
+pub struct CaseQuery {
+    /// Who looks: the visibility rule applies.
+    pub viewer: Viewer,
+    /// Only this customer's.
+    pub customer: Option<CustomerId>,
+    /// Keywords over title, description and comments.
+    pub q: Option<String>,
+    /// Only these statuses (empty: all).
+    pub statuses: Vec<CaseStatus>,
+    /// Only these severities (empty: all).
+    pub severities: Vec<Severity>,
+    /// Only cases updated after this time.
+    pub updated_after: Option<OffsetDateTime>,
+    /// Order.
+    pub order: CaseOrder,
+    /// Start after this position.
+    pub after: Option<CaseCursor>,
+    /// Page size.
+    pub limit: u64,
+}
+
+fn access() -> Alias {
+    Alias::new("access")
+}
+
+/// Adds the visibility rule of `casebridge_domain::visibility::can_see` to a select of cases,
+/// and returns the table whose columns carry the sort keys (`case_access` for partners, whose
+/// index serves their list; `cases` otherwise) with its id column.
+pub(crate) fn restrict_to_viewer(
+    q: &mut SelectStatement,
+    viewer: Viewer,
+    after_matches: bool,
+) -> (Alias, Alias) {
+    match viewer {
+        Viewer::Provider => (Alias::new("cases"), Alias::new("id")),
+        Viewer::Customer(domain) => {
+            q.join(
+                JoinType::InnerJoin,
+                customers::Entity,
+                Expr::col((customers::Entity, customers::Column::Id))
+                    .equals((cases::Entity, cases::Column::CustomerId)),
+            )
+            .and_where(
+                Expr::col((customers::Entity, customers::Column::DomainId)).eq(domain.as_uuid()),
+            );
+            (Alias::new("cases"), Alias::new("id"))
+        }
+        Viewer::Partner(domain) => {
+            // Recorded on the case…
+            let recorded = Expr::col((access(), case_access::Column::CaseId))
+                .equals((cases::Entity, cases::Column::Id))
+                .and(Expr::col((access(), case_access::Column::DomainId)).eq(domain.as_uuid()));
+            if after_matches {
+                // Behind keyword matches, `case_access` stays inside the loop over them (a
+                // cross join takes no `ON`: the condition goes to `WHERE`).
+                q.join_as(
+                    JoinType::CrossJoin,
+                    case_access::Entity,
+                    access(),
+                    recorded.clone(),
+                )
+                .and_where(recorded);
+            } else {
+                q.join_as(JoinType::InnerJoin, case_access::Entity, access(), recorded);
+            }
+            q
+                // …and still managing the customer, authorised to act for it: the reseller with
+                // access granted, or an active support partner.
+                .join(
+                    JoinType::InnerJoin,
+                    customers::Entity,
+                    Expr::col((customers::Entity, customers::Column::Id))
+                        .equals((cases::Entity, cases::Column::CustomerId)),
+                )
+                .join(
+                    JoinType::LeftJoin,
+                    support_partners::Entity,
+                    Expr::col((
+                        support_partners::Entity,
+                        support_partners::Column::CustomerId,
+                    ))
+                    .equals((cases::Entity, cases::Column::CustomerId))
+                    .and(
+                        Expr::col((
+                            support_partners::Entity,
+                            support_partners::Column::PartnerDomainId,
+                        ))
+                        .eq(domain.as_uuid()),
+                    ),
+                )
+                .cond_where(
+                    Cond::any()
+                        .add(
+                            Cond::all()
+                                .add(
+                                    Expr::col((
+                                        customers::Entity,
+                                        customers::Column::ResellerDomainId,
+                                    ))
+                                    .eq(domain.as_uuid()),
+                                )
+                                .add(
+                                    Expr::col((
+                                        customers::Entity,
+                                        customers::Column::ResellerAccess,
+                                    ))
+                                    .eq("granted"),
+                                ),
+                        )
+                        .add(
+                            Expr::col((
+                                support_partners::Entity,
+                                support_partners::Column::PartnerDomainId,
+                            ))
+                            .is_not_null(),
+                        ),
+                );
+            (access(), Alias::new("case_id"))
+        }
+    }
+}
+
+/// Adds the query's filters (customer, statuses, severities, update time, keywords) on the
+/// columns of `t`; keywords only when the statement does not already read from the matches.
+pub(crate) fn add_filters(
+    q: &mut SelectStatement,
+    t: &Alias,
+    query: &CaseQuery,
+    backend: DbBackend,
+    from_matches: bool,
+) {
+    let col = |name: &str| Expr::col((t.clone(), Alias::new(name)));
+    if let Some(customer) = query.customer {
+        q.and_where(col("customer_id").eq(customer.as_uuid()));
+    }
+    if !query.statuses.is_empty() {
+        q.and_where(col("status").is_in(query.statuses.iter().map(|s| s.as_str())));
+    }
+    if !query.severities.is_empty() {
+        q.and_where(col("severity").is_in(query.severities.iter().map(|s| s.rank())));
+    }
+    if let Some(after) = query.updated_after {
+        q.and_where(col("update_time").gt(to_micros(after)));
+    }
+    if let Some(text) = query.q.as_deref().filter(|_| !from_matches) {
+        let terms = search_terms(text);
+        if !terms.is_empty() {
+            q.and_where(
+                Expr::col((cases::Entity, cases::Column::CaseNumber)).in_subquery(keyword_matches(
+                    backend,
+                    &terms,
+                    query.viewer,
+                )),
+            );
+        }
+    }
+}
+
+/// The customers whose cases a partner domain may see, as far as management goes: those it
+/// resells to with access granted, and those it is a support partner of (the second half of
+/// the visibility rule; the first, being recorded on the case, is what `case_access` holds).
+fn customers_seen_by_partner(domain: DomainId) -> SelectStatement {
+    let mut resold = Query::select();
+    resold
+        .column((customers::Entity, customers::Column::Id))
+        .from(customers::Entity)
+        .and_where(
+            Expr::col((customers::Entity, customers::Column::ResellerDomainId))
+                .eq(domain.as_uuid()),
+        )
+        .and_where(Expr::col((customers::Entity, customers::Column::ResellerAccess)).eq("granted"));
+    let supported = Query::select()
+        .column((
+            support_partners::Entity,
+            support_partners::Column::CustomerId,
+        ))
+        .from(support_partners::Entity)
+        .and_where(
+            Expr::col((
+                support_partners::Entity,
+                support_partners::Column::PartnerDomainId,
+            ))
+            .eq(domain.as_uuid()),
+        )
+        .to_owned();
+    resold.union(sea_orm::sea_query::UnionType::Distinct, supported);
+    resold
+}
+
+/// How many cases the query matches. Without keywords or an update-time bound, a sum over the
+/// running counts (`partner_case_counts`, `customer_case_counts`: rows per customer, status and
+/// severity) of the customers the viewer sees; otherwise a count of the matching cases.
+pub(crate) async fn count_cases(
+    conn: &impl ConnectionTrait,
+    query: &CaseQuery,
+) -> Result<u64, PersistenceError> {
+    let backend = conn.get_database_backend();
+    let mut count = Query::select();
+    if has_terms(query) || query.updated_after.is_some() {
+        let matches = drives_from_matches(backend, query);
+        let from_matches = matches.is_some();
+        from_cases(&mut count, matches);
+        let (t, _) = restrict_to_viewer(&mut count, query.viewer, from_matches);
+        add_filters(&mut count, &t, query, backend, from_matches);
+        count.expr_as(Expr::cust("COUNT(*)"), Alias::new("n"));
+    } else {
+        let t = match query.viewer {
+            Viewer::Partner(domain) => {
+                let t = Alias::new("partner_case_counts");
+                count
+                    .from(t.clone())
+                    .and_where(Expr::col((t.clone(), Alias::new("domain_id"))).eq(domain.as_uuid()))
+                    .and_where(
+                        Expr::col((t.clone(), Alias::new("customer_id")))
+                            .in_subquery(customers_seen_by_partner(domain)),
+                    );
+                t
+            }
+            Viewer::Customer(domain) => {
+                let t = Alias::new("customer_case_counts");
+                count.from(t.clone()).and_where(
+                    Expr::col((t.clone(), Alias::new("customer_id"))).in_subquery(
+                        Query::select()
+                            .column((customers::Entity, customers::Column::Id))
+                            .from(customers::Entity)
+                            .and_where(
+                                Expr::col((customers::Entity, customers::Column::DomainId))
+                                    .eq(domain.as_uuid()),
+                            )
+                            .to_owned(),
+                    ),
+                );
+                t
+            }
+            Viewer::Provider => {
+                let t = Alias::new("customer_case_counts");
+                count.from(t.clone());
+                t
+            }
+        };
+        add_filters(&mut count, &t, query, backend, false);
+        count.expr_as(
+            Expr::cust("CAST(COALESCE(SUM(n), 0) AS BIGINT)"),
+            Alias::new("n"),
+        );
+    }
+    let total: i64 = conn
+        .query_one(&count)
+        .await?
+        .map(|r| r.try_get("", "n"))
+        .transpose()?
+        .unwrap_or(0);
+    Ok(u64::try_from(total).unwrap_or(0))
+}
+
+/// A page of the cases the viewer sees, and how many match in all.
+#[tracing::instrument(skip_all)]
+pub async fn list_cases(
+    conn: &impl ConnectionTrait,
+    query: &CaseQuery,
+) -> Result<(Vec<CaseRecord>, u64), PersistenceError> {
+    let backend = conn.get_database_backend();
+    if has_terms(query) {
+        return search_cases(conn, query).await;
+    }
+    let mut q = case_select();
+    let (t, id_col) = restrict_to_viewer(&mut q, query.viewer, false);
+    add_filters(&mut q, &t, query, backend, false);
+    keyset_page(
+        &mut q,
+        query,
+        &t,
+        [
+            Alias::new("severity"),
+            Alias::new(time_name(query.order)),
+            id_col,
+        ],
+    );
+    let rows = fetch_cases(conn, &q).await?;
+    let total = count_cases(conn, query).await?;
+    Ok((rows, total))
+}
+
+fn has_terms(query: &CaseQuery) -> bool {
+    query
+        .q
+        .as_deref()
+        .is_some_and(|q| !search_terms(q).is_empty())
+}
+
+/// The sort column of an order besides severity and id.
+pub(crate) fn time_name(order: CaseOrder) -> &'static str {
+    match order {
+        CaseOrder::CreateTimeDesc => "create_time",
+        _ => "update_time",
+    }
+}
+
+/// Keyset pagination on the columns `[severity, time, id]` of `t`: the rows after the cursor,
+/// in the query's order, one page.
+pub(crate) fn keyset_page(
+    q: &mut SelectStatement,
+    query: &CaseQuery,
+    t: &Alias,
+    [severity, time, id]: [Alias; 3],
+) {
+    let col = |name: &Alias| Expr::col((t.clone(), name.clone()));
+    if let Some(c) = query.after {
+        let before_in_time = Expr::tuple([col(&time), col(&id)])
+            .lt(Expr::tuple([Expr::value(c.time), Expr::value(c.id)]));
+        match query.order {
+            CaseOrder::Severity => {
+                q.cond_where(
+                    Cond::any().add(col(&severity).gt(c.severity)).add(
+                        Cond::all()
+                            .add(col(&severity).eq(c.severity))
+                            .add(before_in_time),
+                    ),
+                );
+            }
+            _ => {
+                q.and_where(before_in_time);
+            }
+        }
+    }
+    if query.order == CaseOrder::Severity {
+        q.order_by((t.clone(), severity), Order::Asc);
+    }
+    q.order_by((t.clone(), time), Order::Desc)
+        .order_by((t.clone(), id), Order::Desc)
+        .limit(query.limit);
+}
