@@ -159,7 +159,7 @@ fn main() -> ExitCode {
             } => {
                 seed(
                     settings,
-                    casebridge_api::seed::SeedOptions {
+                    casebridge_api::commands::seed::SeedOptions {
                         cases,
                         resellers,
                         customers,
@@ -243,12 +243,12 @@ async fn import_legacy(
         .await
         .map_err(|e| e.to_string())?;
     db.migrate().await.map_err(|e| e.to_string())?;
-    let options = casebridge_api::import::Options {
+    let options = casebridge_api::commands::import::Options {
         dry_run,
         progress: std::io::stderr().is_terminal()
             || std::env::var_os("CASEBRIDGE_PROGRESS").is_some(),
     };
-    let result = casebridge_api::import::run(&db, file, options).await;
+    let result = casebridge_api::commands::import::run(&db, file, options).await;
     db.close().await;
     let summary = result
         .map_err(|e| format!("import-legacy {}: {e}; nothing was written", file.display()))?;
@@ -272,13 +272,13 @@ async fn copy_data(
         settings.data_dir.join("attachments"),
     )
     .map_err(|e| format!("attachment storage: {e}"))?;
-    let target = casebridge_api::copy_data::Target {
+    let target = casebridge_api::commands::copy_data::Target {
         url: to.clone(),
         data_dir: to_data_dir,
     };
     let progress =
         std::io::stderr().is_terminal() || std::env::var_os("CASEBRIDGE_PROGRESS").is_some();
-    let result = casebridge_api::copy_data::run(
+    let result = casebridge_api::commands::copy_data::run(
         &db,
         store.as_ref(),
         &settings.data_dir.join("attachments"),
@@ -298,7 +298,7 @@ async fn demo(settings: casebridge_api::Settings) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     db.migrate().await.map_err(|e| e.to_string())?;
-    let result = casebridge_api::seed::demo(&db, time::OffsetDateTime::now_utc()).await;
+    let result = casebridge_api::commands::seed::demo(&db, time::OffsetDateTime::now_utc()).await;
     db.close().await;
     let world = result.map_err(|e| format!("demo: {e}"))?;
     println!(
@@ -317,20 +317,20 @@ async fn demo(settings: casebridge_api::Settings) -> Result<(), String> {
 
 async fn seed(
     settings: casebridge_api::Settings,
-    options: casebridge_api::seed::SeedOptions,
+    options: casebridge_api::commands::seed::SeedOptions,
 ) -> Result<(), String> {
     let db = Database::connect(&settings.database_url, &settings.pool)
         .await
         .map_err(|e| e.to_string())?;
     db.migrate().await.map_err(|e| e.to_string())?;
-    let result = casebridge_api::seed::seed(&db, &options).await;
+    let result = casebridge_api::commands::seed::seed(&db, &options).await;
     db.close().await;
     let s = result.map_err(|e| format!("seed: {e}"))?;
     println!(
         "Seeded {} reseller domains ({} … {}), {} customers, {} cases with {} comments in {:.1} s.",
         s.resellers,
-        casebridge_api::seed::seed_reseller_domain(0),
-        casebridge_api::seed::seed_reseller_domain(s.resellers - 1),
+        casebridge_api::commands::seed::seed_reseller_domain(0),
+        casebridge_api::commands::seed::seed_reseller_domain(s.resellers - 1),
         s.customers,
         s.cases,
         s.comments,
