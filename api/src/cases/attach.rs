@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::auth::Actor;
 use crate::cases::change::record_event;
-use crate::cases::load::{domain_names, locked_case, seen_case, visible_case};
+use crate::cases::load::{contributions, domain_names, locked_case, seen_case, visible_case};
 use crate::cases::once::{Created, Outcome, create_once};
 use crate::conditions::Idempotency;
 use crate::pagination::{Page, Paged};
@@ -142,20 +142,20 @@ pub async fn attachments(
     paged: &impl Paged,
 ) -> Result<Page<Attachment>, ApiError> {
     let db = state.db.reader();
-    seen_case(db, viewer, id).await?;
-    let request = state
-        .pages
-        .request::<(i64, uuid::Uuid)>(format!("case-attachments|{id}"), paged)?;
-    let rows = attachments::list_attachments(db, id, request.after, request.fetch()).await?;
-    let total_size = attachments::count_attachments(db, id).await?;
-    let page = state.pages.page(request, rows, total_size, |a| {
-        (to_micros(a.create_time), a.id.as_uuid())
-    });
-    let names = domain_names(db, page.items.iter().filter_map(|a| a.uploader_domain_id)).await?;
-    Ok(page.map(|a| {
-        let domain = a.uploader_domain_id.and_then(|d| names.get(&d).cloned());
-        Attachment::of(&a, domain)
-    }))
+    let fetch = async |after, limit| {
+        let rows = attachments::list_attachments(db, id, after, limit).await?;
+        Ok((rows, attachments::count_attachments(db, id).await?))
+    };
+    contributions(
+        state,
+        viewer,
+        id,
+        "attachments",
+        paged,
+        fetch,
+        Attachment::of,
+    )
+    .await
 }
 
 /// The attachment, if the viewer sees its case (404 otherwise, alike for a case not seen and

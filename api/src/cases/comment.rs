@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::auth::Actor;
 use crate::cases::change::record_event;
-use crate::cases::load::{domain_names, locked_case, participants, seen_case};
+use crate::cases::load::{contributions, domain_names, locked_case, participants, seen_case};
 use crate::cases::once::{Created, Outcome, create_once};
 use crate::conditions::Idempotency;
 use crate::mail;
@@ -98,20 +98,8 @@ pub async fn comments(
     paged: &impl Paged,
 ) -> Result<Page<Comment>, ApiError> {
     let db = state.db.reader();
-    seen_case(db, viewer, id).await?;
-    let request = state
-        .pages
-        .request::<(i64, uuid::Uuid)>(format!("case-comments|{id}"), paged)?;
-    let (rows, total_size) =
-        comments::list_comments(db, id, request.after, request.fetch()).await?;
-    let page = state.pages.page(request, rows, total_size, |c| {
-        (to_micros(c.create_time), c.id.as_uuid())
-    });
-    let names = domain_names(db, page.items.iter().filter_map(|c| c.author_domain_id)).await?;
-    Ok(page.map(|c| {
-        let domain = c.author_domain_id.and_then(|d| names.get(&d).cloned());
-        Comment::of(&c, domain)
-    }))
+    let fetch = async |after, limit| Ok(comments::list_comments(db, id, after, limit).await?);
+    contributions(state, viewer, id, "comments", paged, fetch, Comment::of).await
 }
 
 /// One comment of a case the viewer sees; 404 for any other.

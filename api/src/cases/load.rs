@@ -7,11 +7,15 @@ use casebridge_domain::privacy::Participants;
 use casebridge_domain::visibility::{CaseAudience, can_see};
 use casebridge_domain::{CaseId, DomainId, EmailAddress, Management, Viewer};
 use casebridge_persistence::Connection;
+use casebridge_persistence::repo::attachments::AttachmentRecord;
 use casebridge_persistence::repo::cases::{self, CaseRecord};
+use casebridge_persistence::repo::comments::CommentRecord;
 use casebridge_persistence::repo::customers::{self, CustomerRecord};
-use casebridge_persistence::repo::{identity, locks};
+use casebridge_persistence::repo::{identity, locks, to_micros};
 
+use crate::pagination::{Page, Paged};
 use crate::problem::ApiError;
+use crate::state::AppState;
 
 /// A case the actor sees, with its customer.
 #[derive(Debug, Clone)]
@@ -100,4 +104,56 @@ pub async fn domain_names(
         }
     }
     Ok(names)
+}
+
+/// What a page of a case's comments or attachments is ordered and attributed by.
+pub trait Contribution {
+    /// The domain of whoever added it, when a user did.
+    fn contributor_domain(&self) -> Option<DomainId>;
+    /// Its place in the case's order: creation time (microseconds), then id.
+    fn position(&self) -> (i64, uuid::Uuid);
+}
+
+impl Contribution for CommentRecord {
+    fn contributor_domain(&self) -> Option<DomainId> {
+        self.author_domain_id
+    }
+    fn position(&self) -> (i64, uuid::Uuid) {
+        (to_micros(self.create_time), self.id.as_uuid())
+    }
+}
+
+impl Contribution for AttachmentRecord {
+    fn contributor_domain(&self) -> Option<DomainId> {
+        self.uploader_domain_id
+    }
+    fn position(&self) -> (i64, uuid::Uuid) {
+        (to_micros(self.create_time), self.id.as_uuid())
+    }
+}
+
+/// A page of one kind of contribution (`kind` names it in the page token) to a case the
+/// viewer sees, oldest first, each shown by `view` with its contributor's domain named; 404
+/// for any other case. `fetch` reads the rows after a position, and the total.
+pub async fn contributions<R: Contribution, V>(
+    state: &AppState,
+    viewer: Viewer,
+    id: CaseId,
+    kind: &str,
+    paged: &impl Paged,
+    fetch: impl AsyncFnOnce(Option<(i64, uuid::Uuid)>, u64) -> Result<(Vec<R>, u64), ApiError>,
+    view: impl Fn(&R, Option<String>) -> V,
+) -> Result<Page<V>, ApiError> {
+    let db = state.db.reader();
+    seen_case(db, viewer, id).await?;
+    let request = state
+        .pages
+        .request::<(i64, uuid::Uuid)>(format!("case-{kind}|{id}"), paged)?;
+    let (rows, total_size) = fetch(request.after, request.fetch()).await?;
+    let page = state.pages.page(request, rows, total_size, R::position);
+    let names = domain_names(db, page.items.iter().filter_map(R::contributor_domain)).await?;
+    Ok(page.map(|r| {
+        let domain = r.contributor_domain().and_then(|d| names.get(&d).cloned());
+        view(&r, domain)
+    }))
 }

@@ -85,19 +85,16 @@ async fn create_comment(
     path: web::Path<CasePath>,
     body: ApiJson<CreateCommentRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = case_id(&path)?;
-    let text = body.text()?;
-    let idempotency = Idempotency::from_request(&req, body.raw())?;
-    let outcome = cases::add_comment(
+    let (text, key) = (body.text()?, Idempotency::from_request(&req, body.raw())?);
+    let added = cases::add_comment(
         &state,
         &actor,
-        id,
+        case_id(&path)?,
         &text,
-        idempotency.as_ref(),
+        key.as_ref(),
         "case.commented",
-    )
-    .await?;
-    Ok(outcome.response)
+    );
+    Ok(added.await?.response)
 }
 
 /// A case and one of its comments in the path.
