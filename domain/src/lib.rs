@@ -11,6 +11,7 @@ pub mod ids;
 pub mod notification;
 pub mod pii;
 pub mod privacy;
+pub mod service_level;
 pub mod values;
 pub mod visibility;
 
@@ -25,6 +26,10 @@ pub use customer::{Management, Relationship, ResellerAccess, SupportTier};
 pub use ids::*;
 pub use pii::PiiKind;
 pub use privacy::PiiFinding;
+pub use service_level::{
+    Hours, ServiceLevel, ServiceLevelEntry, ServiceLevelEntryInput, ServiceLevelPolicy,
+    ServiceLevelState, ServiceLevelTarget,
+};
 pub use values::*;
 pub use visibility::Viewer;
 
