@@ -33,6 +33,13 @@ impl ShiftedClock {
         Self::default()
     }
 
+    /// Sets the clock to show `at` now (and to go on from there at the system's pace).
+    pub fn set(&self, at: OffsetDateTime) {
+        if let Ok(mut offset) = self.offset.lock() {
+            *offset = at - OffsetDateTime::now_utc();
+        }
+    }
+
     /// Moves the clock forward (or back, with a negative duration).
     pub fn advance(&self, by: Duration) {
         if let Ok(mut offset) = self.offset.lock() {

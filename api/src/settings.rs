@@ -187,6 +187,16 @@ pub struct SettingsArgs {
     )]
     pub mail_lease_secs: u64,
 
+    /// Seconds between looks for first-response targets that have passed their due time
+    /// (each breach is recorded on its case's timeline within this long, by one instance).
+    #[arg(
+        long,
+        env = "CASEBRIDGE_BREACH_SWEEP_SECS",
+        default_value_t = 20,
+        global = true
+    )]
+    pub breach_sweep_secs: u64,
+
     /// Where attachments' bytes live: `local` (files under the data directory; the default on
     /// SQLite), `database` (in the database, reached by every instance; the default on
     /// PostgreSQL) or `s3://bucket/prefix` (an S3-compatible object store, configured by the
@@ -291,6 +301,8 @@ pub struct Settings {
     pub mail_from: String,
     /// How long a mail worker's claim lasts unless renewed.
     pub mail_lease: Duration,
+    /// How often breaches of first-response targets are looked for.
+    pub breach_sweep: Duration,
     /// Where attachments' bytes live.
     pub attachment_store: AttachmentStoreChoice,
 }
@@ -324,6 +336,11 @@ impl SettingsArgs {
             Some(spec) => SigningKey::parse_list(spec).map_err(SettingsError::Invalid)?,
             None => vec![load_or_create_key(&self.data_dir)?],
         };
+        if !(1..=60).contains(&self.breach_sweep_secs) {
+            return Err(SettingsError::Invalid(
+                "CASEBRIDGE_BREACH_SWEEP_SECS must be from 1 to 60".to_owned(),
+            ));
+        }
         if self.mail_lease_secs < 3 {
             return Err(SettingsError::Invalid(
                 "CASEBRIDGE_MAIL_LEASE_SECS must be at least 3".to_owned(),
@@ -363,6 +380,7 @@ impl SettingsArgs {
                 }),
             mail_from: self.mail_from,
             mail_lease: Duration::from_secs(self.mail_lease_secs),
+            breach_sweep: Duration::from_secs(self.breach_sweep_secs),
             attachment_store: AttachmentStoreChoice(self.attachment_store),
         })
     }

@@ -16,6 +16,7 @@ use crate::auth::AuthCache;
 use crate::auth::actor::AUTH_CACHE_TTL;
 use crate::auth::actor::authenticate_first;
 use crate::auth::jwt::{TokenService, check_token_ttl};
+use crate::cases::breaches;
 use crate::clock::{Clock, SystemClock};
 use crate::extract::JsonLimit;
 use crate::housekeeping;
@@ -160,13 +161,17 @@ impl Application {
                 None
             }
         };
-        let cleanup_state = state.clone();
+        let (cleanup_state, breach_state) = (state.clone(), state.clone());
+        let breach_sweep = settings.breach_sweep;
         let attachments_root = settings.data_dir.join("attachments");
         let background: Vec<BackgroundTask> = mail_worker
             .into_iter()
-            .chain([BackgroundTask::spawn(|stop| {
-                housekeeping::run(cleanup_state, attachments_root, stop)
-            })])
+            .chain([
+                BackgroundTask::spawn(|stop| {
+                    housekeeping::run(cleanup_state, attachments_root, stop)
+                }),
+                BackgroundTask::spawn(|stop| breaches::run(breach_state, breach_sweep, stop)),
+            ])
             .collect();
         let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Bind {
             addr: settings.bind,

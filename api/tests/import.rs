@@ -146,6 +146,20 @@ async fn the_example_imports_and_its_people_and_cases_carry_on() {
     assert_eq!(case["update_time"], "2026-10-02T10:30:00Z");
     assert_eq!(case["creator"]["email"], "pat@northwind-partners.example");
     let id = case["id"].as_str().unwrap().to_owned();
+    // Its first-response target as if filed then: premium P2, two hours around the clock;
+    // support's first reply came the next day. The breach is history: no timeline event.
+    let sl = &case["service_level"];
+    assert_eq!(sl["first_response_target_minutes"], 120, "{case}");
+    assert_eq!(sl["first_response_due_time"], "2026-10-01T11:00:00Z");
+    assert_eq!(sl["first_responded_time"], "2026-10-02T10:30:00Z");
+    assert_eq!(sl["state"], "breached");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let events = app.get_as(&pat, &format!("/v1/cases/{id}/events")).await;
+    assert!(
+        !events.text().contains("service_level_breached"),
+        "{}",
+        events.text()
+    );
     let history = app.get_as(&pat, &format!("/v1/cases/{id}/comments")).await;
     let parties: Vec<&str> = history.body["comments"]
         .as_array()

@@ -169,6 +169,7 @@ pub fn test_settings(database_url: String, data_dir: PathBuf) -> Settings {
         smtp: None,
         mail_from: "casebridge <casebridge@casebridge.test>".to_owned(),
         mail_lease: Duration::from_secs(15),
+        breach_sweep: Duration::from_secs(1),
         attachment_store: Default::default(),
     }
 }

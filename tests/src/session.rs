@@ -129,6 +129,16 @@ impl TestApp {
         self.api.get(path).token(&who.token).send().await
     }
 
+    /// `PATCH path` with a token and a JSON body.
+    pub async fn patch_as(&self, who: &Session, path: &str, body: Value) -> crate::Response {
+        self.api
+            .patch(path)
+            .token(&who.token)
+            .json(&body)
+            .send()
+            .await
+    }
+
     /// `POST path` with a token and a JSON body.
     pub async fn post_as(&self, who: &Session, path: &str, body: Value) -> crate::Response {
         self.api

@@ -117,6 +117,8 @@ async fn visible_by_query(
                 statuses: filter.statuses.clone(),
                 severities: filter.severities.clone(),
                 updated_after: None,
+                service_level: None,
+                now: time::OffsetDateTime::now_utc(),
                 order: filter.order,
                 after,
                 limit: 7,
@@ -291,6 +293,7 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
                             title: None,
                             subscriber_emails: None,
                             lifecycle: Some(lifecycle),
+                            ..CaseChanges::default()
                         },
                         now,
                     )
@@ -322,6 +325,8 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
                             reseller_domain_id: management.reseller,
                             partner_domains: partners,
                             follow_up_of: None,
+                            service_tier: casebridge_domain::SupportTier::Standard,
+                            target: None,
                         },
                         now,
                     )
@@ -523,6 +528,8 @@ async fn file_case(
             reseller_domain_id: reseller,
             partner_domains: partners,
             follow_up_of: None,
+            service_tier: casebridge_domain::SupportTier::Standard,
+            target: None,
         },
         now,
     )
@@ -657,6 +664,8 @@ async fn the_upgrade_strikes_the_records_of_tenures_that_ended_before_it() {
             statuses: vec![],
             severities: vec![],
             updated_after: None,
+            service_level: None,
+            now: time::OffsetDateTime::now_utc(),
             order: CaseOrder::default(),
             after: None,
             limit: 10,

@@ -1,7 +1,7 @@
 //! Commenting on a case: partners, customers and support all add comments through here.
 
 use casebridge_domain::privacy::check_no_personal_data;
-use casebridge_domain::{CaseId, CommentBody, CommentId, Viewer};
+use casebridge_domain::{CaseId, CommentBody, CommentId, Party, Viewer};
 use casebridge_persistence::repo::cases::{self, CaseChanges};
 use casebridge_persistence::repo::comments::{self, CommentRecord};
 use casebridge_persistence::repo::{from_micros, to_micros};
@@ -60,8 +60,13 @@ pub async fn add_comment(
                 .lifecycle
                 .as_ref()
                 .map(|next| json!({"from": lifecycle.status.as_str(), "to": next.status.as_str()}));
+            // Support's first reply is the case's first response (its service level's).
+            let first_response = (party == Party::Support
+                && seen.case.first_responded_time.is_none())
+            .then_some(comment.create_time);
             let changes = CaseChanges {
                 lifecycle: after.lifecycle,
+                first_responded_time: first_response,
                 ..CaseChanges::default()
             };
             cases::update_case(tx, id, seen.case.version, &changes, now).await?;

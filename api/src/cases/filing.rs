@@ -13,13 +13,14 @@ use casebridge_domain::{
 use casebridge_persistence::repo::cases::{self, NewCase};
 use casebridge_persistence::repo::classifications;
 use casebridge_persistence::repo::customers;
-use casebridge_persistence::repo::locks;
+use casebridge_persistence::repo::{locks, service_levels};
 use serde_json::json;
 
 use crate::auth::Actor;
 use crate::cases::change::record_event;
 use crate::cases::load::{participants, visible_case};
 use crate::cases::once::{Created, Outcome, create_once};
+use crate::cases::service_level::filed_target;
 use crate::conditions::{Idempotency, etag};
 use crate::mail;
 use crate::problem::{ApiError, ErrorCode};
@@ -117,7 +118,17 @@ pub async fn file_case(
                 };
                 check_follow_up_of(seen, customer_id)?;
             }
+            let policy = service_levels::policy(tx).await?;
+            let target = filed_target(
+                &policy,
+                customer.support_tier,
+                filing.severity,
+                now,
+                &filing.time_zone,
+            );
             let new = NewCase {
+                service_tier: customer.support_tier,
+                target,
                 customer_id,
                 customer_domain_id: customer.domain_id,
                 product_type: filing.product_type,
@@ -154,9 +165,11 @@ pub async fn file_case(
             )
             .await?;
             mail::notify(tx, &case, &CaseNotice::Created, None, now).await?;
-            Ok(Created::new(format!("/v1/cases/{id}"), &Case::from(&case))?
-                .with_etag(etag(case.version))
-                .with_mail(true))
+            Ok(
+                Created::new(format!("/v1/cases/{id}"), &Case::of(&case, now))?
+                    .with_etag(etag(case.version))
+                    .with_mail(true),
+            )
         },
     )
     .await

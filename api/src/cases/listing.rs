@@ -1,7 +1,7 @@
 //! Case lists: every list of cases (My cases, one customer's, the customer's own, support's)
 //! is this one query with the viewer's visibility and the client's filters.
 
-use casebridge_domain::{CaseStatus, Severity, Viewer};
+use casebridge_domain::{CaseStatus, ServiceLevelState, Severity, Viewer};
 use casebridge_persistence::repo::listing::{self, CaseCursor, CaseOrder, CaseQuery};
 
 use crate::extract::search_query;
@@ -27,12 +27,14 @@ pub async fn list_for(
     severities.sort();
     severities.dedup();
     let q = search_query(filters.q.as_deref())?;
+    let service_level: Option<ServiceLevelState> = filters.service_level.map(Into::into);
     let scope = format!(
-        "{endpoint}|{viewer:?}|{:?}|{:?}|{statuses:?}|{severities:?}|{:?}|{order:?}",
+        "{endpoint}|{viewer:?}|{:?}|{:?}|{statuses:?}|{severities:?}|{:?}|{service_level:?}|{order:?}",
         filters.customer,
         q,
         filters.updated_after.map(|t| t.unix_timestamp_nanos()),
     );
+    let now = state.clock.now();
     let request = state.pages.request::<CaseCursor>(scope, paged)?;
     let (rows, total_size) = listing::list_cases(
         state.db.reader(),
@@ -43,6 +45,8 @@ pub async fn list_for(
             statuses,
             severities,
             updated_after: filters.updated_after,
+            service_level,
+            now,
             order,
             after: request.after,
             limit: request.fetch(),
@@ -52,5 +56,5 @@ pub async fn list_for(
     Ok(state
         .pages
         .page(request, rows, total_size, |c| CaseCursor::after(c, order))
-        .map(|c| Case::from(&c)))
+        .map(|c| Case::of(&c, now)))
 }

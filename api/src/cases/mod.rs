@@ -4,12 +4,14 @@
 //! decide, writes, records the timeline event and queues the mail.
 
 pub mod attach;
+pub mod breaches;
 pub mod change;
 pub mod comment;
 pub mod filing;
 pub mod listing;
 pub mod load;
 pub mod once;
+pub mod service_level;
 pub mod timeline;
 
 pub use attach::{ReceivedFile, attach, check_room};

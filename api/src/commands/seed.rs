@@ -328,6 +328,11 @@ fn draft_case(d: CaseDraft<'_>, number: i64) -> ImportedCase {
         creator_email: d.creator.1.to_owned(),
         creator_domain_id: d.reseller,
         reseller_domain_id: d.reseller,
+        // Benchmark data carries no service levels: they are computed per case at filing.
+        service_tier: None,
+        target: None,
+        first_responded_time: None,
+        breach_recorded: false,
         create_time: d.created,
         update_time: updated,
         partner_domains: vec![d.reseller],

@@ -12,6 +12,7 @@ pub mod fallback;
 pub mod legacy;
 pub mod provider;
 pub mod provider_cases;
+pub mod service_levels;
 pub mod system;
 
 /// Registers every documented route.
@@ -28,4 +29,5 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     attachments::configure(cfg);
     provider_cases::configure(cfg);
     provider::configure(cfg);
+    service_levels::configure(cfg);
 }

@@ -6,8 +6,10 @@ use std::collections::BTreeMap;
 
 use actix_web::HttpResponse;
 use actix_web::http::header;
+use casebridge_domain::service_level::{self, Hours};
 use casebridge_domain::{
     CaseId, CaseStatus as DomainStatus, CommentBody, CustomerId, FieldParser, Party,
+    ServiceLevelState,
 };
 use casebridge_persistence::repo::attachments::AttachmentRecord;
 use casebridge_persistence::repo::cases::CaseRecord;
@@ -54,6 +56,91 @@ pub struct EscalationView {
     #[serde(with = "wire::timestamp")]
     #[schema(value_type = String, format = DateTime)]
     pub time: OffsetDateTime,
+}
+
+/// A case's first-response target, from its customer's support tier and its severity.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ServiceLevelView {
+    /// Minutes within which support's first reply is due.
+    pub first_response_target_minutes: u32,
+    /// Which minutes count: every one (`24x7`) or Monday to Friday 09:00–17:00 in the case's
+    /// time zone (`business`).
+    pub hours: ServiceLevelHours,
+    /// When the first reply is due.
+    #[serde(with = "wire::timestamp")]
+    #[schema(value_type = String, format = DateTime)]
+    pub first_response_due_time: OffsetDateTime,
+    /// When support first replied.
+    #[serde(
+        with = "wire::timestamp::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub first_responded_time: Option<OffsetDateTime>,
+    /// `running` (no reply yet, not due yet), `met` (replied, or closed, by the due time) or
+    /// `breached`.
+    pub state: ServiceLevelStateView,
+}
+
+/// Which minutes of a service-level target count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum ServiceLevelHours {
+    /// Every minute.
+    #[serde(rename = "24x7")]
+    TwentyFourSeven,
+    /// Monday to Friday, 09:00–17:00 in the case's time zone.
+    #[serde(rename = "business")]
+    Business,
+}
+
+impl From<Hours> for ServiceLevelHours {
+    fn from(h: Hours) -> Self {
+        match h {
+            Hours::TwentyFourSeven => Self::TwentyFourSeven,
+            Hours::Business => Self::Business,
+        }
+    }
+}
+
+impl From<ServiceLevelHours> for Hours {
+    fn from(h: ServiceLevelHours) -> Self {
+        match h {
+            ServiceLevelHours::TwentyFourSeven => Self::TwentyFourSeven,
+            ServiceLevelHours::Business => Self::Business,
+        }
+    }
+}
+
+/// Where a first-response target stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceLevelStateView {
+    /// No reply yet, and not due yet.
+    Running,
+    /// Replied (or closed) by the due time.
+    Met,
+    /// Due, and not replied to in time.
+    Breached,
+}
+
+impl From<ServiceLevelState> for ServiceLevelStateView {
+    fn from(s: ServiceLevelState) -> Self {
+        match s {
+            ServiceLevelState::Running => Self::Running,
+            ServiceLevelState::Met => Self::Met,
+            ServiceLevelState::Breached => Self::Breached,
+        }
+    }
+}
+
+impl From<ServiceLevelStateView> for ServiceLevelState {
+    fn from(s: ServiceLevelStateView) -> Self {
+        match s {
+            ServiceLevelStateView::Running => Self::Running,
+            ServiceLevelStateView::Met => Self::Met,
+            ServiceLevelStateView::Breached => Self::Breached,
+        }
+    }
 }
 
 /// A support case.
@@ -112,11 +199,25 @@ pub struct Case {
     /// The closed case this one follows up.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub follow_up_of: Option<String>,
+    /// The first-response target and where it stands; absent when none applies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_level: Option<ServiceLevelView>,
 }
 
-impl From<&CaseRecord> for Case {
-    fn from(c: &CaseRecord) -> Self {
+impl Case {
+    /// The case as answered at `now` (its service level's state depends on the time).
+    pub fn of(c: &CaseRecord, now: OffsetDateTime) -> Self {
         Self {
+            service_level: c.target.map(|t| {
+                let answered = c.first_responded_time.or(c.lifecycle.close_time);
+                ServiceLevelView {
+                    first_response_target_minutes: t.target.first_response_minutes(),
+                    hours: t.target.hours().into(),
+                    first_response_due_time: t.due,
+                    first_responded_time: c.first_responded_time,
+                    state: service_level::state(t.due, answered, now).into(),
+                }
+            }),
             id: c.id.to_string(),
             case_number: c.case_number,
             customer_id: c.customer_id.to_string(),
@@ -153,11 +254,15 @@ impl From<&CaseRecord> for Case {
     }
 }
 
-/// The case as a response, with its `ETag`.
-pub fn case_response(status: actix_web::http::StatusCode, case: &CaseRecord) -> HttpResponse {
+/// The case as a response at `now`, with its `ETag`.
+pub fn case_response(
+    status: actix_web::http::StatusCode,
+    case: &CaseRecord,
+    now: OffsetDateTime,
+) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::ETAG, etag(case.version)))
-        .json(Case::from(case))
+        .json(Case::of(case, now))
 }
 
 /// The case id in the path.
@@ -219,6 +324,9 @@ pub enum OrderBy {
     /// Most severe first, then most recently updated.
     #[serde(rename = "severity")]
     Severity,
+    /// The first reply due soonest first; cases without a target last.
+    #[serde(rename = "first_response_due_time")]
+    FirstResponseDueTime,
 }
 
 /// Filters shared by every case list.
@@ -234,6 +342,8 @@ pub struct CaseFilters {
     pub severity: Vec<wire::Severity>,
     /// Updated after.
     pub updated_after: Option<OffsetDateTime>,
+    /// Where the first-response target stands.
+    pub service_level: Option<ServiceLevelStateView>,
     /// Order.
     pub order_by: OrderBy,
 }
@@ -263,7 +373,11 @@ macro_rules! case_list_query {
                 #[serde(default, with = "wire::timestamp::option")]
                 #[param(value_type = Option<String>, format = DateTime)]
                 pub updated_after: Option<OffsetDateTime>,
-                /// `update_time desc` (default), `create_time desc` or `severity`.
+                /// Only cases whose first-response target is `running`, `met` or `breached`.
+                #[param(value_type = Option<ServiceLevelStateView>)]
+                pub service_level: Option<ServiceLevelStateView>,
+                /// `update_time desc` (default), `create_time desc`, `severity` or
+                /// `first_response_due_time` (soonest first, cases without a target last).
                 #[param(value_type = Option<OrderBy>)]
                 pub order_by: Option<OrderBy>,
             }
@@ -278,6 +392,7 @@ macro_rules! case_list_query {
                     status: self.status.clone(),
                     severity: self.severity.clone(),
                     updated_after: self.updated_after,
+                    service_level: self.service_level,
                     order_by: self.order_by.unwrap_or_default(),
                 }
             }
@@ -403,6 +518,7 @@ impl From<OrderBy> for CaseOrder {
             OrderBy::UpdateTimeDesc => CaseOrder::UpdateTimeDesc,
             OrderBy::CreateTimeDesc => CaseOrder::CreateTimeDesc,
             OrderBy::Severity => CaseOrder::Severity,
+            OrderBy::FirstResponseDueTime => CaseOrder::FirstResponseDue,
         }
     }
 }

@@ -16,6 +16,7 @@ mod m20261121_000007_scope_keyword_index;
 mod m20261121_000008_cover_case_counts;
 mod m20261130_000001_strike_ended_tenures;
 mod m20261130_000002_create_shared_state;
+mod m20261130_000003_add_service_levels;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000008_cover_case_counts::Migration),
             Box::new(m20261130_000001_strike_ended_tenures::Migration),
             Box::new(m20261130_000002_create_shared_state::Migration),
+            Box::new(m20261130_000003_add_service_levels::Migration),
         ]
     }
 }

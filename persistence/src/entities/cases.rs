@@ -58,6 +58,18 @@ pub struct Model {
     pub follow_up_of: Option<Uuid>,
     /// Bumped on every change; the ETag.
     pub version: i64,
+    /// The customer's support tier when the case was filed, when a target applies.
+    pub service_tier: Option<String>,
+    /// Minutes to the first response, when a target applies.
+    pub first_response_minutes: Option<i32>,
+    /// `24x7` or `business`, when a target applies.
+    pub first_response_hours: Option<String>,
+    /// When the first response is due (microseconds), when a target applies.
+    pub first_response_due_time: Option<i64>,
+    /// When support first replied (microseconds).
+    pub first_responded_time: Option<i64>,
+    /// Whether the breach of the target is on the timeline.
+    pub breach_recorded: bool,
 }
 
 /// No relations are navigated through the ORM; queries join explicitly.

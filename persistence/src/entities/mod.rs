@@ -18,6 +18,7 @@ pub mod legacy_records;
 pub mod outbox;
 pub mod revoked_tokens;
 pub mod roles;
+pub mod service_level_policies;
 pub mod sign_in_failures;
 pub mod support_partners;
 pub mod user_roles;

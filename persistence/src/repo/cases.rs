@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 
 use casebridge_domain::case::Escalation;
+use casebridge_domain::service_level::{Hours, ServiceLevelTarget};
 use casebridge_domain::visibility::{CaseAudience, can_see};
 use casebridge_domain::{
     CaseId, CaseStatus, ClassificationId, CustomerId, DomainId, EscalationReason, Justification,
-    Lifecycle, Management, ProductType, ResellerAccess, Severity, UserId, Viewer,
+    Lifecycle, Management, ProductType, ResellerAccess, Severity, SupportTier, UserId, Viewer,
 };
 use sea_orm::sea_query::{Alias, Expr, JoinType, Query, SelectStatement};
 use sea_orm::{
@@ -76,6 +77,23 @@ pub struct CaseRecord {
     pub follow_up_of: Option<CaseId>,
     /// Bumped on every change.
     pub version: i64,
+    /// The customer's support tier when the case was filed (unknown for cases filed before
+    /// service levels existed).
+    pub service_tier: Option<SupportTier>,
+    /// The first-response target that applies, when one does.
+    pub target: Option<FiledTarget>,
+    /// When support first replied.
+    pub first_responded_time: Option<OffsetDateTime>,
+}
+
+/// The first-response target of a case (the provider's target for the support tier it was
+/// filed under and its severity) and the due time it gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FiledTarget {
+    /// The target.
+    pub target: ServiceLevelTarget,
+    /// When the first response is due.
+    pub due: OffsetDateTime,
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -108,11 +126,35 @@ struct CaseRow {
     close_time: Option<i64>,
     follow_up_of: Option<Uuid>,
     version: i64,
+    service_tier: Option<String>,
+    first_response_minutes: Option<i32>,
+    first_response_hours: Option<String>,
+    first_response_due_time: Option<i64>,
+    first_responded_time: Option<i64>,
+}
+
+fn filed_target(r: &CaseRow) -> Result<Option<FiledTarget>, PersistenceError> {
+    let (Some(minutes), Some(hours), Some(due)) = (
+        r.first_response_minutes,
+        r.first_response_hours.as_deref(),
+        r.first_response_due_time,
+    ) else {
+        return Ok(None);
+    };
+    let hours = stored("service level hours", hours.parse::<Hours>())?;
+    Ok(Some(FiledTarget {
+        target: stored(
+            "service level target",
+            ServiceLevelTarget::new(i64::from(minutes), hours),
+        )?,
+        due: from_micros(due),
+    }))
 }
 
 impl TryFrom<CaseRow> for CaseRecord {
     type Error = PersistenceError;
     fn try_from(r: CaseRow) -> Result<Self, Self::Error> {
+        let target = filed_target(&r)?;
         let escalation = match (
             r.escalation_reason,
             r.escalation_justification,
@@ -125,7 +167,15 @@ impl TryFrom<CaseRow> for CaseRecord {
             }),
             _ => None,
         };
+        let service_tier = r
+            .service_tier
+            .as_deref()
+            .map(|t| stored("service tier", t.parse::<SupportTier>()))
+            .transpose()?;
         Ok(Self {
+            service_tier,
+            target,
+            first_responded_time: r.first_responded_time.map(from_micros),
             id: CaseId::from_uuid(r.id),
             case_number: r.case_number,
             customer_id: CustomerId::from_uuid(r.customer_id),
@@ -225,6 +275,11 @@ fn case_select_from(matches: Option<SelectStatement>) -> SelectStatement {
         (cases::Entity, cases::Column::CloseTime),
         (cases::Entity, cases::Column::FollowUpOf),
         (cases::Entity, cases::Column::Version),
+        (cases::Entity, cases::Column::ServiceTier),
+        (cases::Entity, cases::Column::FirstResponseMinutes),
+        (cases::Entity, cases::Column::FirstResponseHours),
+        (cases::Entity, cases::Column::FirstResponseDueTime),
+        (cases::Entity, cases::Column::FirstRespondedTime),
     ])
     .expr_as(
         Expr::col((
@@ -465,6 +520,10 @@ pub struct NewCase {
     pub partner_domains: Vec<DomainId>,
     /// The closed case this follows up.
     pub follow_up_of: Option<CaseId>,
+    /// The customer's support tier now.
+    pub service_tier: SupportTier,
+    /// The first-response target that applies, if any.
+    pub target: Option<FiledTarget>,
 }
 
 fn json(value: &impl Serialize) -> String {
@@ -522,6 +581,12 @@ pub async fn insert_case(
         close_time: Set(None),
         follow_up_of: Set(new.follow_up_of.map(|c| c.as_uuid())),
         version: Set(1),
+        service_tier: Set(Some(new.service_tier.as_str().to_owned())),
+        first_response_minutes: Set(new.target.map(|t| minutes(t.target))),
+        first_response_hours: Set(new.target.map(|t| t.target.hours().as_str().to_owned())),
+        first_response_due_time: Set(new.target.map(|t| to_micros(t.due))),
+        first_responded_time: Set(None),
+        breach_recorded: Set(false),
     })
     .exec_without_returning(conn)
     .await?;
@@ -567,6 +632,15 @@ pub struct CaseChanges {
     pub subscriber_emails: Option<Vec<String>>,
     /// Status, close time and escalation, as the rules computed them.
     pub lifecycle: Option<Lifecycle>,
+    /// The first-response target, recomputed (`Some(None)`: no target applies any more).
+    pub target: Option<Option<FiledTarget>>,
+    /// Support's first reply, when this change is it.
+    pub first_responded_time: Option<OffsetDateTime>,
+}
+
+/// A target's minutes as stored.
+pub(crate) fn minutes(target: ServiceLevelTarget) -> i32 {
+    i32::try_from(target.first_response_minutes()).unwrap_or(i32::MAX)
 }
 
 /// Applies a change if the case is still at `expected_version`, bumping its version and
@@ -622,6 +696,27 @@ pub async fn update_case(
                 Expr::value(e.map(|e| to_micros(e.time))),
             );
         access = access.col_expr(case_access::Column::Status, Expr::value(l.status.as_str()));
+    }
+    if let Some(target) = &changes.target {
+        update = update
+            .col_expr(
+                cases::Column::FirstResponseMinutes,
+                Expr::value(target.map(|t| minutes(t.target))),
+            )
+            .col_expr(
+                cases::Column::FirstResponseHours,
+                Expr::value(target.map(|t| t.target.hours().as_str().to_owned())),
+            )
+            .col_expr(
+                cases::Column::FirstResponseDueTime,
+                Expr::value(target.map(|t| to_micros(t.due))),
+            );
+    }
+    if let Some(responded) = changes.first_responded_time {
+        update = update.col_expr(
+            cases::Column::FirstRespondedTime,
+            Expr::value(to_micros(responded)),
+        );
     }
     let result = update.exec(conn).await?;
     if result.rows_affected == 0 {

@@ -32,20 +32,8 @@ pub async fn sweep(
     sign_in_window: Duration,
 ) -> Result<Option<Swept>, PersistenceError> {
     let tx = db.begin().await?;
-    if tx.get_database_backend() == DbBackend::Postgres {
-        let taken = tx
-            .query_one_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT pg_try_advisory_xact_lock($1) AS taken",
-                [LOCK.into()],
-            ))
-            .await?
-            .map(|r| r.try_get::<bool>("", "taken"))
-            .transpose()?
-            .unwrap_or(false);
-        if !taken {
-            return Ok(None);
-        }
+    if !super::locks::try_task(&tx, LOCK).await? {
+        return Ok(None);
     }
     let swept = Swept {
         idempotency_keys: idempotency_keys::Entity::delete_many()

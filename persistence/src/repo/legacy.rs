@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use casebridge_domain::{
     CaseId, ClassificationId, CommentId, CustomerId, DomainId, EventId, Lifecycle, Party,
-    ProductType, Severity, UserId,
+    ProductType, Severity, SupportTier, UserId,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -14,6 +14,7 @@ use sea_orm::{
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::cases::{FiledTarget, minutes as stored_minutes};
 use super::comments::party_str;
 use super::search::{self, IndexedCase};
 use super::to_micros;
@@ -192,6 +193,15 @@ pub struct ImportedCase {
     pub partner_domains: Vec<DomainId>,
     /// Its history.
     pub comments: Vec<ImportedComment>,
+    /// The customer's support tier at import (`None`: unknown, as for benchmark data).
+    pub service_tier: Option<SupportTier>,
+    /// The first-response target, computed as if the case were filed then.
+    pub target: Option<FiledTarget>,
+    /// Support's first reply in its history.
+    pub first_responded_time: Option<OffsetDateTime>,
+    /// Whether a breach, if any, is history already (so no timeline event is recorded for it
+    /// now).
+    pub breach_recorded: bool,
 }
 
 fn case_model(c: &ImportedCase, version: i64) -> cases::ActiveModel {
@@ -222,6 +232,12 @@ fn case_model(c: &ImportedCase, version: i64) -> cases::ActiveModel {
         close_time: Set(c.lifecycle.close_time.map(to_micros)),
         follow_up_of: Set(None),
         version: Set(version),
+        service_tier: Set(c.service_tier.map(|t| t.as_str().to_owned())),
+        first_response_minutes: Set(c.target.map(|t| stored_minutes(t.target))),
+        first_response_hours: Set(c.target.map(|t| t.target.hours().as_str().to_owned())),
+        first_response_due_time: Set(c.target.map(|t| to_micros(t.due))),
+        first_responded_time: Set(c.first_responded_time.map(to_micros)),
+        breach_recorded: Set(c.breach_recorded),
     }
 }
 

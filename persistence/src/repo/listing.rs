@@ -1,8 +1,8 @@
 //! Case lists: the visibility rule of `casebridge_domain::visibility::can_see` as a query, the
 //! filters, keyset pagination and the counts (keyword searches go through [`super::search`]).
 
-use casebridge_domain::{CaseStatus, CustomerId, DomainId, Severity, Viewer};
-use sea_orm::sea_query::{Alias, Cond, Expr, JoinType, Order, Query, SelectStatement};
+use casebridge_domain::{CaseStatus, CustomerId, DomainId, ServiceLevelState, Severity, Viewer};
+use sea_orm::sea_query::{Alias, Cond, Expr, Func, JoinType, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DbBackend, ExprTrait};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -24,6 +24,8 @@ pub enum CaseOrder {
     CreateTimeDesc,
     /// Most severe first, then most recently updated.
     Severity,
+    /// The first response due soonest first; cases without a target last.
+    FirstResponseDue,
 }
 
 /// Where the next page starts: the last case's sort keys.
@@ -42,10 +44,11 @@ impl CaseCursor {
     pub fn after(case: &CaseRecord, order: CaseOrder) -> Self {
         Self {
             severity: case.severity.rank(),
-            time: to_micros(match order {
-                CaseOrder::CreateTimeDesc => case.create_time,
-                _ => case.update_time,
-            }),
+            time: match order {
+                CaseOrder::CreateTimeDesc => to_micros(case.create_time),
+                CaseOrder::FirstResponseDue => case.target.map_or(i64::MAX, |t| to_micros(t.due)),
+                _ => to_micros(case.update_time),
+            },
             id: case.id.as_uuid(),
         }
     }
@@ -66,6 +69,10 @@ pub struct CaseQuery {
     pub severities: Vec<Severity>,
     /// Only cases updated after this time.
     pub updated_after: Option<OffsetDateTime>,
+    /// Only cases whose first-response target stands so at `now`.
+    pub service_level: Option<ServiceLevelState>,
+    /// The time the service-level filter is judged at.
+    pub now: OffsetDateTime,
     /// Order.
     pub order: CaseOrder,
     /// Start after this position.
@@ -197,6 +204,9 @@ pub(crate) fn add_filters(
     if let Some(after) = query.updated_after {
         q.and_where(col("update_time").gt(to_micros(after)));
     }
+    if let Some(state) = query.service_level {
+        q.cond_where(service_level_is(state, query.now));
+    }
     if let Some(text) = query.q.as_deref().filter(|_| !from_matches) {
         let terms = search_terms(text);
         if !terms.is_empty() {
@@ -251,7 +261,7 @@ pub(crate) async fn count_cases(
 ) -> Result<u64, PersistenceError> {
     let backend = conn.get_database_backend();
     let mut count = Query::select();
-    if has_terms(query) || query.updated_after.is_some() {
+    if has_terms(query) || query.updated_after.is_some() || query.service_level.is_some() {
         let matches = drives_from_matches(backend, query);
         let from_matches = matches.is_some();
         from_cases(&mut count, matches);
@@ -321,16 +331,12 @@ pub async fn list_cases(
     let mut q = case_select();
     let (t, id_col) = restrict_to_viewer(&mut q, query.viewer, false);
     add_filters(&mut q, &t, query, backend, false);
-    keyset_page(
-        &mut q,
-        query,
-        &t,
-        [
-            Alias::new("severity"),
-            Alias::new(time_name(query.order)),
-            id_col,
-        ],
-    );
+    let keys = [
+        Expr::col((t.clone(), Alias::new("severity"))),
+        sort_time(query.order, &t),
+        Expr::col((t.clone(), id_col)),
+    ];
+    keyset_page(&mut q, query, keys);
     let rows = fetch_cases(conn, &q).await?;
     let total = count_cases(conn, query).await?;
     Ok((rows, total))
@@ -343,45 +349,87 @@ fn has_terms(query: &CaseQuery) -> bool {
         .is_some_and(|q| !search_terms(q).is_empty())
 }
 
-/// The sort column of an order besides severity and id.
-pub(crate) fn time_name(order: CaseOrder) -> &'static str {
+/// The sort key of an order besides severity and id: a column of `t`, or for the due-time
+/// order the case's due time, cases without a target after every other.
+pub(crate) fn sort_time(order: CaseOrder, t: &Alias) -> Expr {
     match order {
-        CaseOrder::CreateTimeDesc => "create_time",
-        _ => "update_time",
+        CaseOrder::CreateTimeDesc => Expr::col((t.clone(), Alias::new("create_time"))),
+        CaseOrder::FirstResponseDue => Func::coalesce([
+            Expr::col((cases::Entity, cases::Column::FirstResponseDueTime)),
+            Expr::val(i64::MAX),
+        ])
+        .into(),
+        CaseOrder::UpdateTimeDesc | CaseOrder::Severity => {
+            Expr::col((t.clone(), Alias::new("update_time")))
+        }
     }
 }
 
-/// Keyset pagination on the columns `[severity, time, id]` of `t`: the rows after the cursor,
-/// in the query's order, one page.
+/// The cases whose first-response target stands as `state` at `now`: the SQL form of
+/// `casebridge_domain::service_level::state`, where a case closed before any reply counts as
+/// answered when it was closed.
+fn service_level_is(state: ServiceLevelState, now: OffsetDateTime) -> Cond {
+    let due = || Expr::col((cases::Entity, cases::Column::FirstResponseDueTime));
+    let answered = || -> Expr {
+        Func::coalesce([
+            Expr::col((cases::Entity, cases::Column::FirstRespondedTime)),
+            Expr::col((cases::Entity, cases::Column::CloseTime)),
+        ])
+        .into()
+    };
+    let now = to_micros(now);
+    let with_target = Cond::all().add(due().is_not_null());
+    match state {
+        ServiceLevelState::Running => with_target.add(answered().is_null()).add(due().gte(now)),
+        ServiceLevelState::Met => with_target
+            .add(answered().is_not_null())
+            .add(answered().lte(due())),
+        ServiceLevelState::Breached => with_target.add(
+            Cond::any()
+                .add(
+                    Cond::all()
+                        .add(answered().is_not_null())
+                        .add(answered().gt(due())),
+                )
+                .add(Cond::all().add(answered().is_null()).add(due().lt(now))),
+        ),
+    }
+}
+
+/// Keyset pagination on the sort keys `[severity, time, id]`: the rows after the cursor, in
+/// the query's order, one page.
 pub(crate) fn keyset_page(
     q: &mut SelectStatement,
     query: &CaseQuery,
-    t: &Alias,
-    [severity, time, id]: [Alias; 3],
+    [severity, time, id]: [Expr; 3],
 ) {
-    let col = |name: &Alias| Expr::col((t.clone(), name.clone()));
+    let ascending = query.order == CaseOrder::FirstResponseDue;
     if let Some(c) = query.after {
-        let before_in_time = Expr::tuple([col(&time), col(&id)])
-            .lt(Expr::tuple([Expr::value(c.time), Expr::value(c.id)]));
+        let key = Expr::tuple([time.clone(), id.clone()]);
+        let cursor = Expr::tuple([Expr::value(c.time), Expr::value(c.id)]);
+        let past = if ascending {
+            key.gt(cursor)
+        } else {
+            key.lt(cursor)
+        };
         match query.order {
             CaseOrder::Severity => {
                 q.cond_where(
-                    Cond::any().add(col(&severity).gt(c.severity)).add(
-                        Cond::all()
-                            .add(col(&severity).eq(c.severity))
-                            .add(before_in_time),
-                    ),
+                    Cond::any()
+                        .add(severity.clone().gt(c.severity))
+                        .add(Cond::all().add(severity.clone().eq(c.severity)).add(past)),
                 );
             }
             _ => {
-                q.and_where(before_in_time);
+                q.and_where(past);
             }
         }
     }
     if query.order == CaseOrder::Severity {
-        q.order_by((t.clone(), severity), Order::Asc);
+        q.order_by_expr(severity, Order::Asc);
     }
-    q.order_by((t.clone(), time), Order::Desc)
-        .order_by((t.clone(), id), Order::Desc)
+    let direction = if ascending { Order::Asc } else { Order::Desc };
+    q.order_by_expr(time, direction.clone())
+        .order_by_expr(id, direction)
         .limit(query.limit);
 }

@@ -108,3 +108,22 @@ pub async fn customer_of_case(
     )
     .await
 }
+
+/// Takes the deployment-wide lock of a periodic task (`key` names it) for the rest of the
+/// transaction, without waiting: `false` when another instance runs the task now. Always
+/// `true` on SQLite, where one process holds the database.
+pub async fn try_task(conn: &impl ConnectionTrait, key: i64) -> Result<bool, PersistenceError> {
+    if conn.get_database_backend() != DbBackend::Postgres {
+        return Ok(true);
+    }
+    Ok(conn
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_try_advisory_xact_lock($1) AS taken",
+            [key.into()],
+        ))
+        .await?
+        .map(|r| r.try_get::<bool>("", "taken"))
+        .transpose()?
+        .unwrap_or(false))
+}

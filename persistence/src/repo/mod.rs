@@ -16,6 +16,7 @@ pub mod listing;
 pub mod locks;
 pub mod outbox;
 pub mod search;
+pub mod service_levels;
 pub mod sign_in_failures;
 
 use time::OffsetDateTime;

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::cases::{CaseRecord, case_select, fetch_cases, from_cases};
 use super::listing::{
-    CaseQuery, add_filters, count_cases, keyset_page, restrict_to_viewer, time_name,
+    CaseQuery, add_filters, count_cases, keyset_page, restrict_to_viewer, sort_time,
 };
 use crate::PersistenceError;
 use crate::entities::{case_access, case_comments, cases, customers};
@@ -345,17 +345,19 @@ pub(crate) async fn search_cases(
             Expr::col((t.clone(), Alias::new("severity"))),
             hit_severity.clone(),
         )
-        .expr_as(
-            Expr::col((t, Alias::new(time_name(query.order)))),
-            hit_time.clone(),
-        )
+        .expr_as(sort_time(query.order, &t), hit_time.clone())
         .expr_as(Expr::cust("COUNT(*) OVER ()"), Alias::new("hit_total"));
     let h = Alias::new("hits");
     let mut page = Query::select();
     page.column((h.clone(), hit_id.clone()))
         .column((h.clone(), Alias::new("hit_total")))
         .from_subquery(hits, h.clone());
-    keyset_page(&mut page, query, &h, [hit_severity, hit_time, hit_id]);
+    let keys = [
+        Expr::col((h.clone(), hit_severity)),
+        Expr::col((h.clone(), hit_time)),
+        Expr::col((h.clone(), hit_id.clone())),
+    ];
+    keyset_page(&mut page, query, keys);
     let mut ids = Vec::new();
     let mut total = None;
     for row in conn.query_all(&page).await? {

@@ -14,6 +14,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::time::Instant;
 
+use casebridge_domain::ServiceLevelPolicy;
 use casebridge_domain::access::{check_assignable, check_email_in_domain, check_super_admin_email};
 use casebridge_domain::case::Escalation;
 use casebridge_domain::classification::check_category_of_product;
@@ -32,7 +33,7 @@ use casebridge_persistence::repo::identity::{self, NewUser, UserChanges};
 use casebridge_persistence::repo::legacy::{
     self, ImportedCase, ImportedComment, LegacyMap, LegacyRow,
 };
-use casebridge_persistence::repo::{audit, classifications};
+use casebridge_persistence::repo::{audit, classifications, service_levels};
 use casebridge_persistence::{Database, PersistenceError};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -40,6 +41,7 @@ use uuid::Uuid;
 
 use self::format::Record;
 use crate::cases::participants;
+use crate::cases::service_level::filed_target;
 
 /// Why an import stopped.
 #[derive(Debug, thiserror::Error)]
@@ -228,6 +230,7 @@ struct CustomerInfo {
     id: CustomerId,
     domain: DomainId,
     management: Management,
+    tier: SupportTier,
 }
 
 /// What the file's records are, resolved, as the run will write them.
@@ -266,6 +269,10 @@ struct Planner<'a> {
     users: HashMap<String, UserInfo>,
     customers: HashMap<String, CustomerInfo>,
     classifications: HashMap<ClassificationId, casebridge_domain::ProductType>,
+    /// The provider's service levels: imported cases get due times as if filed then.
+    policy: ServiceLevelPolicy,
+    /// When the run started: a breach before it is history, not news for the timeline.
+    now: OffsetDateTime,
     numbers_in_use: HashMap<i64, Uuid>,
     seen: HashSet<(&'static str, String)>,
     next_number: i64,
@@ -371,9 +378,9 @@ impl Planner<'_> {
     async fn customer(
         &mut self,
         legacy_id: &str,
-    ) -> Result<(CustomerId, DomainId, Management), Refusal> {
+    ) -> Result<(CustomerId, DomainId, Management, SupportTier), Refusal> {
         if let Some(c) = self.customers.get(legacy_id) {
-            return Ok((c.id, c.domain, c.management.clone()));
+            return Ok((c.id, c.domain, c.management.clone(), c.tier));
         }
         let entity = self
             .existing
@@ -393,9 +400,10 @@ impl Planner<'_> {
                 id: record.id,
                 domain: record.domain_id,
                 management: management.clone(),
+                tier: record.support_tier,
             },
         );
-        Ok((record.id, record.domain_id, management))
+        Ok((record.id, record.domain_id, management, record.support_tier))
     }
 
     async fn plan_domain(&mut self, d: format::Domain, hash: String) -> Result<(), Refusal> {
@@ -621,6 +629,7 @@ impl Planner<'_> {
                 id,
                 domain,
                 management,
+                tier: c.support_tier.into(),
             },
         );
         self.summary.count("customer", action);
@@ -702,7 +711,7 @@ impl Planner<'_> {
             .filter_map(|(k, v)| v.map(|v| (k, v.into_inner())))
             .collect();
         let subscriber_strings: Vec<String> = subscribers.to_strings();
-        let (customer, customer_domain, management) = self.customer(&c.customer).await?;
+        let (customer, customer_domain, management, tier) = self.customer(&c.customer).await?;
         let (creator, creator_domain, creator_email) = self.user(&c.creator).await?;
         let status: casebridge_domain::CaseStatus = c.status.into();
         let lifecycle = Lifecycle {
@@ -848,7 +857,19 @@ impl Planner<'_> {
         };
         self.numbers_in_use.insert(case_number, id.as_uuid());
         self.summary.count("case", action);
+        let severity: casebridge_domain::Severity = c.severity.into();
+        let target = filed_target(&self.policy, tier, severity, c.create_time, &time_zone);
+        let first_responded_time = comments
+            .iter()
+            .filter(|m| m.party == Party::Support)
+            .map(|m| m.create_time)
+            .min();
         let imported = ImportedCase {
+            service_tier: Some(tier),
+            target,
+            first_responded_time,
+            // A breach that happened before the run is history: it gets no timeline event.
+            breach_recorded: target.is_some_and(|t| t.due < self.now),
             id,
             case_number,
             customer_id: customer,
@@ -935,6 +956,8 @@ pub async fn run(db: &Database, path: &Path, options: Options) -> Result<Summary
         users: HashMap::new(),
         customers: HashMap::new(),
         classifications,
+        policy: service_levels::policy(db.reader()).await?,
+        now: OffsetDateTime::now_utc(),
         numbers_in_use,
         seen: HashSet::new(),
         next_number,

@@ -1,0 +1,113 @@
+//! Service levels: the provider's policy (one row per support tier and severity) and the
+//! breaches of running targets, recorded once on the timeline whatever the number of instances.
+
+use casebridge_domain::service_level::{Hours, ServiceLevelEntry, ServiceLevelTarget};
+use casebridge_domain::{CaseId, ServiceLevelPolicy, Severity, SupportTier};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+use time::OffsetDateTime;
+
+use super::{from_micros, stored, to_micros};
+use crate::PersistenceError;
+use crate::entities::{cases, service_level_policies};
+
+/// The provider's policy as it stands.
+pub async fn policy(conn: &impl ConnectionTrait) -> Result<ServiceLevelPolicy, PersistenceError> {
+    let rows = service_level_policies::Entity::find().all(conn).await?;
+    let entries = rows
+        .into_iter()
+        .map(|r| {
+            let hours = stored("service level hours", r.hours.parse::<Hours>())?;
+            Ok(ServiceLevelEntry {
+                support_tier: stored("support tier", r.support_tier.parse::<SupportTier>())?,
+                severity: Severity::from_rank(r.severity)
+                    .ok_or_else(|| PersistenceError::Corrupt(format!("severity {}", r.severity)))?,
+                target: stored(
+                    "service level target",
+                    ServiceLevelTarget::new(i64::from(r.first_response_minutes), hours),
+                )?,
+            })
+        })
+        .collect::<Result<Vec<_>, PersistenceError>>()?;
+    stored(
+        "service level policy",
+        ServiceLevelPolicy::from_entries(entries),
+    )
+}
+
+/// Replaces the whole policy (in the caller's transaction). Cases keep the targets they were
+/// filed under.
+pub async fn replace_policy(
+    conn: &impl ConnectionTrait,
+    policy: &ServiceLevelPolicy,
+) -> Result<(), PersistenceError> {
+    service_level_policies::Entity::delete_many()
+        .exec(conn)
+        .await?;
+    let rows: Vec<service_level_policies::ActiveModel> = policy
+        .entries()
+        .map(|e| service_level_policies::ActiveModel {
+            support_tier: Set(e.support_tier.as_str().to_owned()),
+            severity: Set(e.severity.rank()),
+            first_response_minutes: Set(
+                i32::try_from(e.target.first_response_minutes()).unwrap_or(i32::MAX)
+            ),
+            hours: Set(e.target.hours().as_str().to_owned()),
+        })
+        .collect();
+    if !rows.is_empty() {
+        service_level_policies::Entity::insert_many(rows)
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Cases whose first response was due before `now` and never came (nor was the case closed by
+/// its due time), whose breach is not on the timeline yet: their ids and due times, soonest
+/// first.
+pub async fn unrecorded_breaches(
+    conn: &impl ConnectionTrait,
+    now: OffsetDateTime,
+    limit: u64,
+) -> Result<Vec<(CaseId, OffsetDateTime)>, PersistenceError> {
+    let rows = cases::Entity::find()
+        .select_only()
+        .column(cases::Column::Id)
+        .column(cases::Column::FirstResponseDueTime)
+        .filter(cases::Column::BreachRecorded.eq(false))
+        .filter(cases::Column::FirstResponseDueTime.lt(to_micros(now)))
+        .filter(cases::Column::FirstRespondedTime.is_null())
+        .filter(cases::Column::CloseTime.is_null().or(
+            Expr::col(cases::Column::CloseTime).gt(Expr::col(cases::Column::FirstResponseDueTime)),
+        ))
+        .order_by_asc(cases::Column::FirstResponseDueTime)
+        .limit(limit)
+        .into_tuple::<(uuid::Uuid, Option<i64>)>()
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, due)| due.map(|d| (CaseId::from_uuid(id), from_micros(d))))
+        .collect())
+}
+
+/// Marks a case's breach as recorded, if no one has: `true` for exactly one caller, whose
+/// transaction then records the timeline event. The case's version and update time do not
+/// move: a breach is the clock's doing, not a change to the case.
+pub async fn claim_breach(
+    conn: &impl ConnectionTrait,
+    id: CaseId,
+) -> Result<bool, PersistenceError> {
+    let result = cases::Entity::update_many()
+        .col_expr(cases::Column::BreachRecorded, Expr::value(true))
+        .filter(cases::Column::Id.eq(id.as_uuid()))
+        .filter(cases::Column::BreachRecorded.eq(false))
+        .filter(cases::Column::FirstRespondedTime.is_null())
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
