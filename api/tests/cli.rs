@@ -343,6 +343,20 @@ async fn copy_data_moves_a_demo_deployment_with_its_attachments_and_refuses_a_se
         (case.body, comments.body, list.body["total_size"].clone())
     };
     let before = read(source.api.clone(), t.clone(), id.clone()).await;
+    // The provider's own service levels, not the defaults a fresh database is seeded with.
+    let (provider_domain, provider_email) = demo.account(true);
+    let provider = token(&source.api, &provider_domain, &provider_email, &password).await;
+    let policies = serde_json::json!({"policies": [
+        {"support_tier": "enhanced", "severity": "P2", "first_response_minutes": 90, "hours": "business"},
+    ]});
+    source
+        .api
+        .put("/v1/provider/service-levels")
+        .token(&provider)
+        .json(&policies)
+        .send()
+        .await
+        .assert_status(200);
     drop(source);
 
     // The target: PostgreSQL when the suite runs on it, another SQLite file otherwise.
@@ -387,6 +401,13 @@ async fn copy_data_moves_a_demo_deployment_with_its_attachments_and_refuses_a_se
     let t = token(&copied.api, &domain, &email, &password).await;
     let after = read(copied.api.clone(), t.clone(), id.clone()).await;
     assert_eq!(after, before);
+    let levels = copied
+        .api
+        .get("/v1/provider/service-levels")
+        .token(&t)
+        .send()
+        .await;
+    assert_eq!(levels.body, policies, "the service levels came along");
     let downloaded = copied
         .api
         .get(&format!("/v1/cases/{id}/attachments/{attachment}/content"))

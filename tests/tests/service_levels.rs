@@ -314,6 +314,20 @@ async fn support_s_queue_lists_exactly_the_running_cases_soonest_first_across_pa
         assert!(seen.len() <= 3, "{seen:?}");
     }
     assert_eq!(seen, vec![id(&p1), id(&p2), id(&p3)]);
+    // A page token is bound to its filter and order.
+    let first = app
+        .get_as(
+            &w.provider,
+            "/v1/provider/cases?service_level=running&order_by=first_response_due_time&page_size=1",
+        )
+        .await;
+    let token = first.body["next_page_token"].as_str().unwrap();
+    app.get_as(
+        &w.provider,
+        &format!("/v1/provider/cases?service_level=met&order_by=first_response_due_time&page_size=1&page_token={token}"),
+    )
+    .await
+    .assert_problem(400, "invalid_page_token");
 
     // The filter is bound to the token; the other states list the rest.
     let met = app.get_as(&w.reseller, "/v1/cases?service_level=met").await;
@@ -336,7 +350,7 @@ async fn only_the_provider_s_super_admin_sets_service_levels_and_bad_entries_nam
     let w = app.world().await;
     let defaults = app.get_as(&w.reseller, "/v1/provider/service-levels").await;
     defaults.assert_status(200);
-    let entries = defaults.body["entries"].as_array().unwrap();
+    let entries = defaults.body["policies"].as_array().unwrap();
     assert_eq!(entries.len(), 11, "{}", defaults.text());
     assert!(entries.iter().any(|e| e
         == &json!({"support_tier": "premium", "severity": "P1", "first_response_minutes": 15, "hours": "24x7"})));
@@ -346,7 +360,7 @@ async fn only_the_provider_s_super_admin_sets_service_levels_and_bad_entries_nam
             .any(|e| e["support_tier"] == "standard" && e["severity"] == "P1")
     );
 
-    let policy = json!({"entries": [
+    let policy = json!({"policies": [
         {"support_tier": "premium", "severity": "P1", "first_response_minutes": 30, "hours": "24x7"},
     ]});
     let put = |who: &Session, body: Value| {
@@ -371,38 +385,38 @@ async fn only_the_provider_s_super_admin_sets_service_levels_and_bad_entries_nam
 
     let negative = put(
         &w.provider,
-        json!({"entries": [{"support_tier": "premium", "severity": "P1", "first_response_minutes": -5, "hours": "24x7"}]}),
+        json!({"policies": [{"support_tier": "premium", "severity": "P1", "first_response_minutes": -5, "hours": "24x7"}]}),
     )
     .await;
     negative.assert_problem(422, "invalid_request");
     assert_eq!(
         negative.body["errors"][0]["field"],
-        "entries[0].first_response_minutes",
+        "policies[0].first_response_minutes",
         "{}",
         negative.text()
     );
     let unknown_tier = put(
         &w.provider,
-        json!({"entries": [{"support_tier": "gold", "severity": "P1", "first_response_minutes": 5, "hours": "24x7"}]}),
+        json!({"policies": [{"support_tier": "gold", "severity": "P1", "first_response_minutes": 5, "hours": "24x7"}]}),
     )
     .await;
     unknown_tier.assert_problem(422, "invalid_request");
     assert_eq!(
         unknown_tier.body["errors"][0]["field"],
-        "entries[0].support_tier",
+        "policies[0].support_tier",
         "{}",
         unknown_tier.text()
     );
     let twice = put(
         &w.provider,
-        json!({"entries": [
+        json!({"policies": [
             {"support_tier": "premium", "severity": "P1", "first_response_minutes": 5, "hours": "24x7"},
             {"support_tier": "premium", "severity": "P1", "first_response_minutes": 9, "hours": "24x7"},
         ]}),
     )
     .await;
     twice.assert_problem(422, "invalid_request");
-    assert_eq!(twice.body["errors"][0]["field"], "entries[1]");
+    assert_eq!(twice.body["errors"][0]["field"], "policies[1]");
 
     let set = put(&w.provider, policy.clone()).await;
     set.assert_status(200);
@@ -423,4 +437,114 @@ async fn only_the_provider_s_super_admin_sets_service_levels_and_bad_entries_nam
         .file_case(&w.reseller, &w.customer_id, "Docs slow")
         .await;
     assert!(p2.get("service_level").is_none(), "{p2}");
+}
+
+/// Waits (up to 10 s) for the sweep to record `n` breaches of the case.
+async fn breaches_after_sweep(app: &TestApp, who: &Session, id: &str, n: usize) -> Vec<Value> {
+    let mut recorded = Vec::new();
+    for _ in 0..100 {
+        recorded = breaches(app, who, id).await;
+        if recorded.len() >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The sweep has had more turns since: nothing is recorded twice.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let later = breaches(app, who, id).await;
+    assert_eq!(recorded.len(), later.len(), "{later:?}");
+    later
+}
+
+#[tokio::test]
+async fn a_reply_after_the_due_time_but_before_the_sweep_still_records_the_breach() {
+    let app = spawn_app().await;
+    let filed_at = datetime!(2027-03-01 10:00 UTC);
+    let w = world_at(&app, "premium", filed_at).await;
+    let c = file(&app, &w, "Mail is down", "P1", "Europe/London", filed_at).await;
+    let id = c["id"].as_str().unwrap().to_owned();
+    let due = at(&c["service_level"]["first_response_due_time"]);
+    // The reply comes 30 s late, within one sweep interval of the due time.
+    app.clock.set(due + time::Duration::seconds(30));
+    reply(&app, &w, &id).await;
+    let sl = case(&app, &w.reseller, &id).await["service_level"].clone();
+    assert_eq!(sl["state"], "breached", "{sl}");
+    let recorded = breaches_after_sweep(&app, &w.reseller, &id, 1).await;
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert_eq!(at(&recorded[0]["time"]), due);
+}
+
+#[tokio::test]
+async fn a_case_closed_before_its_due_time_stays_met_when_reopened() {
+    let app = spawn_app().await;
+    let filed_at = datetime!(2027-03-01 10:00 UTC);
+    let w = world_at(&app, "premium", filed_at).await;
+    let c = file(&app, &w, "Mail is down", "P1", "Europe/London", filed_at).await;
+    let id = c["id"].as_str().unwrap().to_owned();
+    app.clock.set(datetime!(2027-03-01 10:05 UTC));
+    app.post_as(&w.reseller, &format!("/v1/cases/{id}/close"), json!({}))
+        .await
+        .assert_status(200);
+    assert_eq!(
+        case(&app, &w.reseller, &id).await["service_level"]["state"],
+        "met"
+    );
+    app.clock.set(datetime!(2027-03-01 10:30 UTC));
+    app.post_as(&w.reseller, &format!("/v1/cases/{id}/reopen"), json!({}))
+        .await
+        .assert_status(200);
+    let sl = case(&app, &w.reseller, &id).await["service_level"].clone();
+    assert_eq!(sl["state"], "met", "{sl}");
+    assert!(
+        sl.get("first_responded_time").is_none(),
+        "support never replied"
+    );
+    assert!(
+        breaches_after_sweep(&app, &w.reseller, &id, 1)
+            .await
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_severity_change_after_a_recorded_breach_can_be_breached_again() {
+    let app = spawn_app().await;
+    let filed_at = datetime!(2027-03-01 10:00 UTC);
+    let w = world_at(&app, "premium", filed_at).await;
+    let c = file(&app, &w, "Mail is down", "P1", "Europe/London", filed_at).await;
+    let id = c["id"].as_str().unwrap().to_owned();
+    app.clock.set(datetime!(2027-03-01 10:16 UTC));
+    assert_eq!(
+        breaches_after_sweep(&app, &w.reseller, &id, 1).await.len(),
+        1
+    );
+    // Lowered to P2 (two hours around the clock): running again until 12:00.
+    app.clock.set(datetime!(2027-03-01 10:20 UTC));
+    let lowered = app
+        .patch_as(
+            &w.reseller,
+            &format!("/v1/cases/{id}"),
+            json!({"severity": "P2"}),
+        )
+        .await;
+    lowered.assert_status(200);
+    assert_eq!(
+        lowered.body["service_level"]["state"],
+        "running",
+        "{}",
+        lowered.text()
+    );
+    let due = at(&lowered.body["service_level"]["first_response_due_time"]);
+    app.clock.set(datetime!(2027-03-01 12:01 UTC));
+    // Tokens last an hour: sign in again at the later time.
+    let reseller = app
+        .sign_in(
+            &w.reseller.domain,
+            &w.reseller.email,
+            casebridge_tests::PASSWORD,
+        )
+        .await;
+    let recorded = breaches_after_sweep(&app, &reseller, &id, 2).await;
+    assert_eq!(recorded.len(), 2, "{recorded:?}");
+    assert_eq!(at(&recorded[1]["time"]), due);
 }

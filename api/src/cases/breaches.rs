@@ -55,8 +55,8 @@ pub async fn record_breaches(state: &AppState) -> Result<usize, ApiError> {
             return Ok(0);
         }
         let mut recorded = 0;
-        for (id, due_time) in service_levels::unrecorded_breaches(&tx, now, BATCH).await? {
-            recorded += usize::from(record_breach(&tx, id, due_time).await?);
+        for (id, due_time) in service_levels::pending_breaches(&tx, now, BATCH).await? {
+            recorded += usize::from(record_breach(&tx, id, due_time, now).await?);
         }
         tx.commit().await.map_err(PersistenceError::from)?;
         Ok(recorded)
@@ -64,15 +64,17 @@ pub async fn record_breaches(state: &AppState) -> Result<usize, ApiError> {
     .await
 }
 
-/// Claims the breach of one case and records it, in the caller's transaction; `false` when
-/// it was recorded already (the claim holds even without the sweep's lock).
+/// Claims the breach of one case and records it, in the caller's transaction; `false` when it
+/// is no longer pending (recorded already, or the target was retimed meanwhile): the claim
+/// holds even without the sweep's lock.
 async fn record_breach(
     tx: &Transaction,
     id: CaseId,
     due_time: OffsetDateTime,
+    now: OffsetDateTime,
 ) -> Result<bool, ApiError> {
     locks::customer_of_case(tx, id).await?;
-    if !service_levels::claim_breach(tx, id).await? {
+    if !service_levels::claim_breach(tx, id, now).await? {
         return Ok(false);
     }
     let case = cases::find_case(tx, id)

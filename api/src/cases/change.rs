@@ -3,14 +3,16 @@
 
 use actix_web::{HttpRequest, HttpResponse};
 use casebridge_domain::notification::CaseNotice;
-use casebridge_domain::{CaseId, Lifecycle, Party};
+use casebridge_domain::{CaseId, CaseStatus, Lifecycle, Party};
 use casebridge_persistence::repo::audit::{self, AuditActor, NewEvent};
 use casebridge_persistence::repo::cases::{self, CaseChanges, CaseRecord};
+use casebridge_persistence::repo::service_levels;
 use casebridge_persistence::{Connection, PersistenceError};
 use time::OffsetDateTime;
 
 use crate::auth::Actor;
 use crate::cases::load::{VisibleCase, locked_case};
+use crate::cases::service_level;
 use crate::conditions::check_if_match;
 use crate::mail;
 use crate::problem::ApiError;
@@ -58,13 +60,27 @@ pub async fn change_case<F>(
 where
     F: Fn(&VisibleCase, Party, OffsetDateTime) -> Result<Decision, ApiError>,
 {
-    let now = state.clock.now();
     let decide = &decide;
-    let (updated, mailed) = retrying(|| async move {
+    let (updated, mailed, now) = retrying(|| async move {
         let tx = state.db.begin().await?;
         let seen = locked_case(&tx, actor.viewer(), id).await?;
+        // The time of the change is taken once the case is locked: a breach recorded while
+        // this waited is before it, never after.
+        let now = state.clock.now();
         check_if_match(req, seen.case.version)?;
-        let decision = decide(&seen, actor.viewer().party(), now)?;
+        let mut decision = decide(&seen, actor.viewer().party(), now)?;
+        if decision.changes.severity.is_some() {
+            let policy = service_levels::policy(&tx).await?;
+            service_level::retarget(&mut decision.changes, &policy, &seen.case);
+        }
+        if decision
+            .changes
+            .lifecycle
+            .as_ref()
+            .is_some_and(|l| l.status == CaseStatus::Closed)
+        {
+            service_level::stop(&mut decision.changes, &seen.case, now);
+        }
         cases::update_case(&tx, id, seen.case.version, &decision.changes, now).await?;
         let updated = cases::find_case(&tx, id)
             .await?
@@ -82,7 +98,7 @@ where
             mail::notify(&tx, &updated, notice, None, now).await?;
         }
         tx.commit().await.map_err(PersistenceError::from)?;
-        Ok((updated, decision.notice.is_some()))
+        Ok((updated, decision.notice.is_some(), now))
     })
     .await?;
     if mailed {

@@ -11,6 +11,7 @@ use crate::auth::Actor;
 use crate::cases::change::record_event;
 use crate::cases::load::{contributions, domain_names, locked_case, participants, seen_case};
 use crate::cases::once::{Created, Outcome, create_once};
+use crate::cases::service_level;
 use crate::conditions::Idempotency;
 use crate::mail;
 use crate::pagination::{Page, Paged};
@@ -37,6 +38,9 @@ pub async fn add_comment(
         now,
         async |tx| locked_case(tx, actor.viewer(), id).await,
         async |tx, seen| {
+            // The comment's time is taken once the case is locked: a breach recorded while
+            // this waited is before a first reply, never after it.
+            let now = state.clock.now();
             let lifecycle = &seen.case.lifecycle;
             lifecycle.check_comment(party)?;
             check_no_personal_data(
@@ -60,15 +64,15 @@ pub async fn add_comment(
                 .lifecycle
                 .as_ref()
                 .map(|next| json!({"from": lifecycle.status.as_str(), "to": next.status.as_str()}));
-            // Support's first reply is the case's first response (its service level's).
-            let first_response = (party == Party::Support
-                && seen.case.first_responded_time.is_none())
-            .then_some(comment.create_time);
-            let changes = CaseChanges {
+            let mut changes = CaseChanges {
                 lifecycle: after.lifecycle,
-                first_responded_time: first_response,
                 ..CaseChanges::default()
             };
+            // Support's first reply is the case's first response, and stops its target.
+            if party == Party::Support && seen.case.first_responded_time.is_none() {
+                changes.first_responded_time = Some(comment.create_time);
+                service_level::stop(&mut changes, &seen.case, comment.create_time);
+            }
             cases::update_case(tx, id, seen.case.version, &changes, now).await?;
             record_event(
                 tx,

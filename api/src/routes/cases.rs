@@ -11,14 +11,13 @@ use casebridge_domain::{
     FieldParser, Justification, LanguageCode, Severity, Subscribers, TimeZone,
 };
 use casebridge_persistence::repo::cases::CaseChanges;
-use casebridge_persistence::repo::{customers, service_levels};
+use casebridge_persistence::repo::customers;
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::actor::Authorized;
 use crate::auth::actor::capability::{WorkCases, WorkCustomerCases};
-use crate::cases::service_level::after_severity_change;
 use crate::cases::{
     self, Decision, Filing, change_case, lifecycle_change, participants, seen_case,
 };
@@ -312,11 +311,6 @@ async fn update_case(
     };
     let subscribers = p.finish(|| subscribers)?;
     let severity: Option<Severity> = body.severity.map(Into::into);
-    // The policy a severity change recomputes the first-response target under.
-    let policy = match severity {
-        Some(_) => Some(service_levels::policy(state.db.reader()).await?),
-        None => None,
-    };
     change_case(&state, &req, &actor, id, |seen, party, _| {
         seen.case.lifecycle.check_update(party)?;
         let subs = subscribers.clone().unwrap_or_else(|| seen.case.subscriber_emails.clone());
@@ -326,9 +320,6 @@ async fn update_case(
                 &participants(&seen.case.creator_email, &subs),
             )?;
         }
-        let target = severity.zip(policy.as_ref()).and_then(|(s, policy)| {
-            after_severity_change(policy, &seen.case, seen.customer.support_tier, s)
-        });
         Ok(Decision {
             details: json!({
                 "severity": severity.map(|s| json!({"from": seen.case.severity.as_str(), "to": s.as_str()})),
@@ -339,7 +330,6 @@ async fn update_case(
                 severity,
                 title: title.as_ref().map(|t| t.as_str().to_owned()),
                 subscriber_emails: subscribers.clone(),
-                target,
                 ..CaseChanges::default()
             },
             action: "case.updated",

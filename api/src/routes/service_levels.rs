@@ -44,13 +44,13 @@ pub struct ServiceLevelEntryView {
 #[serde(deny_unknown_fields)]
 pub struct ServiceLevels {
     /// The targets, by support tier then severity.
-    pub entries: Vec<ServiceLevelEntryView>,
+    pub policies: Vec<ServiceLevelEntryView>,
 }
 
 impl From<&ServiceLevelPolicy> for ServiceLevels {
     fn from(policy: &ServiceLevelPolicy) -> Self {
         Self {
-            entries: policy
+            policies: policy
                 .entries()
                 .map(|e| ServiceLevelEntryView {
                     support_tier: e.support_tier.into(),
@@ -85,8 +85,9 @@ async fn get_service_levels(
     Ok(HttpResponse::Ok().json(ServiceLevels::from(&policy)))
 }
 
-/// Replaces the service levels; cases filed afterwards get their targets from them (a case
-/// filed before keeps its own, also through a later severity change).
+/// Replaces the service levels. Cases filed afterwards get their targets from them; a case
+/// filed before keeps its own, unless its severity changes before support's first reply (it is
+/// then recomputed under the service levels in force).
 #[utoipa::path(
     tag = "provider",
     security(("bearer" = [])),
@@ -95,7 +96,7 @@ async fn get_service_levels(
         (status = 200, description = "The service levels now in force.", body = ServiceLevels),
         (status = 400, description = "The body is not JSON (`malformed_json`).", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only the provider's super admins (`wrong_realm`, `super_admin_required`).", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "An entry is invalid (`invalid_request`, the field named, e.g. `entries[2].first_response_minutes`), or a tier and severity is given twice.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An entry is invalid (`invalid_request`, the field named, e.g. `policies[2].first_response_minutes`), or a tier and severity is given twice.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/v1/provider/service-levels")]
@@ -106,7 +107,7 @@ async fn set_service_levels(
     body: ApiJson<ServiceLevels>,
 ) -> Result<HttpResponse, ApiError> {
     let given: Vec<ServiceLevelEntryInput<'_>> = body
-        .entries
+        .policies
         .iter()
         .map(|e| ServiceLevelEntryInput {
             support_tier: casebridge_domain::SupportTier::from(e.support_tier).as_str(),
@@ -116,7 +117,7 @@ async fn set_service_levels(
         })
         .collect();
     let mut p = FieldParser::new();
-    let policy = ServiceLevelPolicy::parse(&mut p, "entries", &given);
+    let policy = ServiceLevelPolicy::parse(&mut p, "policies", &given);
     let policy = p.finish(|| policy)?;
     let now = state.clock.now();
     let (state, actor, policy) = (&state, &actor, &policy);
@@ -132,7 +133,7 @@ async fn set_service_levels(
                 subject_id: "service_levels".to_owned(),
                 customer_id: None,
                 case_id: None,
-                details: json!({"entries": policy.entries().count()}),
+                details: json!({"policies": policy.entries().count()}),
             },
             now,
         )

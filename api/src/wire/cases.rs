@@ -77,8 +77,8 @@ pub struct ServiceLevelView {
     )]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub first_responded_time: Option<OffsetDateTime>,
-    /// `running` (no reply yet, not due yet), `met` (replied, or closed, by the due time) or
-    /// `breached`.
+    /// `running` (no reply yet, not due yet), `met` (support replied, or the case was closed
+    /// before any reply, by the due time; reopening does not undo it) or `breached`.
     pub state: ServiceLevelStateView,
 }
 
@@ -209,7 +209,7 @@ impl Case {
     pub fn of(c: &CaseRecord, now: OffsetDateTime) -> Self {
         Self {
             service_level: c.target.map(|t| {
-                let answered = c.first_responded_time.or(c.lifecycle.close_time);
+                let answered = c.target_stopped_time;
                 ServiceLevelView {
                     first_response_target_minutes: t.target.first_response_minutes(),
                     hours: t.target.hours().into(),

@@ -5,8 +5,15 @@
 //!   has no target).
 //! - on `cases`: the target the case was filed under (minutes and hours), the support tier it
 //!   was filed under (a severity change before the first reply recomputes from it), its due
-//!   time, the time of support's first reply, and whether its breach has been recorded on the
-//!   timeline. Cases that existed before this migration have no target.
+//!   time, the time of support's first reply, when the target stopped running (support's first
+//!   reply or the first close, whichever came first; never cleared, so a reopened case keeps
+//!   the outcome), and whether a breach may still have to be recorded (true from filing until
+//!   the target is met in time or its breach is on the timeline). Cases that existed before
+//!   this migration have no target.
+//!
+//! Two indexes: the breach sweep reads only the cases whose breach is pending (a partial
+//! index, small: met and recorded cases leave it), and the lists ordered by due time walk an
+//! index on exactly the order key (cases without a target last).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -31,7 +38,8 @@ enum Cases {
     FirstResponseHours,
     FirstResponseDueTime,
     FirstRespondedTime,
-    BreachRecorded,
+    TargetStoppedTime,
+    BreachPending,
 }
 
 /// The shipped defaults: (tier, severity rank, minutes, hours).
@@ -88,7 +96,8 @@ impl MigrationTrait for Migration {
             string_null(Cases::FirstResponseHours),
             big_integer_null(Cases::FirstResponseDueTime),
             big_integer_null(Cases::FirstRespondedTime),
-            boolean(Cases::BreachRecorded).default(false).to_owned(),
+            big_integer_null(Cases::TargetStoppedTime),
+            boolean(Cases::BreachPending).default(false).to_owned(),
         ];
         for column in columns {
             manager
@@ -100,28 +109,31 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
-        manager
-            .create_index(
-                Index::create()
-                    .name("ix_cases_first_response_due_time")
-                    .table(Cases::Table)
-                    .col(Cases::FirstResponseDueTime)
-                    .to_owned(),
-            )
-            .await
+        // Partial and expression indexes, in the SQL both engines share (the queries use the
+        // same expressions, written alike, so both planners match them).
+        let db = manager.get_connection();
+        db.execute_unprepared(
+            "CREATE INDEX ix_cases_breach_pending ON cases (first_response_due_time) \
+             WHERE breach_pending",
+        )
+        .await?;
+        db.execute_unprepared(
+            "CREATE INDEX ix_cases_first_response_order ON cases \
+             (COALESCE(first_response_due_time, 9223372036854775807), id)",
+        )
+        .await?;
+        Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_index(
-                Index::drop()
-                    .name("ix_cases_first_response_due_time")
-                    .table(Cases::Table)
-                    .to_owned(),
-            )
-            .await?;
+        for index in ["ix_cases_first_response_order", "ix_cases_breach_pending"] {
+            manager
+                .drop_index(Index::drop().name(index).table(Cases::Table).to_owned())
+                .await?;
+        }
         for column in [
-            Cases::BreachRecorded,
+            Cases::BreachPending,
+            Cases::TargetStoppedTime,
             Cases::FirstRespondedTime,
             Cases::FirstResponseDueTime,
             Cases::FirstResponseHours,

@@ -68,8 +68,10 @@ pub struct Model {
     pub first_response_due_time: Option<i64>,
     /// When support first replied (microseconds).
     pub first_responded_time: Option<i64>,
-    /// Whether the breach of the target is on the timeline.
-    pub breach_recorded: bool,
+    /// When the target stopped running: support's first reply or the first close (microseconds).
+    pub target_stopped_time: Option<i64>,
+    /// Whether a breach of the target may still have to be recorded on the timeline.
+    pub breach_pending: bool,
 }
 
 /// No relations are navigated through the ORM; queries join explicitly.

@@ -84,6 +84,10 @@ pub struct CaseRecord {
     pub target: Option<FiledTarget>,
     /// When support first replied.
     pub first_responded_time: Option<OffsetDateTime>,
+    /// When the target stopped running: support's first reply or the first close.
+    pub target_stopped_time: Option<OffsetDateTime>,
+    /// Whether a breach of the target may still have to be recorded.
+    pub breach_pending: bool,
 }
 
 /// The first-response target of a case (the provider's target for the support tier it was
@@ -131,6 +135,8 @@ struct CaseRow {
     first_response_hours: Option<String>,
     first_response_due_time: Option<i64>,
     first_responded_time: Option<i64>,
+    target_stopped_time: Option<i64>,
+    breach_pending: bool,
 }
 
 fn filed_target(r: &CaseRow) -> Result<Option<FiledTarget>, PersistenceError> {
@@ -176,6 +182,8 @@ impl TryFrom<CaseRow> for CaseRecord {
             service_tier,
             target,
             first_responded_time: r.first_responded_time.map(from_micros),
+            target_stopped_time: r.target_stopped_time.map(from_micros),
+            breach_pending: r.breach_pending,
             id: CaseId::from_uuid(r.id),
             case_number: r.case_number,
             customer_id: CustomerId::from_uuid(r.customer_id),
@@ -280,6 +288,8 @@ fn case_select_from(matches: Option<SelectStatement>) -> SelectStatement {
         (cases::Entity, cases::Column::FirstResponseHours),
         (cases::Entity, cases::Column::FirstResponseDueTime),
         (cases::Entity, cases::Column::FirstRespondedTime),
+        (cases::Entity, cases::Column::TargetStoppedTime),
+        (cases::Entity, cases::Column::BreachPending),
     ])
     .expr_as(
         Expr::col((
@@ -586,7 +596,8 @@ pub async fn insert_case(
         first_response_hours: Set(new.target.map(|t| t.target.hours().as_str().to_owned())),
         first_response_due_time: Set(new.target.map(|t| to_micros(t.due))),
         first_responded_time: Set(None),
-        breach_recorded: Set(false),
+        target_stopped_time: Set(None),
+        breach_pending: Set(new.target.is_some()),
     })
     .exec_without_returning(conn)
     .await?;
@@ -636,6 +647,10 @@ pub struct CaseChanges {
     pub target: Option<Option<FiledTarget>>,
     /// Support's first reply, when this change is it.
     pub first_responded_time: Option<OffsetDateTime>,
+    /// When the target stopped running, when this change stops it.
+    pub target_stopped_time: Option<OffsetDateTime>,
+    /// Whether a breach may still have to be recorded, when this change decides it.
+    pub breach_pending: Option<bool>,
 }
 
 /// A target's minutes as stored.
@@ -717,6 +732,15 @@ pub async fn update_case(
             cases::Column::FirstRespondedTime,
             Expr::value(to_micros(responded)),
         );
+    }
+    if let Some(stopped) = changes.target_stopped_time {
+        update = update.col_expr(
+            cases::Column::TargetStoppedTime,
+            Expr::value(to_micros(stopped)),
+        );
+    }
+    if let Some(pending) = changes.breach_pending {
+        update = update.col_expr(cases::Column::BreachPending, Expr::value(pending));
     }
     let result = update.exec(conn).await?;
     if result.rows_affected == 0 {

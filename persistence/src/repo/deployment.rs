@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use crate::entities::{
     attachments, audit_events, case_access, case_comments, cases, customer_resellers, customers,
-    domains, idempotency_keys, legacy_records, outbox, revoked_tokens, roles, support_partners,
-    user_roles, users,
+    domains, idempotency_keys, legacy_records, outbox, revoked_tokens, roles,
+    service_level_policies, support_partners, user_roles, users,
 };
 use crate::{Database, PersistenceError};
 
@@ -103,6 +103,13 @@ macro_rules! each_table {
         );
         $apply!(revoked_tokens, [revoked_tokens::Column::Jti]);
         $apply!(
+            service_level_policies,
+            [
+                service_level_policies::Column::SupportTier,
+                service_level_policies::Column::Severity
+            ]
+        );
+        $apply!(
             legacy_records,
             [
                 legacy_records::Column::Kind,
@@ -129,6 +136,10 @@ pub async fn copy_rows(
             ));
         };
     }
+    // The target's migration seeded the default service levels: the source's replace them.
+    service_level_policies::Entity::delete_many()
+        .exec(to)
+        .await?;
     each_table!(copy);
     super::legacy::sync_case_numbers(to).await?;
     let mut ids = cases::Entity::find()

@@ -199,9 +199,10 @@ pub struct ImportedCase {
     pub target: Option<FiledTarget>,
     /// Support's first reply in its history.
     pub first_responded_time: Option<OffsetDateTime>,
-    /// Whether a breach, if any, is history already (so no timeline event is recorded for it
-    /// now).
-    pub breach_recorded: bool,
+    /// When the target stopped running (support's first reply, or the close before it).
+    pub target_stopped_time: Option<OffsetDateTime>,
+    /// Whether a breach may still have to be recorded (not for one that is history).
+    pub breach_pending: bool,
 }
 
 fn case_model(c: &ImportedCase, version: i64) -> cases::ActiveModel {
@@ -237,7 +238,8 @@ fn case_model(c: &ImportedCase, version: i64) -> cases::ActiveModel {
         first_response_hours: Set(c.target.map(|t| t.target.hours().as_str().to_owned())),
         first_response_due_time: Set(c.target.map(|t| to_micros(t.due))),
         first_responded_time: Set(c.first_responded_time.map(to_micros)),
-        breach_recorded: Set(c.breach_recorded),
+        target_stopped_time: Set(c.target_stopped_time.map(to_micros)),
+        breach_pending: Set(c.breach_pending),
     }
 }
 

@@ -5,8 +5,8 @@ use casebridge_domain::service_level::{Hours, ServiceLevelEntry, ServiceLevelTar
 use casebridge_domain::{CaseId, ServiceLevelPolicy, Severity, SupportTier};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use time::OffsetDateTime;
 
@@ -66,10 +66,9 @@ pub async fn replace_policy(
     Ok(())
 }
 
-/// Cases whose first response was due before `now` and never came (nor was the case closed by
-/// its due time), whose breach is not on the timeline yet: their ids and due times, soonest
-/// first.
-pub async fn unrecorded_breaches(
+/// The pending breaches: cases whose target is past its due time at `now` with its breach not
+/// yet recorded (a target met in time is not pending), soonest due first.
+pub async fn pending_breaches(
     conn: &impl ConnectionTrait,
     now: OffsetDateTime,
     limit: u64,
@@ -78,12 +77,9 @@ pub async fn unrecorded_breaches(
         .select_only()
         .column(cases::Column::Id)
         .column(cases::Column::FirstResponseDueTime)
-        .filter(cases::Column::BreachRecorded.eq(false))
+        // Written as the partial index's predicate, so both planners use it.
+        .filter(Expr::cust("breach_pending"))
         .filter(cases::Column::FirstResponseDueTime.lt(to_micros(now)))
-        .filter(cases::Column::FirstRespondedTime.is_null())
-        .filter(cases::Column::CloseTime.is_null().or(
-            Expr::col(cases::Column::CloseTime).gt(Expr::col(cases::Column::FirstResponseDueTime)),
-        ))
         .order_by_asc(cases::Column::FirstResponseDueTime)
         .limit(limit)
         .into_tuple::<(uuid::Uuid, Option<i64>)>()
@@ -95,18 +91,19 @@ pub async fn unrecorded_breaches(
         .collect())
 }
 
-/// Marks a case's breach as recorded, if no one has: `true` for exactly one caller, whose
-/// transaction then records the timeline event. The case's version and update time do not
-/// move: a breach is the clock's doing, not a change to the case.
+/// Claims a case's pending breach, if it is still pending and due by `now`: `true` for exactly
+/// one caller, whose transaction then records the timeline event. The case's version and
+/// update time do not move: a breach is the clock's doing, not a change to the case.
 pub async fn claim_breach(
     conn: &impl ConnectionTrait,
     id: CaseId,
+    now: OffsetDateTime,
 ) -> Result<bool, PersistenceError> {
     let result = cases::Entity::update_many()
-        .col_expr(cases::Column::BreachRecorded, Expr::value(true))
+        .col_expr(cases::Column::BreachPending, Expr::value(false))
         .filter(cases::Column::Id.eq(id.as_uuid()))
-        .filter(cases::Column::BreachRecorded.eq(false))
-        .filter(cases::Column::FirstRespondedTime.is_null())
+        .filter(cases::Column::BreachPending.eq(true))
+        .filter(cases::Column::FirstResponseDueTime.lt(to_micros(now)))
         .exec(conn)
         .await?;
     Ok(result.rows_affected == 1)

@@ -864,12 +864,20 @@ impl Planner<'_> {
             .filter(|m| m.party == Party::Support)
             .map(|m| m.create_time)
             .min();
+        // The target stopped at support's first reply, or at a close before it.
+        let target_stopped_time = match (first_responded_time, lifecycle.close_time) {
+            (Some(replied), Some(closed)) => Some(replied.min(closed)),
+            (replied, closed) => replied.or(closed),
+        };
         let imported = ImportedCase {
             service_tier: Some(tier),
             target,
             first_responded_time,
-            // A breach that happened before the run is history: it gets no timeline event.
-            breach_recorded: target.is_some_and(|t| t.due < self.now),
+            target_stopped_time,
+            // Only a target still running at the run can breach later; a breach before the run
+            // is history, with no timeline event.
+            breach_pending: target.is_some_and(|t| t.due >= self.now)
+                && target_stopped_time.is_none(),
             id,
             case_number,
             customer_id: customer,
