@@ -3,7 +3,8 @@
 //! partnerships, transfers and cases through the repository, and checks that for every viewer
 //! the query returns exactly the cases the rule lets it see, that `total_size` (summed from the
 //! running counts) says how many, with and without filters and keywords (the keyword index is
-//! scoped per viewer), in every order, and that reading one case agrees,
+//! qualified by the scopes that may see each case, and rebuilt by the upgrade in half of the
+//! worlds), in every order, and that reading one case agrees,
 //! on the backend under test. The worlds also keep their own account of management tenures,
 //! and the rule must agree with it: a partner sees a case only if the case was filed under
 //! the partner's current tenure (customers come back to resellers and support partners).
@@ -19,9 +20,11 @@ use casebridge_domain::{
     Viewer,
 };
 use casebridge_persistence::repo::cases::{self, CaseChanges, NewCase};
+use casebridge_persistence::repo::comments::{self as case_comments, CommentRecord};
 use casebridge_persistence::repo::customers::{self, ContactData, NewCustomer, PostalAddressData};
 use casebridge_persistence::repo::identity::{self, NewUser};
 use casebridge_persistence::repo::listing::{self, CaseOrder, CaseQuery};
+use casebridge_persistence::repo::search;
 use casebridge_tests::{BOUNCED, FreshDatabase};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -153,14 +156,29 @@ struct Filter {
 }
 
 impl Filter {
-    async fn admits(&self, db: &casebridge_persistence::Database, id: CaseId) -> bool {
+    /// Whether the filter admits the case, whose comments are `comments`: each keyword term
+    /// begins a word of its title, its description or a comment.
+    async fn admits(
+        &self,
+        db: &casebridge_persistence::Database,
+        id: CaseId,
+        comments: &[&str],
+    ) -> bool {
         let case = cases::find_case(db.reader(), id).await.unwrap().unwrap();
+        let words: Vec<String> = [case.title.as_str(), case.description.as_str()]
+            .into_iter()
+            .chain(comments.iter().copied())
+            .flat_map(|t| t.split(|c: char| !c.is_alphanumeric()))
+            .map(str::to_lowercase)
+            .collect();
         self.customer.is_none_or(|c| c == case.customer_id)
             && (self.statuses.is_empty() || self.statuses.contains(&case.lifecycle.status))
             && (self.severities.is_empty() || self.severities.contains(&case.severity))
-            && self
-                .q
-                .is_none_or(|q| case.title.split(' ').any(|word| word.starts_with(q)))
+            && self.q.is_none_or(|q| {
+                search::search_terms(q)
+                    .iter()
+                    .all(|t| words.iter().any(|w| w.starts_with(t.as_str())))
+            })
     }
 }
 
@@ -209,6 +227,14 @@ impl Tenures {
 /// Case titles: keyword filters must find exactly the visible cases with the word.
 const TITLES: [&str; 3] = ["mail bounce", "calendar sync", "drive quota"];
 
+/// Comments: keyword filters must find the words of a case's comments too (the index entry is
+/// written again with each comment), accented ones included.
+const COMMENTS: [&str; 3] = [
+    "Printer jam on floor 2",
+    "Crème brûlée: the café's menu",
+    "calendar invites bounce",
+];
+
 #[tokio::test]
 async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
     // How often a partner saw cases, and how often a case recorded for a partner was hidden
@@ -217,6 +243,8 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
     // How often a partner came back to a customer it had managed and whose earlier cases
     // it recorded: the case the tenure rule is about.
     let mut returns_with_earlier_cases = 0usize;
+    // How often a partner's or customer's search found a case by a word of its comments only.
+    let mut found_by_comments = 0usize;
     for seed in 0..6u64 {
         // The test's own account of tenures: the current one of each (customer, partner),
         // and the (partner, tenure) pairs each case was filed under.
@@ -263,6 +291,7 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
             tenures.start(id, reseller);
         }
         let mut all_cases = Vec::new();
+        let mut comments_of: HashMap<CaseId, Vec<&'static str>> = HashMap::new();
         for _ in 0..40 {
             now += Duration::seconds(1);
             let c = customer_ids[rng.gen_range(0..customer_ids.len())];
@@ -271,7 +300,28 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
                 .unwrap()
                 .unwrap();
             let management = customers::management(db.reader(), &customer).await.unwrap();
-            match rng.gen_range(0..12) {
+            match rng.gen_range(0..14) {
+                // Someone comments on a case.
+                12 | 13 if !all_cases.is_empty() => {
+                    let id = all_cases[rng.gen_range(0..all_cases.len())];
+                    let body = COMMENTS[rng.gen_range(0..COMMENTS.len())];
+                    case_comments::insert_comment(
+                        db.writer(),
+                        &CommentRecord {
+                            id: casebridge_domain::CommentId::generate(),
+                            case_id: id,
+                            body: body.to_owned(),
+                            author_user_id: None,
+                            author_email: "support@provider.example".to_owned(),
+                            author_domain_id: None,
+                            author_party: casebridge_domain::Party::Support,
+                            create_time: now,
+                        },
+                    )
+                    .await
+                    .unwrap();
+                    comments_of.entry(id).or_default().push(body);
+                }
                 // Support moves a case on, or its severity changes.
                 10 | 11 if !all_cases.is_empty() => {
                     let id = all_cases[rng.gen_range(0..all_cases.len())];
@@ -429,7 +479,39 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
                 order: CaseOrder::Severity,
                 ..Filter::default()
             },
+            // Several terms, from the title and the comments.
+            Filter {
+                q: Some("Calendar SY"),
+                ..Filter::default()
+            },
+            Filter {
+                q: Some("jam mail"),
+                order: CaseOrder::CreateTimeDesc,
+                ..Filter::default()
+            },
+            Filter {
+                q: Some("brûl café"),
+                ..Filter::default()
+            },
+            Filter {
+                q: Some("bounce"),
+                statuses: vec![CaseStatus::New],
+                ..Filter::default()
+            },
         ];
+        if seed % 2 == 1 {
+            // Half of the worlds are searched in the index as the upgrade rebuilt it: its
+            // last migration (qualifying the words by scope) undone and applied again.
+            use casebridge_migration::{Migrator, MigratorTrait};
+            let migrations = Migrator::migrations();
+            let at = migrations
+                .iter()
+                .position(|m| m.name() == "m20261130_000004_qualify_keyword_index")
+                .unwrap();
+            let steps = u32::try_from(migrations.len() - at).unwrap();
+            Migrator::down(db.writer(), Some(steps)).await.unwrap();
+            Migrator::up(db.writer(), None).await.unwrap();
+        }
         for viewer in viewers {
             let rule = visible_by_rule(db, viewer, &all_cases).await;
             if let Viewer::Partner(d) = viewer {
@@ -451,9 +533,13 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
             for filter in &filters {
                 let mut expected = BTreeSet::new();
                 for id in &rule {
-                    if filter.admits(db, *id).await {
+                    let comments = comments_of.get(id).map_or(&[][..], Vec::as_slice);
+                    if filter.admits(db, *id, comments).await {
                         expected.insert(*id);
                     }
+                }
+                if filter.q == Some("brûl café") && viewer != Viewer::Provider {
+                    found_by_comments += expected.len();
                 }
                 let (listed, totals) = visible_by_query(db, viewer, filter).await;
                 assert_eq!(
@@ -491,6 +577,10 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
     assert!(
         seen_by_partners > 0 && hidden_from_recorded > 0,
         "{seen_by_partners} {hidden_from_recorded}"
+    );
+    assert!(
+        found_by_comments > 0,
+        "no search found a case by its comments"
     );
     assert!(
         returns_with_earlier_cases > 0,

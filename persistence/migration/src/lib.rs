@@ -6,6 +6,8 @@
 
 pub use sea_orm_migration::prelude::*;
 
+pub mod keyword;
+
 mod m20261121_000001_create_domains_and_users;
 mod m20261121_000002_create_customers_and_audit;
 mod m20261121_000003_create_cases;
@@ -17,6 +19,7 @@ mod m20261121_000008_cover_case_counts;
 mod m20261130_000001_strike_ended_tenures;
 mod m20261130_000002_create_shared_state;
 mod m20261130_000003_add_service_levels;
+mod m20261130_000004_qualify_keyword_index;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -36,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000001_strike_ended_tenures::Migration),
             Box::new(m20261130_000002_create_shared_state::Migration),
             Box::new(m20261130_000003_add_service_levels::Migration),
+            Box::new(m20261130_000004_qualify_keyword_index::Migration),
         ]
     }
 }

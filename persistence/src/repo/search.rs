@@ -5,6 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use casebridge_domain::{CaseId, CustomerId, DomainId, Viewer};
+use casebridge_migration::keyword::{self, ScopeKind};
 use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
@@ -22,12 +23,13 @@ use crate::entities::{case_access, case_comments, cases, customers};
 // ---------------------------------------------------------------- writing the index
 
 /// A case's keyword index entry: its title, its text (the description, then the comments
-/// oldest first) and its scope (see [`scope_text`]).
+/// oldest first) and its words qualified by each scope that may see it (see
+/// [`casebridge_migration::keyword`]).
 pub(crate) struct IndexEntry<'a> {
     case_number: i64,
     title: &'a str,
     body: String,
-    scope: String,
+    qualified: String,
 }
 
 impl<'a> IndexEntry<'a> {
@@ -42,11 +44,18 @@ impl<'a> IndexEntry<'a> {
         customer_domain: Uuid,
     ) -> Self {
         let comments: Vec<&str> = comments.into_iter().collect();
+        let tags = scope_tags(partners, customer_domain);
+        let qualified = keyword::qualified_words(
+            [title, description]
+                .into_iter()
+                .chain(comments.iter().copied()),
+            &tags,
+        );
         Self {
             case_number,
             title,
             body: format!("{description}\n{}", comments.join("\n")),
-            scope: scope_text(partners, customer_domain),
+            qualified,
         }
     }
 }
@@ -178,7 +187,7 @@ pub(crate) async fn write_index(
             e.case_number.into(),
             e.title.into(),
             e.body.as_str().into(),
-            e.scope.as_str().into(),
+            e.qualified.as_str().into(),
         ]);
         rows.push(match backend {
             DbBackend::Postgres => format!(
@@ -187,7 +196,7 @@ pub(crate) async fn write_index(
                 PG_DOCUMENT
                     .replace("{title}", &format!("${}", 4 * i + 2))
                     .replace("{body}", &format!("${}", 4 * i + 3))
-                    .replace("{scope}", &format!("${}", 4 * i + 4))
+                    .replace("{qualified}", &format!("${}", 4 * i + 4))
             ),
             _ => "(?, ?, ?, ?)".to_owned(),
         });
@@ -199,7 +208,7 @@ pub(crate) async fn write_index(
             rows.join(", ")
         ),
         _ => format!(
-            "INSERT INTO case_search (rowid, title, body, scope) VALUES {}",
+            "INSERT INTO case_search (rowid, title, body, qualified) VALUES {}",
             rows.join(", ")
         ),
     };
@@ -208,30 +217,22 @@ pub(crate) async fn write_index(
     Ok(())
 }
 
-/// A case's PostgreSQL index document from its `{title}`, `{body}` and `{scope}` parameters:
-/// the title weighs more than the rest; the scope tokens are kept verbatim.
+/// A case's PostgreSQL index document from its `{title}`, `{body}` and `{qualified}`
+/// parameters: the title weighs more than the rest; the qualified words are kept verbatim
+/// (cut by [`keyword::words`], as the queries' terms are), not parsed again.
 const PG_DOCUMENT: &str = "setweight(to_tsvector('simple', {title}), 'A') \
-     || to_tsvector('simple', {body}) || array_to_tsvector(string_to_array({scope}, ' '))";
+     || to_tsvector('simple', {body}) || array_to_tsvector(string_to_array({qualified}, ' '))";
 
-/// The scope of a case in the keyword index: a token per partner domain recorded on it and
-/// one for its customer's domain. A partner's or customer's search adds its own token to the
-/// query, so the full-text engine reads only the matches that viewer could see (at a million
-/// cases a common word matches tens of thousands of cases, of which a reseller sees a
-/// hundredth); the visibility rule is still applied to what it returns.
-fn scope_text(partners: impl IntoIterator<Item = Uuid>, customer_domain: Uuid) -> String {
-    partners
+/// The tags of a case's scopes: each partner domain recorded on it, its customer's domain.
+fn scope_tags(partners: impl IntoIterator<Item = Uuid>, customer_domain: Uuid) -> Vec<String> {
+    let mut tags: Vec<String> = partners
         .into_iter()
-        .map(|d| scope_token('p', d))
-        .chain([scope_token('c', customer_domain)])
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// `~p<hex>` or `~c<hex>`. The `~` keeps PostgreSQL lexemes apart from anything a keyword
-/// query can produce ([`search_terms`] keeps letters and digits only); on SQLite the tokens
-/// live in a column of their own, and the tokenizer drops the `~`.
-fn scope_token(kind: char, id: Uuid) -> String {
-    format!("~{kind}{}", id.simple())
+        .map(|d| keyword::scope_tag(ScopeKind::Partner, d))
+        .chain([keyword::scope_tag(ScopeKind::Customer, customer_domain)])
+        .collect();
+    tags.sort_unstable();
+    tags.dedup();
+    tags
 }
 
 // ---------------------------------------------------------------- searching it
@@ -246,35 +247,46 @@ pub fn search_terms(q: &str) -> Vec<String> {
         .collect()
 }
 
-/// The viewer's own scope token; the provider's staff search everything.
-fn viewer_scope(viewer: Viewer) -> Option<String> {
+/// The viewer's own scope tag; the provider's staff search everything.
+fn viewer_tag(viewer: Viewer) -> Option<String> {
     match viewer {
-        Viewer::Partner(domain) => Some(scope_token('p', domain.as_uuid())),
-        Viewer::Customer(domain) => Some(scope_token('c', domain.as_uuid())),
+        Viewer::Partner(domain) => Some(keyword::scope_tag(ScopeKind::Partner, domain.as_uuid())),
+        Viewer::Customer(domain) => Some(keyword::scope_tag(ScopeKind::Customer, domain.as_uuid())),
         Viewer::Provider => None,
     }
 }
 
-/// `SELECT case_number` of the cases matching every term (as prefixes) in the viewer's scope.
+/// `SELECT case_number` of the cases matching every term as a prefix: for a partner or a
+/// customer, of the words qualified by its own tag, so that the engine reads only the posting
+/// lists of its own matches (and of any scope sharing its tag, which the visibility rule,
+/// applied by the caller, turns away); for the provider, of the title and the text.
 pub(crate) fn keyword_matches(
     backend: DbBackend,
     terms: &[String],
     viewer: Viewer,
 ) -> SelectStatement {
-    let scope = viewer_scope(viewer);
+    let tag = viewer_tag(viewer);
     match backend {
         DbBackend::Postgres => {
-            let query = terms
-                .iter()
-                .map(|t| format!("{t}:*"))
-                .collect::<Vec<_>>()
-                .join(" & ");
-            let condition = match scope {
-                Some(scope) => Expr::cust_with_values(
-                    "document @@ (to_tsquery('simple', $1) && $2::tsquery)",
-                    [query, format!("'{scope}'")],
+            let condition = match tag {
+                // Verbatim lexemes, as written by `array_to_tsvector`: a `tsquery` literal,
+                // not `to_tsquery`, which would parse them again.
+                Some(tag) => Expr::cust_with_values(
+                    "document @@ $1::tsquery",
+                    [terms
+                        .iter()
+                        .map(|t| format!("'{}':*", keyword::qualified(&tag, t)))
+                        .collect::<Vec<_>>()
+                        .join(" & ")],
                 ),
-                None => Expr::cust_with_values("document @@ to_tsquery('simple', $1)", [query]),
+                None => Expr::cust_with_values(
+                    "document @@ to_tsquery('simple', $1)",
+                    [terms
+                        .iter()
+                        .map(|t| format!("{t}:*"))
+                        .collect::<Vec<_>>()
+                        .join(" & ")],
+                ),
             };
             Query::select()
                 .column(Alias::new("case_number"))
@@ -283,13 +295,13 @@ pub(crate) fn keyword_matches(
                 .to_owned()
         }
         _ => {
-            let mut query = terms
+            let query = terms
                 .iter()
-                .map(|t| format!("{{title body}} : \"{t}\"*"))
+                .map(|t| match &tag {
+                    Some(tag) => format!("qualified : \"{}\"*", keyword::qualified(tag, t)),
+                    None => format!("{{title body}} : \"{t}\"*"),
+                })
                 .collect::<Vec<_>>();
-            if let Some(scope) = scope {
-                query.push(format!("scope : \"{scope}\""));
-            }
             Query::select()
                 .expr_as(Expr::cust("rowid"), Alias::new("case_number"))
                 .from(Alias::new("case_search"))
