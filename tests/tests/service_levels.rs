@@ -418,6 +418,24 @@ async fn only_the_provider_s_super_admin_sets_service_levels_and_bad_entries_nam
     twice.assert_problem(422, "invalid_request");
     assert_eq!(twice.body["errors"][0]["field"], "policies[1]");
 
+    // A fraction is no whole number of minutes; a whole number written with a decimal point is.
+    let fraction = put(
+        &w.provider,
+        json!({"policies": [{"support_tier": "premium", "severity": "P1", "first_response_minutes": 1.5, "hours": "24x7"}]}),
+    )
+    .await;
+    fraction.assert_problem(422, "invalid_request");
+    assert_eq!(
+        fraction.body["errors"][0]["field"],
+        "policies[0].first_response_minutes"
+    );
+    put(
+        &w.provider,
+        json!({"policies": [{"support_tier": "premium", "severity": "P1", "first_response_minutes": 30.0, "hours": "24x7"}]}),
+    )
+    .await
+    .assert_status(200);
+
     let set = put(&w.provider, policy.clone()).await;
     set.assert_status(200);
     assert_eq!(set.body, policy);

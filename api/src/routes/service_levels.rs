@@ -31,9 +31,10 @@ pub struct ServiceLevelEntryView {
     pub support_tier: wire::SupportTier,
     /// The case's severity.
     pub severity: wire::Severity,
-    /// Minutes within which support's first reply is due (1 to 43,200).
-    #[schema(minimum = 1, maximum = 43200)]
-    pub first_response_minutes: i64,
+    /// Minutes within which support's first reply is due (1 to 43,200). Any JSON number
+    /// that is a whole number is one (`90` and `90.0` alike, as JSON Schema has it).
+    #[schema(value_type = i64, minimum = 1, maximum = 43200)]
+    pub first_response_minutes: serde_json::Number,
     /// Which minutes count: every one, or Monday to Friday 09:00–17:00 in the case's time zone.
     pub hours: ServiceLevelHours,
 }
@@ -55,12 +56,24 @@ impl From<&ServiceLevelPolicy> for ServiceLevels {
                 .map(|e| ServiceLevelEntryView {
                     support_tier: e.support_tier.into(),
                     severity: e.severity.into(),
-                    first_response_minutes: i64::from(e.target.first_response_minutes()),
+                    first_response_minutes: e.target.first_response_minutes().into(),
                     hours: e.target.hours().into(),
                 })
                 .collect(),
         }
     }
+}
+
+/// A JSON number as a whole number: `0` (refused by the rule as out of range) when it has a
+/// fraction or is beyond what any target could be.
+fn whole(n: &serde_json::Number) -> i64 {
+    n.as_i64()
+        .or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() <= f64::from(u32::MAX))
+                .and_then(|f| format!("{f:.0}").parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 /// The service levels in force. Shipped defaults (changeable): premium P1 15 min and P2 2 h
@@ -112,7 +125,7 @@ async fn set_service_levels(
         .map(|e| ServiceLevelEntryInput {
             support_tier: casebridge_domain::SupportTier::from(e.support_tier).as_str(),
             severity: casebridge_domain::Severity::from(e.severity).as_str(),
-            first_response_minutes: e.first_response_minutes,
+            first_response_minutes: whole(&e.first_response_minutes),
             hours: casebridge_domain::Hours::from(e.hours).as_str(),
         })
         .collect();
