@@ -1,7 +1,7 @@
 //! Loading a case the actor may see: one query for reads, and for writes the customer locked
 //! first and the visibility rule judged inside the writing transaction.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use casebridge_domain::privacy::Participants;
 use casebridge_domain::visibility::{CaseAudience, can_see};
@@ -90,20 +90,12 @@ pub fn participants(creator: &str, subscribers: &[String]) -> Participants {
 }
 
 /// The names of the domains `ids` (the authors of a page of comments, the actors of a page of
-/// events), each read once.
+/// events), in one query.
 pub async fn domain_names(
     conn: &impl Connection,
     ids: impl IntoIterator<Item = DomainId>,
-) -> Result<BTreeMap<DomainId, String>, ApiError> {
-    let mut names = BTreeMap::new();
-    for id in ids {
-        if !names.contains_key(&id)
-            && let Some(domain) = identity::find_domain(conn, id).await?
-        {
-            names.insert(id, domain.name.to_string());
-        }
-    }
-    Ok(names)
+) -> Result<HashMap<DomainId, String>, ApiError> {
+    Ok(identity::domain_names(conn, ids).await?)
 }
 
 /// What a page of a case's comments or attachments is ordered and attributed by.

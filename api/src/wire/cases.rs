@@ -9,7 +9,6 @@ use actix_web::http::header;
 use casebridge_domain::service_level::{self, Hours};
 use casebridge_domain::{
     CaseId, CaseStatus as DomainStatus, CommentBody, CustomerId, FieldParser, Party,
-    ServiceLevelState,
 };
 use casebridge_persistence::repo::attachments::AttachmentRecord;
 use casebridge_persistence::repo::cases::CaseRecord;
@@ -24,6 +23,7 @@ use crate::extract::path_param;
 use crate::pagination::{list_query, list_response};
 use crate::problem::ApiError;
 use crate::wire;
+use crate::wire::ServiceLevelStateView;
 
 /// A case's category.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -107,38 +107,6 @@ impl From<ServiceLevelHours> for Hours {
         match h {
             ServiceLevelHours::TwentyFourSeven => Self::TwentyFourSeven,
             ServiceLevelHours::Business => Self::Business,
-        }
-    }
-}
-
-/// Where a first-response target stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ServiceLevelStateView {
-    /// No reply yet, and not due yet.
-    Running,
-    /// Replied (or closed) by the due time.
-    Met,
-    /// Due, and not replied to in time.
-    Breached,
-}
-
-impl From<ServiceLevelState> for ServiceLevelStateView {
-    fn from(s: ServiceLevelState) -> Self {
-        match s {
-            ServiceLevelState::Running => Self::Running,
-            ServiceLevelState::Met => Self::Met,
-            ServiceLevelState::Breached => Self::Breached,
-        }
-    }
-}
-
-impl From<ServiceLevelStateView> for ServiceLevelState {
-    fn from(s: ServiceLevelStateView) -> Self {
-        match s {
-            ServiceLevelStateView::Running => Self::Running,
-            ServiceLevelStateView::Met => Self::Met,
-            ServiceLevelStateView::Breached => Self::Breached,
         }
     }
 }

@@ -36,6 +36,10 @@ macro_rules! wire_enum {
 }
 
 wire_enum!(
+    /// Where a first-response target stands.
+    ServiceLevelStateView <=> d::ServiceLevelState { Running, Met, Breached }
+);
+wire_enum!(
     /// The kind of a domain.
     Realm <=> d::Realm { Reseller, Customer, Provider }
 );

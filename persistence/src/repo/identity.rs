@@ -230,6 +230,24 @@ pub async fn find_domain(
         .transpose()
 }
 
+/// The names of the domains `ids`, in one query (an id without a domain is left out).
+pub async fn domain_names(
+    conn: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = DomainId>,
+) -> Result<HashMap<DomainId, String>, PersistenceError> {
+    let ids: BTreeSet<Uuid> = ids.into_iter().map(|d| d.as_uuid()).collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(domains::Entity::find()
+        .filter(domains::Column::Id.is_in(ids))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|d| (DomainId::from_uuid(d.id), d.name))
+        .collect())
+}
+
 /// Whether any domain of the realm exists.
 pub async fn realm_has_domains(
     conn: &impl ConnectionTrait,
