@@ -7,6 +7,7 @@ pub mod access;
 pub mod case;
 pub mod classification;
 pub mod customer;
+pub mod events;
 pub mod ids;
 pub mod notification;
 pub mod pii;
@@ -23,6 +24,7 @@ pub use access::{
 };
 pub use case::{CaseAction, CaseStatus, EscalationReason, Lifecycle, Party, Subscribers};
 pub use customer::{Management, Relationship, ResellerAccess, SupportTier};
+pub use events::EventType;
 pub use ids::*;
 pub use pii::PiiKind;
 pub use privacy::PiiFinding;

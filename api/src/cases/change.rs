@@ -39,6 +39,7 @@ pub async fn record_event(
             customer_id: Some(case.customer_id),
             case_id: Some(case.id),
             details,
+            audience: Vec::new(),
         },
         now,
     )

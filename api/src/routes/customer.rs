@@ -142,6 +142,7 @@ async fn set_reseller_access(
                 customer_id: Some(customer.id),
                 case_id: None,
                 details: json!({"reseller_domain": customer.reseller_domain_name}),
+                audience: vec![customer.reseller_domain_id],
             },
             now,
         )
@@ -286,6 +287,7 @@ async fn add_support_partner(
                 customer_id: Some(customer.id),
                 case_id: None,
                 details: json!({"partner_domain": partner_ref.name.as_str()}),
+                audience: vec![partner_ref.id],
             },
             now,
         )
@@ -386,6 +388,7 @@ async fn remove_support_partner(
                 customer_id: Some(customer.id),
                 case_id: None,
                 details: json!({"partner_domain": partner.name.as_str()}),
+                audience: vec![partner.id],
             },
             now,
         )

@@ -381,6 +381,7 @@ async fn create_customer(
             customer_id: Some(id),
             case_id: None,
             details: json!({"domain": domain.name.as_str(), "reseller_domain": reseller.name.as_str()}),
+            audience: Vec::new(),
         },
         now,
     )
@@ -554,6 +555,7 @@ async fn update_customer(
                     "postal_address_changed": changes.postal_address.is_some(),
                     "contact_changed": changes.contact.is_some(),
                 }),
+                audience: Vec::new(),
             },
             now,
         )
@@ -631,6 +633,7 @@ async fn transfer_customer(
                     "from_reseller_domain": customer.reseller_domain_name,
                     "to_reseller_domain": target.name.as_str(),
                 }),
+                audience: vec![customer.reseller_domain_id, target.id],
             },
             now,
         )

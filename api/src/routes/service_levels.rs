@@ -147,6 +147,7 @@ async fn set_service_levels(
                 customer_id: None,
                 case_id: None,
                 details: json!({"policies": policy.entries().count()}),
+                audience: Vec::new(),
             },
             now,
         )

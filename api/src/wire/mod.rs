@@ -3,6 +3,7 @@
 
 pub mod cases;
 pub mod customers;
+pub mod events;
 pub mod identity;
 
 use casebridge_domain as d;

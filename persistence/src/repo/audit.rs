@@ -39,6 +39,11 @@ pub struct NewEvent {
     pub case_id: Option<CaseId>,
     /// Details of the change.
     pub details: serde_json::Value,
+    /// The partner domains a customer event is addressed to besides the provider and the
+    /// customer's own domain (the reseller whose authorisation changed, both resellers of a
+    /// transfer, the support partner taken on or let go); empty for a case event, whose
+    /// audience is whoever sees the case.
+    pub audience: Vec<DomainId>,
 }
 
 /// A recorded event.

@@ -1146,6 +1146,7 @@ async fn apply(db: &Database, plan: Plan, progress: &mut Progress) -> Result<(),
                         customer_id: Some(c.id),
                         case_id: None,
                         details: serde_json::json!({"legacy_id": row.legacy_id}),
+                        audience: Vec::new(),
                     },
                     now,
                 )
