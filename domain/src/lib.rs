@@ -15,6 +15,7 @@ pub mod privacy;
 pub mod service_level;
 pub mod values;
 pub mod visibility;
+pub mod webhook;
 
 use std::fmt;
 

@@ -23,3 +23,5 @@ pub mod sign_in_failures;
 pub mod support_partners;
 pub mod user_roles;
 pub mod users;
+pub mod webhook_deliveries;
+pub mod webhooks;

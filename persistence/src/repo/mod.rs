@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod search;
 pub mod service_levels;
 pub mod sign_in_failures;
+pub mod webhooks;
 
 use time::OffsetDateTime;
 

@@ -1,0 +1,718 @@
+//! Webhook endpoints and their deliveries. A delivery is written in the transaction of the
+//! change it reports (the webhooks' transactional outbox) and claimed by a worker with a lease,
+//! `FOR UPDATE SKIP LOCKED` on PostgreSQL, so that several instances never send the same
+//! attempt at the same time.
+
+use std::collections::BTreeSet;
+
+use casebridge_domain::webhook::{DeliveryStatus, DisabledReason};
+use casebridge_domain::{CaseId, CustomerId, DomainId, EventId, EventType};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, ExprTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, Value,
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{from_micros, to_micros};
+use crate::PersistenceError;
+use crate::entities::{webhook_deliveries, webhooks};
+
+/// A webhook endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookRecord {
+    /// Id.
+    pub id: Uuid,
+    /// Its domain.
+    pub domain_id: DomainId,
+    /// Where events are posted.
+    pub url: String,
+    /// What it is for.
+    pub description: Option<String>,
+    /// The event types it receives.
+    pub event_types: BTreeSet<EventType>,
+    /// Whether events are sent to it.
+    pub enabled: bool,
+    /// Why the service disabled it.
+    pub disabled_reason: Option<DisabledReason>,
+    /// The signing secret.
+    pub secret: String,
+    /// The previous secret and until when it still signs.
+    pub previous_secret: Option<(String, OffsetDateTime)>,
+    /// The first failed attempt since the last success.
+    pub failing_since: Option<OffsetDateTime>,
+    /// Registered.
+    pub create_time: OffsetDateTime,
+    /// Last changed.
+    pub update_time: OffsetDateTime,
+}
+
+impl WebhookRecord {
+    /// The secrets that sign at `now`: the current one, and the previous one while its
+    /// overlap lasts.
+    pub fn signing_secrets(&self, now: OffsetDateTime) -> Vec<&str> {
+        std::iter::once(self.secret.as_str())
+            .chain(
+                self.previous_secret
+                    .as_ref()
+                    .filter(|(_, until)| now < *until)
+                    .map(|(s, _)| s.as_str()),
+            )
+            .collect()
+    }
+}
+
+fn types_to_text(types: &BTreeSet<EventType>) -> String {
+    serde_json::Value::from(types.iter().map(|t| t.as_str()).collect::<Vec<_>>()).to_string()
+}
+
+fn types_of_text(text: &str) -> BTreeSet<EventType> {
+    serde_json::from_str::<Vec<String>>(text)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|n| EventType::of_action(n))
+        .collect()
+}
+
+fn to_record(m: webhooks::Model) -> WebhookRecord {
+    WebhookRecord {
+        id: m.id,
+        domain_id: DomainId::from_uuid(m.domain_id),
+        url: m.url,
+        description: m.description,
+        event_types: types_of_text(&m.event_types),
+        enabled: m.enabled,
+        disabled_reason: m.disabled_reason.as_deref().and_then(DisabledReason::parse),
+        secret: m.secret,
+        previous_secret: m
+            .previous_secret
+            .zip(m.previous_secret_expire_time)
+            .map(|(s, t)| (s, from_micros(t))),
+        failing_since: m.failing_since.map(from_micros),
+        create_time: from_micros(m.create_time),
+        update_time: from_micros(m.update_time),
+    }
+}
+
+/// An endpoint to register.
+#[derive(Debug, Clone)]
+pub struct NewWebhook {
+    /// Its domain.
+    pub domain_id: DomainId,
+    /// Where events are posted.
+    pub url: String,
+    /// What it is for.
+    pub description: Option<String>,
+    /// The event types it receives.
+    pub event_types: BTreeSet<EventType>,
+    /// The signing secret.
+    pub secret: String,
+}
+
+/// Registers an endpoint, enabled.
+pub async fn insert_webhook(
+    conn: &impl ConnectionTrait,
+    new: NewWebhook,
+    now: OffsetDateTime,
+) -> Result<WebhookRecord, PersistenceError> {
+    let t = to_micros(now);
+    let model = webhooks::Model {
+        id: Uuid::now_v7(),
+        domain_id: new.domain_id.as_uuid(),
+        url: new.url,
+        description: new.description,
+        event_types: types_to_text(&new.event_types),
+        enabled: true,
+        disabled_reason: None,
+        secret: new.secret,
+        previous_secret: None,
+        previous_secret_expire_time: None,
+        failing_since: None,
+        create_time: t,
+        update_time: t,
+    };
+    webhooks::Entity::insert(webhooks::ActiveModel::from(model.clone()))
+        .exec_without_returning(conn)
+        .await?;
+    Ok(to_record(model))
+}
+
+/// A domain's endpoint.
+pub async fn find_webhook(
+    conn: &impl ConnectionTrait,
+    domain: DomainId,
+    id: Uuid,
+) -> Result<Option<WebhookRecord>, PersistenceError> {
+    Ok(webhooks::Entity::find_by_id(id)
+        .filter(webhooks::Column::DomainId.eq(domain.as_uuid()))
+        .one(conn)
+        .await?
+        .map(to_record))
+}
+
+/// An endpoint, whichever its domain (for the delivery worker).
+pub async fn webhook(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<WebhookRecord>, PersistenceError> {
+    Ok(webhooks::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .map(to_record))
+}
+
+/// A page of a domain's endpoints, oldest first, after the one at `after` (time and id).
+pub async fn list_webhooks(
+    conn: &impl ConnectionTrait,
+    domain: DomainId,
+    after: Option<(i64, Uuid)>,
+    limit: u64,
+) -> Result<Vec<WebhookRecord>, PersistenceError> {
+    let mut query =
+        webhooks::Entity::find().filter(webhooks::Column::DomainId.eq(domain.as_uuid()));
+    if let Some((time, id)) = after {
+        query = query.filter(
+            Expr::tuple([
+                Expr::col(webhooks::Column::CreateTime),
+                Expr::col(webhooks::Column::Id),
+            ])
+            .gt(Expr::tuple([Expr::value(time), Expr::value(id)])),
+        );
+    }
+    Ok(query
+        .order_by_asc(webhooks::Column::CreateTime)
+        .order_by_asc(webhooks::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(to_record)
+        .collect())
+}
+
+/// How many endpoints a domain has.
+pub async fn count_webhooks(
+    conn: &impl ConnectionTrait,
+    domain: DomainId,
+) -> Result<u64, PersistenceError> {
+    Ok(webhooks::Entity::find()
+        .filter(webhooks::Column::DomainId.eq(domain.as_uuid()))
+        .count(conn)
+        .await?)
+}
+
+/// What a change of an endpoint sets; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookChanges {
+    /// A new URL.
+    pub url: Option<String>,
+    /// New event types.
+    pub event_types: Option<BTreeSet<EventType>>,
+    /// A new description (`Some(None)` clears it).
+    pub description: Option<Option<String>>,
+    /// Enabled or disabled by its owner (either clears the service's reason, and enabling
+    /// starts the failure count afresh).
+    pub enabled: Option<bool>,
+}
+
+/// Changes an endpoint.
+pub async fn update_webhook(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    changes: &WebhookChanges,
+    now: OffsetDateTime,
+) -> Result<(), PersistenceError> {
+    let mut model = webhooks::ActiveModel {
+        id: sea_orm::ActiveValue::Unchanged(id),
+        update_time: Set(to_micros(now)),
+        ..Default::default()
+    };
+    if let Some(url) = &changes.url {
+        model.url = Set(url.clone());
+    }
+    if let Some(types) = &changes.event_types {
+        model.event_types = Set(types_to_text(types));
+    }
+    if let Some(description) = &changes.description {
+        model.description = Set(description.clone());
+    }
+    if let Some(enabled) = changes.enabled {
+        model.enabled = Set(enabled);
+        model.disabled_reason = Set(None);
+        model.failing_since = Set(None);
+    }
+    webhooks::Entity::update(model).exec(conn).await?;
+    Ok(())
+}
+
+/// Replaces the signing secret; the one it replaces keeps signing until `overlap_until`.
+pub async fn rotate_secret(
+    conn: &impl ConnectionTrait,
+    hook: &WebhookRecord,
+    secret: String,
+    overlap_until: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<(), PersistenceError> {
+    let model = webhooks::ActiveModel {
+        id: sea_orm::ActiveValue::Unchanged(hook.id),
+        secret: Set(secret),
+        previous_secret: Set(Some(hook.secret.clone())),
+        previous_secret_expire_time: Set(Some(to_micros(overlap_until))),
+        update_time: Set(to_micros(now)),
+        ..Default::default()
+    };
+    webhooks::Entity::update(model).exec(conn).await?;
+    Ok(())
+}
+
+/// Deletes an endpoint and its deliveries; `false` when the domain has no such endpoint.
+pub async fn delete_webhook(
+    conn: &impl ConnectionTrait,
+    domain: DomainId,
+    id: Uuid,
+) -> Result<bool, PersistenceError> {
+    if find_webhook(conn, domain, id).await?.is_none() {
+        return Ok(false);
+    }
+    webhook_deliveries::Entity::delete_many()
+        .filter(webhook_deliveries::Column::WebhookId.eq(id))
+        .exec(conn)
+        .await?;
+    webhooks::Entity::delete_by_id(id).exec(conn).await?;
+    Ok(true)
+}
+
+/// An enabled endpoint that may receive an event, with its domain's realm name.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// The endpoint.
+    pub id: Uuid,
+    /// Its domain.
+    pub domain_id: DomainId,
+    /// Its domain's realm (`provider`, `customer`, `reseller`).
+    pub realm: String,
+    /// The event types it receives.
+    pub event_types: BTreeSet<EventType>,
+}
+
+/// The enabled endpoints of the domains that might see an event about `customer` (and
+/// `case`): every provider domain's, the customer's own domain's, and those of `partners`
+/// and of the partners recorded on the case. Who among them really sees it is the caller's
+/// rule to apply. One indexed query; none at all when no endpoint could qualify.
+pub async fn candidates(
+    conn: &impl ConnectionTrait,
+    customer: CustomerId,
+    case: Option<CaseId>,
+    partners: &[DomainId],
+) -> Result<Vec<Candidate>, PersistenceError> {
+    let backend = conn.get_database_backend();
+    let p = |n: usize| match backend {
+        DbBackend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    };
+    let mut values: Vec<Value> = vec![customer.as_uuid().into()];
+    let mut audience = format!(
+        "w.domain_id = (SELECT domain_id FROM customers WHERE id = {})",
+        p(1)
+    );
+    for partner in partners {
+        values.push(partner.as_uuid().into());
+        audience.push_str(&format!(" OR w.domain_id = {}", p(values.len())));
+    }
+    if let Some(case) = case {
+        values.push(case.as_uuid().into());
+        audience.push_str(&format!(
+            " OR w.domain_id IN (SELECT domain_id FROM case_access WHERE case_id = {})",
+            p(values.len())
+        ));
+    }
+    let sql = format!(
+        "SELECT w.id, w.domain_id, w.event_types, d.realm FROM webhooks w \
+         JOIN domains d ON d.id = w.domain_id \
+         WHERE w.enabled AND (d.realm = 'provider' OR {audience})"
+    );
+    let rows = conn
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Candidate {
+                id: r.try_get("", "id")?,
+                domain_id: DomainId::from_uuid(r.try_get("", "domain_id")?),
+                realm: r.try_get("", "realm")?,
+                event_types: types_of_text(&r.try_get::<String>("", "event_types")?),
+            })
+        })
+        .collect()
+}
+
+/// A delivery to write.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    /// The endpoint.
+    pub webhook_id: Uuid,
+    /// The event; none for a ping.
+    pub event_id: Option<EventId>,
+    /// Its type's name.
+    pub event_type: String,
+    /// The body.
+    pub payload: String,
+}
+
+/// Writes deliveries, due at once (in the caller's transaction); their ids.
+pub async fn enqueue(
+    conn: &impl ConnectionTrait,
+    deliveries: Vec<NewDelivery>,
+    now: OffsetDateTime,
+) -> Result<Vec<Uuid>, PersistenceError> {
+    if deliveries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let t = to_micros(now);
+    let ids: Vec<Uuid> = deliveries.iter().map(|_| Uuid::now_v7()).collect();
+    let rows: Vec<webhook_deliveries::ActiveModel> = deliveries
+        .into_iter()
+        .zip(&ids)
+        .map(|(d, id)| webhook_deliveries::ActiveModel {
+            id: Set(*id),
+            webhook_id: Set(d.webhook_id),
+            event_id: Set(d.event_id.map(|e| e.as_uuid())),
+            event_type: Set(d.event_type),
+            payload: Set(d.payload),
+            status: Set(DeliveryStatus::Pending.as_str().to_owned()),
+            attempts: Set(0),
+            last_http_status: Set(None),
+            last_response: Set(None),
+            last_error: Set(None),
+            next_attempt_time: Set(Some(t)),
+            locked_until: Set(None),
+            create_time: Set(t),
+            delivered_time: Set(None),
+        })
+        .collect();
+    webhook_deliveries::Entity::insert_many(rows)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(ids)
+}
+
+/// A delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRecord {
+    /// Id: the `webhook-id` of its every attempt.
+    pub id: Uuid,
+    /// The endpoint.
+    pub webhook_id: Uuid,
+    /// The event; none for a ping.
+    pub event_id: Option<EventId>,
+    /// The event type.
+    pub event_type: String,
+    /// The body.
+    pub payload: String,
+    /// Where it stands.
+    pub status: DeliveryStatus,
+    /// Attempts so far.
+    pub attempts: i32,
+    /// The HTTP status of the last attempt, when one came back.
+    pub last_http_status: Option<i32>,
+    /// At most 1 KB of the last response.
+    pub last_response: Option<String>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// When the next attempt is due.
+    pub next_attempt_time: Option<OffsetDateTime>,
+    /// Written.
+    pub create_time: OffsetDateTime,
+    /// Delivered.
+    pub delivered_time: Option<OffsetDateTime>,
+}
+
+fn to_delivery(m: webhook_deliveries::Model) -> DeliveryRecord {
+    DeliveryRecord {
+        id: m.id,
+        webhook_id: m.webhook_id,
+        event_id: m.event_id.map(EventId::from_uuid),
+        event_type: m.event_type,
+        payload: m.payload,
+        status: DeliveryStatus::parse(&m.status).unwrap_or(DeliveryStatus::Failed),
+        attempts: m.attempts,
+        last_http_status: m.last_http_status,
+        last_response: m.last_response,
+        last_error: m.last_error,
+        next_attempt_time: m.next_attempt_time.map(from_micros),
+        create_time: from_micros(m.create_time),
+        delivered_time: m.delivered_time.map(from_micros),
+    }
+}
+
+/// A page of an endpoint's deliveries, newest first, before the one at `before`.
+pub async fn list_deliveries(
+    conn: &impl ConnectionTrait,
+    webhook: Uuid,
+    before: Option<(i64, Uuid)>,
+    limit: u64,
+) -> Result<Vec<DeliveryRecord>, PersistenceError> {
+    let mut query = webhook_deliveries::Entity::find()
+        .filter(webhook_deliveries::Column::WebhookId.eq(webhook));
+    if let Some((time, id)) = before {
+        query = query.filter(
+            Expr::tuple([
+                Expr::col(webhook_deliveries::Column::CreateTime),
+                Expr::col(webhook_deliveries::Column::Id),
+            ])
+            .lt(Expr::tuple([Expr::value(time), Expr::value(id)])),
+        );
+    }
+    Ok(query
+        .order_by_desc(webhook_deliveries::Column::CreateTime)
+        .order_by_desc(webhook_deliveries::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(to_delivery)
+        .collect())
+}
+
+/// How many deliveries an endpoint has.
+pub async fn count_deliveries(
+    conn: &impl ConnectionTrait,
+    webhook: Uuid,
+) -> Result<u64, PersistenceError> {
+    Ok(webhook_deliveries::Entity::find()
+        .filter(webhook_deliveries::Column::WebhookId.eq(webhook))
+        .count(conn)
+        .await?)
+}
+
+/// One of an endpoint's deliveries.
+pub async fn find_delivery(
+    conn: &impl ConnectionTrait,
+    webhook: Uuid,
+    id: Uuid,
+) -> Result<Option<DeliveryRecord>, PersistenceError> {
+    Ok(webhook_deliveries::Entity::find_by_id(id)
+        .filter(webhook_deliveries::Column::WebhookId.eq(webhook))
+        .one(conn)
+        .await?
+        .map(to_delivery))
+}
+
+/// Makes a delivery due again at `now`, whatever it came to (a retry by hand): one more
+/// attempt, after which the automatic retries go on only while the event's retry period lasts.
+pub async fn retry_delivery(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    now: OffsetDateTime,
+) -> Result<(), PersistenceError> {
+    webhook_deliveries::Entity::update_many()
+        .col_expr(
+            webhook_deliveries::Column::Status,
+            Expr::value(DeliveryStatus::Pending.as_str()),
+        )
+        .col_expr(
+            webhook_deliveries::Column::NextAttemptTime,
+            Expr::value(to_micros(now)),
+        )
+        .filter(webhook_deliveries::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Claims up to `batch` due deliveries of enabled endpoints until `lease_until`: nobody else
+/// attempts them meanwhile.
+pub async fn claim(
+    conn: &impl ConnectionTrait,
+    now: OffsetDateTime,
+    lease_until: OffsetDateTime,
+    batch: u64,
+) -> Result<Vec<Uuid>, PersistenceError> {
+    let backend = conn.get_database_backend();
+    let (sql, values): (&str, Vec<Value>) = match backend {
+        DbBackend::Postgres => (
+            "UPDATE webhook_deliveries SET locked_until = $1 WHERE id IN ( \
+               SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+               WHERE d.next_attempt_time <= $2 AND w.enabled \
+               AND (d.locked_until IS NULL OR d.locked_until < $2) \
+               ORDER BY d.next_attempt_time LIMIT $3 FOR UPDATE OF d SKIP LOCKED) \
+             RETURNING id",
+            vec![
+                to_micros(lease_until).into(),
+                to_micros(now).into(),
+                i64::try_from(batch).unwrap_or(50).into(),
+            ],
+        ),
+        _ => (
+            "UPDATE webhook_deliveries SET locked_until = ? WHERE id IN ( \
+               SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+               WHERE d.next_attempt_time <= ? AND w.enabled \
+               AND (d.locked_until IS NULL OR d.locked_until < ?) \
+               ORDER BY d.next_attempt_time LIMIT ?) \
+             RETURNING id",
+            vec![
+                to_micros(lease_until).into(),
+                to_micros(now).into(),
+                to_micros(now).into(),
+                i64::try_from(batch).unwrap_or(50).into(),
+            ],
+        ),
+    };
+    let rows = conn
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
+    rows.iter()
+        .map(|r| r.try_get::<Uuid>("", "id").map_err(PersistenceError::from))
+        .collect()
+}
+
+/// A delivery by id.
+pub async fn delivery(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<DeliveryRecord>, PersistenceError> {
+    Ok(webhook_deliveries::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .map(to_delivery))
+}
+
+/// What one attempt came to.
+#[derive(Debug, Clone)]
+pub struct AttemptResult {
+    /// The HTTP status, when a response came back.
+    pub http_status: Option<u16>,
+    /// At most 1 KB of the response.
+    pub response: Option<String>,
+    /// Why it failed; none when delivered.
+    pub error: Option<String>,
+    /// The new status.
+    pub status: DeliveryStatus,
+    /// When to try again, if at all.
+    pub next_attempt: Option<OffsetDateTime>,
+}
+
+/// Records an attempt and releases the claim.
+pub async fn record_attempt(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    result: &AttemptResult,
+    now: OffsetDateTime,
+) -> Result<(), PersistenceError> {
+    let delivered = (result.status == DeliveryStatus::Delivered).then(|| to_micros(now));
+    webhook_deliveries::Entity::update_many()
+        .col_expr(
+            webhook_deliveries::Column::Attempts,
+            Expr::col(webhook_deliveries::Column::Attempts).add(1),
+        )
+        .col_expr(
+            webhook_deliveries::Column::Status,
+            Expr::value(result.status.as_str()),
+        )
+        .col_expr(
+            webhook_deliveries::Column::LastHttpStatus,
+            Expr::value(result.http_status.map(i32::from)),
+        )
+        .col_expr(
+            webhook_deliveries::Column::LastResponse,
+            Expr::value(result.response.clone()),
+        )
+        .col_expr(
+            webhook_deliveries::Column::LastError,
+            Expr::value(result.error.clone()),
+        )
+        .col_expr(
+            webhook_deliveries::Column::NextAttemptTime,
+            Expr::value(result.next_attempt.map(to_micros)),
+        )
+        .col_expr(
+            webhook_deliveries::Column::LockedUntil,
+            Expr::value(Option::<i64>::None),
+        )
+        .col_expr(
+            webhook_deliveries::Column::DeliveredTime,
+            match delivered {
+                Some(t) => Expr::value(t),
+                None => Expr::col(webhook_deliveries::Column::DeliveredTime),
+            },
+        )
+        .filter(webhook_deliveries::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Gives up the claim on deliveries a worker holds but will not attempt (it is stopping).
+pub async fn release(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(), PersistenceError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    webhook_deliveries::Entity::update_many()
+        .col_expr(
+            webhook_deliveries::Column::LockedUntil,
+            Expr::value(Option::<i64>::None),
+        )
+        .filter(webhook_deliveries::Column::Id.is_in(ids.iter().copied()))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Notes on the endpoint how its last attempt went: a success ends a run of failures, a
+/// failure starts one if none was running.
+pub async fn note_outcome(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    succeeded: bool,
+    now: OffsetDateTime,
+) -> Result<(), PersistenceError> {
+    let failing_since = if succeeded {
+        Expr::value(Option::<i64>::None)
+    } else {
+        Expr::cust_with_values("COALESCE(failing_since, ?)", [to_micros(now)])
+    };
+    webhooks::Entity::update_many()
+        .col_expr(webhooks::Column::FailingSince, failing_since)
+        .filter(webhooks::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Disables an endpoint for `reason` and gives up its pending deliveries.
+pub async fn disable(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    reason: DisabledReason,
+    now: OffsetDateTime,
+) -> Result<(), PersistenceError> {
+    webhooks::Entity::update_many()
+        .col_expr(webhooks::Column::Enabled, Expr::value(false))
+        .col_expr(
+            webhooks::Column::DisabledReason,
+            Expr::value(reason.as_str()),
+        )
+        .col_expr(webhooks::Column::UpdateTime, Expr::value(to_micros(now)))
+        .filter(webhooks::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    webhook_deliveries::Entity::update_many()
+        .col_expr(
+            webhook_deliveries::Column::Status,
+            Expr::value(DeliveryStatus::Failed.as_str()),
+        )
+        .col_expr(
+            webhook_deliveries::Column::NextAttemptTime,
+            Expr::value(Option::<i64>::None),
+        )
+        .col_expr(
+            webhook_deliveries::Column::LastError,
+            Expr::value(format!("endpoint disabled ({})", reason.as_str())),
+        )
+        .filter(webhook_deliveries::Column::WebhookId.eq(id))
+        .filter(webhook_deliveries::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
