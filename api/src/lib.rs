@@ -22,6 +22,7 @@ pub mod startup;
 pub mod state;
 pub mod storage;
 pub mod telemetry;
+pub mod webhooks;
 pub mod wire;
 
 pub use clock::{Clock, ShiftedClock, SystemClock};
