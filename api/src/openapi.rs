@@ -55,7 +55,11 @@ use crate::routes;
         crate::wire::text::PageToken,
         crate::wire::text::Keywords,
         crate::wire::text::IdempotencyKey,
-        crate::wire::text::EntityTags
+        crate::wire::text::EntityTags,
+        // The bodies webhooks post (see the document's `webhooks`).
+        crate::wire::events::CaseEventPayload,
+        crate::wire::events::CustomerEventPayload,
+        crate::wire::events::PingPayload
     )),
     modifiers(&SecurityAndProblems),
     tags(
@@ -67,6 +71,7 @@ use crate::routes;
         (name = "cases", description = "Support cases filed on customers' behalf."),
         (name = "customer", description = "A customer organisation's own view."),
         (name = "provider", description = "The operator's provisioning and support work."),
+        (name = "webhooks", description = "Your domain's webhook endpoints and their deliveries (super admins)."),
     )
 )]
 pub struct ApiDoc;
@@ -105,7 +110,107 @@ pub fn openapi() -> OpenApiDoc {
     add_password_change_required(&mut doc);
     add_rate_limit_headers(&mut doc);
     add_links(&mut doc);
+    add_webhooks(&mut doc);
     doc
+}
+
+/// The requests casebridge makes to webhook endpoints (OpenAPI 3.1 `webhooks`): one per kind
+/// of body, each with the Standard Webhooks signature headers.
+fn add_webhooks(doc: &mut OpenApiDoc) {
+    use utoipa::openapi::Required;
+    use utoipa::openapi::path::{
+        HttpMethod, OperationBuilder, ParameterBuilder, PathItem, PathsBuilder,
+    };
+    use utoipa::openapi::request_body::RequestBodyBuilder;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+
+    let header = |name: &str, description: &str, example: &str| {
+        ParameterBuilder::new()
+            .name(name)
+            .parameter_in(ParameterIn::Header)
+            .required(Required::True)
+            .description(Some(description))
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+            .example(Some(example.into()))
+            .build()
+    };
+    let headers = vec![
+        header(
+            "webhook-id",
+            "The delivery's id: the same on every attempt of one event to one endpoint, so a \
+             receiver can drop repeats (delivery is at least once).",
+            "msg_0193a4f6c2b87c11a0b1f2e3d4c5b6a7",
+        ),
+        header(
+            "webhook-timestamp",
+            "When this attempt was signed, in Unix seconds; reject values far from your clock.",
+            "1767225600",
+        ),
+        header(
+            "webhook-signature",
+            "`v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` keyed \
+             with the base64-decoded part of the endpoint's secret after `whsec_`, per the \
+             Standard Webhooks specification; during the 24 hours after a rotation, one \
+             signature per secret, separated by a space. Any one matching suffices.",
+            "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=",
+        ),
+    ];
+    let kinds = [
+        (
+            "caseEvent",
+            "CaseEventPayload",
+            "An event of a case your domain sees when the event commits",
+        ),
+        (
+            "customerEvent",
+            "CustomerEventPayload",
+            "A customer event addressed to your domain",
+        ),
+        (
+            "ping",
+            "PingPayload",
+            "A ping asked for by the endpoint's owner",
+        ),
+    ];
+    let mut paths = PathsBuilder::new();
+    for (name, schema, summary) in kinds {
+        let body = RequestBodyBuilder::new()
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name(schema)))
+                    .build(),
+            )
+            .required(Some(Required::True))
+            .build();
+        let operation = OperationBuilder::new()
+            .operation_id(Some(name))
+            .tag("webhooks")
+            .summary(Some(summary))
+            .description(Some(
+                "Posted to each enabled endpoint subscribed to the type, from `https://` public \
+                 addresses only, without following redirects, with a 10 s timeout. A 2xx counts \
+                 as delivered; `410 Gone` disables the endpoint; anything else is retried with \
+                 back-off (the first retry within 30 seconds, then at most an hour apart) for \
+                 three days, and an endpoint failing for three days is disabled and its \
+                 domain's super admins are mailed.",
+            ))
+            .parameters(Some(headers.clone()))
+            .request_body(Some(body))
+            .response(
+                "2XX",
+                ResponseBuilder::new().description("Delivered.").build(),
+            )
+            .response(
+                "410",
+                ResponseBuilder::new()
+                    .description("The receiver is gone: the endpoint is disabled.")
+                    .build(),
+            )
+            .build();
+        paths = paths.path(name, PathItem::new(HttpMethod::Post, operation));
+    }
+    doc.webhooks = Some(paths.build());
 }
 
 /// The operations a token from a one-time password reaches (those needing only

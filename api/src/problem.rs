@@ -98,6 +98,8 @@ error_codes! {
     AlreadyEscalated => ("already_escalated", CONFLICT, "The case is already escalated"),
     NotEscalated => ("not_escalated", CONFLICT, "The case is not escalated"),
     AttachmentLimitReached => ("attachment_limit_reached", CONFLICT, "The case holds as many attachments as it may"),
+    WebhookLimitReached => ("webhook_limit_reached", CONFLICT, "The domain has as many webhook endpoints as it may"),
+    WebhookDisabled => ("webhook_disabled", CONFLICT, "The webhook endpoint is disabled"),
     // 412, 413, 415
     PreconditionFailed => ("precondition_failed", PRECONDITION_FAILED, "The resource changed since it was read"),
     PayloadTooLarge => ("payload_too_large", PAYLOAD_TOO_LARGE, "The request body is too large"),
@@ -113,6 +115,7 @@ error_codes! {
     ConsumerAccountNotAllowed => ("consumer_account_not_allowed", UNPROCESSABLE_ENTITY, "A super admin cannot use a consumer email account"),
     EmailDomainMismatch => ("email_domain_mismatch", UNPROCESSABLE_ENTITY, "The email address does not belong to the domain"),
     FollowUpRequiresClosedCase => ("follow_up_requires_closed_case", UNPROCESSABLE_ENTITY, "Only a closed case can be followed up"),
+    WebhookUrlRefused => ("webhook_url_refused", UNPROCESSABLE_ENTITY, "The webhook URL is not a public https address"),
     // 429
     TooManyRequests => ("too_many_requests", TOO_MANY_REQUESTS, "Too many requests"),
     // 5xx

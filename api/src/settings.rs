@@ -203,6 +203,18 @@ pub struct SettingsArgs {
     /// usual `AWS_*` variables).
     #[arg(long, env = "CASEBRIDGE_ATTACHMENT_STORE", value_parser = parse_store, global = true)]
     pub attachment_store: Option<AttachmentStoreKind>,
+
+    /// For development and tests only: lets webhooks use `http://` and local or private
+    /// addresses (`true`/`false`). The service warns at start while it is set.
+    #[arg(
+        long,
+        env = "CASEBRIDGE_WEBHOOKS_ALLOW_LOCAL",
+        default_value = "false",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        action = clap::ArgAction::Set,
+        global = true
+    )]
+    pub webhooks_allow_local: bool,
 }
 
 /// Where attachments' bytes live.
@@ -305,6 +317,8 @@ pub struct Settings {
     pub breach_sweep: Duration,
     /// Where attachments' bytes live.
     pub attachment_store: AttachmentStoreChoice,
+    /// Whether webhooks may use `http://` and local addresses (development and tests).
+    pub webhooks_allow_local: bool,
 }
 
 /// Why settings could not be resolved.
@@ -382,6 +396,7 @@ impl SettingsArgs {
             mail_lease: Duration::from_secs(self.mail_lease_secs),
             breach_sweep: Duration::from_secs(self.breach_sweep_secs),
             attachment_store: AttachmentStoreChoice(self.attachment_store),
+            webhooks_allow_local: self.webhooks_allow_local,
         })
     }
 }

@@ -30,6 +30,9 @@ use crate::routes::fallback::{RouteTable, docs_redirect, not_routed, problem_typ
 use crate::settings::Settings;
 use crate::state::{AppState, AttachmentLimits, SignInThrottles};
 use crate::storage;
+use crate::webhooks::deliver;
+use crate::webhooks::guard::Policy;
+use crate::webhooks::send::Sender;
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +57,9 @@ pub enum StartupError {
     /// The mail settings are unusable.
     #[error("mail: {0}")]
     Mail(String),
+    /// The webhook client could not be built.
+    #[error("webhooks: {0}")]
+    Webhooks(String),
     /// Another setting is unusable.
     #[error("{0}")]
     Settings(String),
@@ -144,7 +150,18 @@ impl Application {
                 per_case: settings.attachments_per_case,
             },
             mail_wake: Arc::new(tokio::sync::Notify::new()),
+            webhook_policy: Policy {
+                allow_local: settings.webhooks_allow_local,
+            },
+            webhook_wake: Arc::new(tokio::sync::Notify::new()),
         };
+        if settings.webhooks_allow_local {
+            tracing::warn!(
+                "CASEBRIDGE_WEBHOOKS_ALLOW_LOCAL is set: webhooks may use http:// and local or private addresses; never set it in production"
+            );
+        }
+        let sender =
+            Sender::new(state.webhook_policy).map_err(|e| StartupError::Webhooks(e.to_string()))?;
         let mail_worker = match &settings.smtp {
             Some(smtp) => {
                 let mailer = Mailer::new(smtp, &settings.mail_from).map_err(StartupError::Mail)?;
@@ -162,6 +179,7 @@ impl Application {
             }
         };
         let (cleanup_state, breach_state) = (state.clone(), state.clone());
+        let (hook_state, hook_wake) = (state.clone(), state.webhook_wake.clone());
         let breach_sweep = settings.breach_sweep;
         let attachments_root = settings.data_dir.join("attachments");
         let background: Vec<BackgroundTask> = mail_worker
@@ -171,6 +189,7 @@ impl Application {
                     housekeeping::run(cleanup_state, attachments_root, stop)
                 }),
                 BackgroundTask::spawn(|stop| breaches::run(breach_state, breach_sweep, stop)),
+                BackgroundTask::spawn(|stop| deliver::run(hook_state, sender, hook_wake, stop)),
             ])
             .collect();
         let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Bind {

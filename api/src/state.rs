@@ -200,6 +200,10 @@ pub struct AppState {
     pub attachments: AttachmentLimits,
     /// Wakes the mail worker after a change wrote mail.
     pub mail_wake: Arc<tokio::sync::Notify>,
+    /// Which webhook addresses are allowed.
+    pub webhook_policy: crate::webhooks::guard::Policy,
+    /// Wakes the webhook worker after a ping or a retry by hand.
+    pub webhook_wake: Arc<tokio::sync::Notify>,
 }
 
 /// Attachment limits.

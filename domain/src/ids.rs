@@ -78,6 +78,10 @@ uuid_id! {
     EventId,
     /// Identifies a case classification of the catalogue.
     ClassificationId,
+    /// Identifies a webhook endpoint.
+    WebhookId,
+    /// Identifies one event's delivery to one webhook endpoint.
+    DeliveryId,
 }
 
 #[cfg(test)]

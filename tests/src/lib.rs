@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 pub mod client;
+pub mod receiver;
 pub mod s3;
 pub mod session;
 pub mod smtp;
@@ -171,6 +172,7 @@ pub fn test_settings(database_url: String, data_dir: PathBuf) -> Settings {
         mail_lease: Duration::from_secs(15),
         breach_sweep: Duration::from_secs(1),
         attachment_store: Default::default(),
+        webhooks_allow_local: false,
     }
 }
 

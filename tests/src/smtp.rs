@@ -16,17 +16,22 @@ fn tools_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-tools")
 }
 
-/// The Python packages the tests use, pinned: a real SMTP server, a JSON Schema validator and
-/// an S3-compatible server (moto's server mode, a stand-in for Amazon S3).
-const PACKAGES: [&str; 3] = [
+/// The Python packages the tests use, pinned: a real SMTP server, a JSON Schema validator, an
+/// S3-compatible server (moto's server mode, a stand-in for Amazon S3) and an independent
+/// verifier of Standard Webhooks signatures.
+const PACKAGES: [&str; 4] = [
     "aiosmtpd==1.4.6",
     "jsonschema==4.23.0",
     "moto[server]==5.2.5",
+    "standardwebhooks==1.1.0",
 ];
 
 fn has_tools(python: &Path) -> bool {
     Command::new(python)
-        .args(["-c", "import aiosmtpd, jsonschema, moto.server"])
+        .args([
+            "-c",
+            "import aiosmtpd, jsonschema, moto.server, standardwebhooks",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()

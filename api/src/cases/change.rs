@@ -18,9 +18,11 @@ use crate::mail;
 use crate::problem::ApiError;
 use crate::retry::retrying;
 use crate::state::AppState;
+use crate::webhooks::publish::{self, Recorded};
 use crate::wire::cases::case_response;
 
-/// Records a case event in the transaction of the change.
+/// Records a case event in the transaction of the change, and the webhook deliveries it
+/// causes.
 pub async fn record_event(
     conn: &impl Connection,
     actor: &AuditActor,
@@ -29,7 +31,7 @@ pub async fn record_event(
     details: serde_json::Value,
     now: OffsetDateTime,
 ) -> Result<(), PersistenceError> {
-    audit::record(
+    let id = audit::record(
         conn,
         actor,
         NewEvent {
@@ -38,13 +40,20 @@ pub async fn record_event(
             subject_id: case.id.to_string(),
             customer_id: Some(case.customer_id),
             case_id: Some(case.id),
-            details,
+            details: details.clone(),
             audience: Vec::new(),
         },
         now,
     )
-    .await
-    .map(|_| ())
+    .await?;
+    let recorded = Recorded {
+        id,
+        action,
+        actor,
+        details: &details,
+        time: now,
+    };
+    publish::case_event(conn, &recorded, case).await
 }
 
 /// Applies a change decided by the rules to a visible case, in one transaction with its

@@ -4,7 +4,7 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, delete, get, post, put, web};
 use casebridge_domain::{DomainError, DomainName, Realm, ResellerAccess};
 use casebridge_persistence::PersistenceError;
-use casebridge_persistence::repo::audit::{self, NewEvent};
+use casebridge_persistence::repo::audit::NewEvent;
 use casebridge_persistence::repo::customers::{self, CustomerRecord};
 use casebridge_persistence::repo::identity;
 use casebridge_persistence::repo::locks;
@@ -22,6 +22,7 @@ use crate::pagination::{list_query, list_response};
 use crate::problem::{ApiError, ErrorCode, Problem};
 use crate::retry::retrying;
 use crate::state::AppState;
+use crate::webhooks::publish;
 use crate::wire;
 use crate::wire::cases::{CustomerCasesQuery, ListCasesResponse};
 
@@ -128,7 +129,7 @@ async fn set_reseller_access(
             return Ok(());
         }
         customers::set_reseller_access(&tx, customer.id, access, now).await?;
-        audit::record(
+        publish::record_customer_event(
             &tx,
             &actor.audit(),
             NewEvent {
@@ -277,7 +278,7 @@ async fn add_support_partner(
                     e
                 }
             })?;
-        audit::record(
+        publish::record_customer_event(
             &tx,
             &actor.audit(),
             NewEvent {
@@ -378,7 +379,7 @@ async fn remove_support_partner(
         if !customers::remove_support_partner(&tx, customer.id, partner.id).await? {
             return Err(ApiError::not_found());
         }
-        audit::record(
+        publish::record_customer_event(
             &tx,
             &actor.audit(),
             NewEvent {

@@ -14,6 +14,7 @@ pub mod provider;
 pub mod provider_cases;
 pub mod service_levels;
 pub mod system;
+pub mod webhooks;
 
 /// Registers every documented route.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -30,4 +31,5 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     provider_cases::configure(cfg);
     provider::configure(cfg);
     service_levels::configure(cfg);
+    webhooks::configure(cfg);
 }

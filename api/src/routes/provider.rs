@@ -26,6 +26,7 @@ use crate::problem::{ApiError, ErrorCode, Problem};
 use crate::provisioning::{self, NewDomain};
 use crate::retry::retrying;
 use crate::state::AppState;
+use crate::webhooks::publish;
 use crate::wire;
 use crate::wire::customers::{
     Contact, CustomerCursor, CustomerPath, PostalAddress, cursor_of, parse_contact,
@@ -620,7 +621,7 @@ async fn transfer_customer(
         let before = customers::management(&tx, &customer).await?;
         let after = before.transfer_to(target.id)?;
         customers::apply_transfer(&tx, id, &before, &after, now).await?;
-        audit::record(
+        publish::record_customer_event(
             &tx,
             &actor.audit(),
             NewEvent {

@@ -575,3 +575,23 @@ pub struct CaseEvent {
     #[schema(value_type = Object)]
     pub details: serde_json::Value,
 }
+
+impl CaseEvent {
+    /// The entry of a recorded event, its actor's domain named.
+    pub fn of(
+        e: &casebridge_persistence::repo::audit::EventRecord,
+        domain: Option<String>,
+    ) -> Self {
+        Self {
+            id: e.id.to_string(),
+            time: e.time,
+            action: e.action.clone(),
+            actor: EventActor {
+                user_id: e.actor.user_id.map(|u| u.to_string()),
+                email: e.actor.email.clone(),
+                domain,
+            },
+            details: e.details.clone(),
+        }
+    }
+}

@@ -3,7 +3,10 @@
 
 use casebridge_domain::EventType as Domain;
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 use utoipa::ToSchema;
+
+use crate::wire::cases::{Case, CaseEvent};
 
 macro_rules! event_types {
     ($($variant:ident = $name:literal),+ $(,)?) => {
@@ -67,4 +70,79 @@ mod tests {
             assert_eq!(Domain::from(wire), t);
         }
     }
+}
+
+/// What a webhook posts for a case event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseEventPayload {
+    /// The event type: the timeline entry's action.
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    /// When the event happened.
+    #[serde(with = "crate::wire::timestamp")]
+    #[schema(value_type = String, format = DateTime)]
+    pub timestamp: OffsetDateTime,
+    /// The event and the case.
+    pub data: CaseEventData,
+}
+
+/// A case event's data.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseEventData {
+    /// The timeline entry, as `GET /v1/cases/{case_id}/events` lists it.
+    pub event: CaseEvent,
+    /// The case as `GET /v1/cases/{case_id}` answered when the event committed.
+    pub case: Case,
+}
+
+/// What a webhook posts for a customer event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerEventPayload {
+    /// The event type.
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    /// When the event happened.
+    #[serde(with = "crate::wire::timestamp")]
+    #[schema(value_type = String, format = DateTime)]
+    pub timestamp: OffsetDateTime,
+    /// The event and its customer.
+    pub data: CustomerEventData,
+}
+
+/// A customer event's data.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerEventData {
+    /// The audit entry, in the shape of a case timeline entry.
+    pub event: CaseEvent,
+    /// The customer's id.
+    pub customer_id: String,
+}
+
+/// The type of a ping.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub enum PingType {
+    /// A ping asked for by the endpoint's owner.
+    #[serde(rename = "webhook.ping")]
+    WebhookPing,
+}
+
+/// What `POST /v1/admin/webhooks/{webhook_id}/ping` posts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PingPayload {
+    /// Always `webhook.ping`.
+    #[serde(rename = "type")]
+    pub kind: PingType,
+    /// When the ping was asked for.
+    #[serde(with = "crate::wire::timestamp")]
+    #[schema(value_type = String, format = DateTime)]
+    pub timestamp: OffsetDateTime,
+    /// The endpoint pinged.
+    pub data: PingData,
+}
+
+/// A ping's data.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PingData {
+    /// The endpoint's id.
+    pub webhook_id: String,
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use casebridge_domain::webhook::{DeliveryStatus, DisabledReason};
 use casebridge_domain::{CaseId, CustomerId, DomainId, EventId, EventType};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, ExprTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, Value,
@@ -670,7 +670,11 @@ pub async fn note_outcome(
     let failing_since = if succeeded {
         Expr::value(Option::<i64>::None)
     } else {
-        Expr::cust_with_values("COALESCE(failing_since, ?)", [to_micros(now)])
+        Func::coalesce([
+            Expr::col(webhooks::Column::FailingSince),
+            Expr::value(to_micros(now)),
+        ])
+        .into()
     };
     webhooks::Entity::update_many()
         .col_expr(webhooks::Column::FailingSince, failing_since)
