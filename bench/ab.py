@@ -9,14 +9,17 @@ alike. Prints each round and the medians, with each build's share of the ceiling
 build its seed time and the size of its keyword index.
 
 Endpoints (`--endpoints`, comma-separated): `get` (`GET /v1/cases/{id}`), `search` (`GET
-/v1/cases?q=calendar`, pages of 10, 64 connections) and `search1` (the same, 1 connection: a
-search's own latency, without the queue 64 connections build on two cores).
+/v1/cases?q=calendar`, pages of 10, 64 connections), `search1` (the same, 1 connection: a
+search's own latency, without the queue 64 connections build on two cores) and `create`
+(`POST /v1/customers/{id}/cases`, 64 connections: filing, with its event, mail and webhook
+look-up).
 
 Usage: bench/ab.py --before BIN --after BIN [--backend postgres|sqlite] [--endpoints get,...]
        [--cases N] [--rounds R] [--duration S] [--pg-url URL] [--ceiling BIN]
 """
 
 import argparse
+import json
 import os
 import pathlib
 import shutil
@@ -34,6 +37,7 @@ ENDPOINTS = {
     "get": ("GET /v1/cases/{id}", 64),
     "search": (f"GET /v1/cases?q={KEYWORD}", 64),
     "search1": (f"GET /v1/cases?q={KEYWORD}, 1 connection", 1),
+    "create": ("POST /v1/customers/{id}/cases", 64),
 }
 
 
@@ -83,8 +87,20 @@ def start(binary, name, cases, pg_url, backend):
     search = f"{base}/v1/cases?q={KEYWORD}&page_size={PAGE}"
     found = http("GET", search, token)["total_size"]
     log(f"{name}: '{KEYWORD}' finds {found:,} for reseller-000")
+    customer = http("GET", f"{base}/v1/customers?page_size=1", token)["customers"][0]["id"]
+    category = next(c for c in http("GET", f"{base}/v1/case-classifications?page_size=100",
+                                    token)["case_classifications"]
+                    if c["product_type"] == "google_workspace")
+    create_body = json.dumps({
+        "product_type": "google_workspace", "title": "Calendar sync fails on phones",
+        "classification_id": category["id"],
+        "answers": {q["id"]: "Since Monday" for q in category["questions"] if q["required"]},
+        "description": "Since Monday, shared calendars do not sync on managed phones.",
+        "severity": "P3", "language_code": "en-US", "time_zone": "Europe/Berlin"})
     return {"proc": proc, "data": data, "scratch": scratch, "token": token, "found": found,
-            "urls": {"get": f"{base}/v1/cases/{case}", "search": search, "search1": search},
+            "urls": {"get": f"{base}/v1/cases/{case}", "search": search, "search1": search,
+                     "create": f"{base}/v1/customers/{customer}/cases"},
+            "requests": {"create": ("POST", create_body)},
             "seed_seconds": seed_seconds, "index_bytes": index_bytes, "db_bytes": db_bytes}
 
 
@@ -129,9 +145,10 @@ def main():
                 connections = ENDPOINTS[e][1]
                 for name in ("before", "after"):
                     s = servers[name]
-                    wrk(s["urls"][e], "GET", s["token"], "", duration=2, lua=lua,
+                    method, body = s["requests"].get(e, ("GET", ""))
+                    wrk(s["urls"][e], method, s["token"], body, duration=2, lua=lua,
                         connections=connections)
-                    res = wrk(s["urls"][e], "GET", s["token"], "", duration=args.duration,
+                    res = wrk(s["urls"][e], method, s["token"], body, duration=args.duration,
                               lua=lua, connections=connections)
                     if res["non2xx"] or res["socket_errors"]:
                         raise SystemExit(f"{e} {name}: {res['non2xx']} non-2xx answers, "

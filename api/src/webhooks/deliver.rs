@@ -82,6 +82,10 @@ async fn attempt(state: &AppState, sender: &Sender, id: Uuid) -> Result<(), Pers
     let Some(hook) = webhooks::webhook(db, delivery.webhook_id).await? else {
         return Ok(());
     };
+    if !hook.enabled || delivery.status != DeliveryStatus::Pending {
+        // Disabled (or the delivery given up) since it was claimed: nothing to send.
+        return webhooks::release(db, &[delivery.id]).await;
+    }
     let now = state.clock.now();
     let secrets: Vec<Secret> = hook
         .signing_secrets(now)
@@ -97,21 +101,24 @@ async fn attempt(state: &AppState, sender: &Sender, id: Uuid) -> Result<(), Pers
         .await;
     let done = state.clock.now();
     let tx = state.db.begin().await?;
-    record(&tx, &hook, &delivery, &sent, done).await?;
+    let mailed = record(&tx, &hook, &delivery, &sent, done).await?;
     tx.commit().await?;
-    state.mail_wake.notify_one();
+    if mailed {
+        state.mail_wake.notify_one();
+    }
     Ok(())
 }
 
 /// Records an attempt: the delivery's new standing, the endpoint's run of failures, and the
-/// endpoint disabled when it is gone or has failed for the whole retry period.
+/// endpoint disabled when it is gone or has failed for the whole retry period (its super
+/// admins are then mailed: `true`).
 async fn record(
     conn: &impl Connection,
     hook: &WebhookRecord,
     delivery: &DeliveryRecord,
     sent: &Attempt,
     now: OffsetDateTime,
-) -> Result<(), PersistenceError> {
+) -> Result<bool, PersistenceError> {
     let attempts = u32::try_from(delivery.attempts).unwrap_or(0) + 1;
     let (status, next_attempt, error) = match &sent.outcome {
         Outcome::Delivered => (DeliveryStatus::Delivered, None, None),
@@ -143,7 +150,7 @@ async fn record(
     if matches!(sent.outcome, Outcome::Gone) {
         webhooks::disable(conn, hook.id, DisabledReason::Gone, now).await?;
         tracing::warn!(webhook_id = %hook.id, "a webhook endpoint answered 410 Gone and was disabled");
-        return Ok(());
+        return Ok(false);
     }
     let failing_since = if delivered {
         None
@@ -156,8 +163,9 @@ async fn record(
         webhooks::disable(conn, hook.id, DisabledReason::Failing, now).await?;
         tell_super_admins(conn, hook, since, now).await?;
         tracing::warn!(webhook_id = %hook.id, "a webhook endpoint failed for three days and was disabled");
+        return Ok(true);
     }
-    Ok(())
+    Ok(false)
 }
 
 /// Mails the super admins of the endpoint's domain that it was disabled.
