@@ -3,6 +3,7 @@
 //! The persistence layer expresses the same rule as a query (it never fetches everything and
 //! filters here); its tests compare the query with this function over generated worlds.
 
+use crate::access::Realm;
 use crate::case::Party;
 use crate::customer::Management;
 use crate::ids::DomainId;
@@ -19,6 +20,15 @@ pub enum Viewer {
 }
 
 impl Viewer {
+    /// A user of `domain`, of that realm, as the rule sees it.
+    pub fn of(realm: Realm, domain: DomainId) -> Self {
+        match realm {
+            Realm::Reseller => Viewer::Partner(domain),
+            Realm::Customer => Viewer::Customer(domain),
+            Realm::Provider => Viewer::Provider,
+        }
+    }
+
     /// The party the viewer acts as on a case it sees.
     pub fn party(self) -> Party {
         match self {

@@ -83,23 +83,35 @@ pub fn backoff(attempts: u32) -> Duration {
     (FIRST_RETRY * 2_i32.pow(doublings)).min(MAX_INTERVAL)
 }
 
-/// When a delivery first attempted at `first` and failed `attempts` times, the last at `now`,
-/// is tried next; `None` once the retry period is over (it has failed for good).
+/// When a delivery of an event that happened at `first`, failed `attempts` times (the last at
+/// `now`), is tried next: after the back-off, and a last time exactly when the retry period
+/// ends; `None` once it has ended (the delivery has failed for good).
 pub fn next_attempt(
     first: OffsetDateTime,
     attempts: u32,
     now: OffsetDateTime,
 ) -> Option<OffsetDateTime> {
-    let next = now + backoff(attempts);
-    (next <= first + RETRY_PERIOD).then_some(next)
+    let end = first + RETRY_PERIOD;
+    (now < end).then(|| (now + backoff(attempts)).min(end))
 }
 
-/// Whether an endpoint failing since `failing_since` has failed long enough to be disabled.
+/// Whether an endpoint that has owed a delivery since `failing_since` (the event of its oldest
+/// delivery not made since its last success) has failed long enough to be disabled: the
+/// attempt that ends that delivery's retry period does it.
 pub fn failing_too_long(failing_since: OffsetDateTime, now: OffsetDateTime) -> bool {
     now - failing_since >= RETRY_PERIOD
 }
 
-/// The event types an endpoint receives: at least one; a type named twice counts once.
+/// Event types only imports and demo data record: they send no webhooks (the change feed
+/// carries them).
+pub const NOT_DELIVERED: [EventType; 3] = [
+    EventType::CaseImported,
+    EventType::CaseReimported,
+    EventType::CaseSeeded,
+];
+
+/// The event types an endpoint receives: at least one, each one webhooks deliver; a type named
+/// twice counts once.
 pub fn event_types(
     names: impl IntoIterator<Item = EventType>,
 ) -> Result<BTreeSet<EventType>, InvalidValue> {
@@ -108,6 +120,14 @@ pub fn event_types(
         return Err(InvalidValue::new(
             "empty",
             "must name at least one event type",
+        ));
+    }
+    if let Some(t) = types.iter().find(|t| NOT_DELIVERED.contains(t)) {
+        return Err(InvalidValue::new(
+            "not_delivered",
+            format!(
+                "{t} is recorded by imports and demo data, which send no webhooks; follow it in GET /v1/events"
+            ),
         ));
     }
     Ok(types)
@@ -182,6 +202,10 @@ mod tests {
         assert_eq!(event_types([]).unwrap_err().code, "empty");
         let types = event_types([EventType::CaseCreated, EventType::CaseCreated]).unwrap();
         assert_eq!(types.len(), 1);
+        assert_eq!(
+            event_types([EventType::CaseImported]).unwrap_err().code,
+            "not_delivered"
+        );
     }
 
     #[test]

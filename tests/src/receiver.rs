@@ -38,7 +38,7 @@ impl Received {
 #[derive(Default)]
 struct Inner {
     received: Vec<Received>,
-    script: VecDeque<u16>,
+    script: VecDeque<(u16, Vec<u8>)>,
 }
 
 /// A running receiver; it stops when dropped.
@@ -79,11 +79,18 @@ impl Receiver {
 
     /// Answers the next requests with these statuses, in order (then 200 again).
     pub fn answer_with(&self, statuses: &[u16]) {
+        for status in statuses {
+            self.answer_once(*status, format!("status {status}").as_bytes());
+        }
+    }
+
+    /// Answers the next request not yet scripted with this status and body.
+    pub fn answer_once(&self, status: u16, body: &[u8]) {
         self.inner
             .lock()
             .expect("the receiver")
             .script
-            .extend(statuses);
+            .push_back((status, body.to_vec()));
     }
 
     /// What was received so far.
@@ -152,21 +159,25 @@ async fn serve(mut stream: TcpStream, inner: Arc<Mutex<Inner>>) -> std::io::Resu
             headers,
             body,
         });
-        inner.script.pop_front().unwrap_or(200)
+        inner
+            .script
+            .pop_front()
+            .unwrap_or_else(|| (200, b"status 200".to_vec()))
     };
-    let answer = format!("status {status}");
-    let response = format!(
-        "HTTP/1.1 {status} Scripted\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+    let (status, answer) = status;
+    let head = format!(
+        "HTTP/1.1 {status} Scripted\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
         answer.len()
     );
-    stream.write_all(response.as_bytes()).await?;
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(&answer).await?;
     stream.shutdown().await
 }
 
 /// Whether each request's signature verifies with `secret`, according to the
-/// `standardwebhooks` package (on a receiver clock reading the request's own timestamp):
-/// `Ok(())` or the package's refusal, one per request.
-pub fn verify(secret: &str, requests: &[Received]) -> Vec<Result<(), String>> {
+/// `standardwebhooks` package, on a receiver whose clock reads `now` (Unix seconds: the
+/// service's clock, which the tests move): `Ok(())` or the package's refusal, one per request.
+pub fn verify(secret: &str, requests: &[Received], now: i64) -> Vec<Result<(), String>> {
     let checks: Vec<Value> = requests
         .iter()
         .map(|r| {
@@ -178,7 +189,7 @@ pub fn verify(secret: &str, requests: &[Received]) -> Vec<Result<(), String>> {
                     "webhook-signature": r.header("webhook-signature"),
                 },
                 "body": r.body,
-                "now": r.header("webhook-timestamp").parse::<i64>().unwrap_or(0),
+                "now": now,
             })
         })
         .collect();

@@ -72,6 +72,12 @@ async fn webhook(app: &TestApp, admin: &Session, hook: &str) -> Value {
     res.body
 }
 
+/// The service's clock in Unix seconds: what the receiver's clock reads.
+fn now(app: &TestApp) -> i64 {
+    use casebridge_api::clock::Clock;
+    app.clock.now().unix_timestamp()
+}
+
 async fn again(app: &TestApp, who: &Session) -> Session {
     app.sign_in(&who.domain, &who.email, PASSWORD).await
 }
@@ -97,7 +103,7 @@ async fn a_filing_is_posted_at_once_signed_so_that_standardwebhooks_verifies_it(
     assert_eq!(request.path, "/hooks");
     assert_eq!(request.header("content-type"), "application/json");
     assert!(request.header("webhook-id").starts_with("msg_"));
-    assert_eq!(verify(&secret, &got), vec![Ok(())]);
+    assert_eq!(verify(&secret, &got, now(&app)), vec![Ok(())]);
     let body = request.json();
     assert_eq!(body["type"], "case.created");
     assert_eq!(body["data"]["event"]["action"], "case.created");
@@ -114,7 +120,7 @@ async fn a_filing_is_posted_at_once_signed_so_that_standardwebhooks_verifies_it(
     assert_eq!(body["data"]["case"], read.body);
     // Another secret does not verify it.
     let stranger = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-    assert!(verify(stranger, &got)[0].is_err());
+    assert!(verify(stranger, &got, now(&app))[0].is_err());
 
     let delivered = newest_delivery(&app, &w.reseller, &hook, |d| d["status"] == "delivered").await;
     assert_eq!(delivered["attempts"], 1);
@@ -148,8 +154,8 @@ async fn after_a_rotation_deliveries_verify_with_the_new_secret_and_for_a_day_th
         .await;
     let got = receiver.wait_for(1).await;
     assert_eq!(got[0].header("webhook-signature").split(' ').count(), 2);
-    assert_eq!(verify(&new, &got), vec![Ok(())]);
-    assert_eq!(verify(&old, &got), vec![Ok(())]);
+    assert_eq!(verify(&new, &got, now(&app)), vec![Ok(())]);
+    assert_eq!(verify(&old, &got, now(&app)), vec![Ok(())]);
 
     // A day later only the new secret signs.
     app.clock
@@ -160,8 +166,8 @@ async fn after_a_rotation_deliveries_verify_with_the_new_secret_and_for_a_day_th
     let got = receiver.wait_for(2).await;
     let later = &got[1..];
     assert_eq!(later[0].header("webhook-signature").split(' ').count(), 1);
-    assert_eq!(verify(&new, later), vec![Ok(())]);
-    assert!(verify(&old, later)[0].is_err());
+    assert_eq!(verify(&new, later, now(&app)), vec![Ok(())]);
+    assert!(verify(&old, later, now(&app))[0].is_err());
     assert!(webhook(&app, &reseller, &hook).await["previous_secret_expire_time"].is_null());
 }
 
@@ -194,7 +200,7 @@ async fn a_receiver_failing_twice_gets_the_event_three_times_under_one_webhook_i
     assert!(!due.is_empty());
     let ids: Vec<&str> = got.iter().map(|r| r.header("webhook-id")).collect();
     assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
-    assert!(verify(&secret, &got).iter().all(Result::is_ok));
+    assert!(verify(&secret, &got, now(&app)).iter().all(Result::is_ok));
     assert_eq!(got[0].body, got[2].body, "the same event each time");
 }
 
@@ -241,24 +247,57 @@ async fn a_410_disables_the_endpoint_and_nothing_more_is_sent_to_it() {
     assert_eq!(receiver.received().len(), 2);
 }
 
+fn at(value: &Value) -> time::OffsetDateTime {
+    time::OffsetDateTime::parse(
+        value.as_str().expect("a timestamp"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("RFC 3339")
+}
+
 #[tokio::test]
-async fn an_endpoint_failing_for_three_days_is_disabled_and_its_super_admins_are_mailed() {
+async fn an_endpoint_failing_for_three_days_is_disabled_at_the_last_retry_and_its_super_admins_mailed()
+ {
     let app = app_with_local_hooks().await;
     let w = app.world().await;
     let receiver = Receiver::start().await;
-    receiver.answer_with(&[503; 10]);
+    receiver.answer_with(&[503; 20]);
     let (hook, _) = register(&app, &w.reseller, &receiver.url("/"), &["case.created"]).await;
     app.file_case(&w.reseller, &w.customer_id, "Down for days")
         .await;
     receiver.wait_for(1).await;
-    newest_delivery(&app, &w.reseller, &hook, |d| d["attempts"] == 1).await;
+    let first = newest_delivery(&app, &w.reseller, &hook, |d| d["attempts"] == 1).await;
+    let event_time = at(&first["create_time"]);
+    let end = event_time + time::Duration::days(3);
 
-    app.clock.advance(time::Duration::days(3));
+    // Hours of failed retries later, a minute before the three days are over...
+    app.clock.set(end - time::Duration::minutes(1));
+    let mut admin = again(&app, &w.reseller).await;
     receiver.wait_for(2).await;
-    let reseller = again(&app, &w.reseller).await;
-    let failed = newest_delivery(&app, &reseller, &hook, |d| d["status"] == "failed").await;
-    assert_eq!(failed["attempts"], 2);
-    let endpoint = webhook(&app, &reseller, &hook).await;
+    let mut attempts = 2;
+    let mut last_due = None;
+    // ... each retry comes when it is due, the last exactly when the three days end.
+    loop {
+        let d = newest_delivery(&app, &admin, &hook, |d| d["attempts"] == attempts).await;
+        if d["status"] == "failed" {
+            break;
+        }
+        assert_eq!(d["status"], "pending");
+        assert_eq!(webhook(&app, &admin, &hook).await["enabled"], true);
+        let due = at(&d["next_attempt_time"]);
+        assert!(due <= end, "no retry after the three days: {due}");
+        last_due = Some(due);
+        app.clock.set(due);
+        admin = again(&app, &admin).await;
+        attempts += 1;
+        receiver.wait_for(usize::try_from(attempts).unwrap()).await;
+    }
+    assert_eq!(
+        last_due,
+        Some(end),
+        "the last attempt ends the period, and disables"
+    );
+    let endpoint = webhook(&app, &admin, &hook).await;
     assert_eq!(endpoint["enabled"], false);
     assert_eq!(endpoint["disabled_reason"], "failing");
     let mails = app
@@ -274,9 +313,104 @@ async fn an_endpoint_failing_for_three_days_is_disabled_and_its_super_admins_are
         .iter()
         .filter(|r| r.try_get::<String>("", "recipient").unwrap() == w.reseller.email)
         .collect();
-    assert_eq!(to_admin.len(), 1);
+    assert_eq!(to_admin.len(), 1, "one mail, however many attempts failed");
     let body: String = to_admin[0].try_get("", "body").unwrap();
     assert!(body.contains(&hook), "{body}");
+}
+
+#[tokio::test]
+async fn a_reply_is_posted_with_the_case_as_the_reply_left_it() {
+    let app = app_with_local_hooks().await;
+    let w = app.world().await;
+    let receiver = Receiver::start().await;
+    // An answer PostgreSQL's text could not hold (a NUL byte) is kept all the same.
+    receiver.answer_once(200, b"ok\0binary");
+    let (hook, _) = register(
+        &app,
+        &w.customer_admin,
+        &receiver.url("/"),
+        &["case.support_replied"],
+    )
+    .await;
+    let case = app.file_case(&w.reseller, &w.customer_id, "Replied").await;
+    let id = case["id"].as_str().unwrap();
+    app.post_as(
+        &w.provider,
+        &format!("/v1/provider/cases/{id}/comments"),
+        json!({"body": "We are looking into the bounces now."}),
+    )
+    .await
+    .assert_status(201);
+    let got = receiver.wait_for(1).await;
+    let body = got[0].json();
+    assert_eq!(body["type"], "case.support_replied");
+    let read = app
+        .get_as(&w.customer_admin, &format!("/v1/cases/{id}"))
+        .await;
+    assert_eq!(body["data"]["case"], read.body);
+    assert!(body["data"]["case"]["service_level"]["first_responded_time"].is_string());
+    let delivered = newest_delivery(&app, &w.customer_admin, &hook, |d| {
+        d["status"] == "delivered"
+    })
+    .await;
+    assert!(
+        delivered["last_response"]
+            .as_str()
+            .unwrap()
+            .starts_with("ok")
+    );
+}
+
+#[tokio::test]
+async fn an_endpoint_disabled_by_its_owner_gives_up_what_it_was_owed() {
+    let app = app_with_local_hooks().await;
+    let w = app.world().await;
+    let receiver = Receiver::start().await;
+    receiver.answer_with(&[500]);
+    let (hook, _) = register(&app, &w.reseller, &receiver.url("/"), &["case.created"]).await;
+    app.file_case(&w.reseller, &w.customer_id, "Owed").await;
+    receiver.wait_for(1).await;
+    newest_delivery(&app, &w.reseller, &hook, |d| d["attempts"] == 1).await;
+    app.patch_as(
+        &w.reseller,
+        &format!("/v1/admin/webhooks/{hook}"),
+        json!({"enabled": false}),
+    )
+    .await
+    .assert_status(200);
+    let given_up = deliveries(&app, &w.reseller, &hook).await;
+    assert_eq!(given_up[0]["status"], "failed");
+    assert!(given_up[0].get("next_attempt_time").is_none());
+
+    // Enabled again, it receives what happens from then on, not the old event.
+    app.patch_as(
+        &w.reseller,
+        &format!("/v1/admin/webhooks/{hook}"),
+        json!({"enabled": true}),
+    )
+    .await
+    .assert_status(200);
+    app.clock.advance(time::Duration::minutes(5));
+    let reseller = again(&app, &w.reseller).await;
+    app.file_case(&reseller, &w.customer_id, "New").await;
+    let got = receiver.wait_for(2).await;
+    assert_eq!(got[1].json()["data"]["case"]["title"], "New");
+    // A retry by hand sends the old one once more, under its own id.
+    let old = &given_up[0]["id"];
+    let retried = app
+        .post_as(
+            &reseller,
+            &format!(
+                "/v1/admin/webhooks/{hook}/deliveries/{}/retry",
+                old.as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
+    retried.assert_status(202);
+    assert_eq!(retried.body["status"], "pending");
+    let got = receiver.wait_for(3).await;
+    assert_eq!(got[2].header("webhook-id"), got[0].header("webhook-id"));
 }
 
 #[tokio::test]
@@ -301,7 +435,7 @@ async fn a_ping_is_posted_signed() {
     res.assert_status(202);
     assert_eq!(res.body["type"], "webhook.ping");
     let got = receiver.wait_for(1).await;
-    assert_eq!(verify(&secret, &got), vec![Ok(())]);
+    assert_eq!(verify(&secret, &got, now(&app)), vec![Ok(())]);
     let body = got[0].json();
     assert_eq!(body["type"], "webhook.ping");
     assert_eq!(body["data"]["webhook_id"], hook.as_str());
@@ -439,6 +573,36 @@ async fn endpoints_are_a_super_admins_and_their_domains_own() {
     )
     .await
     .assert_status(404);
+    for (method, path) in [
+        ("PATCH", format!("/v1/admin/webhooks/{hook}")),
+        ("DELETE", format!("/v1/admin/webhooks/{hook}")),
+        ("POST", format!("/v1/admin/webhooks/{hook}/ping")),
+        ("GET", format!("/v1/admin/webhooks/{hook}/deliveries")),
+        (
+            "POST",
+            format!(
+                "/v1/admin/webhooks/{hook}/deliveries/{}/retry",
+                uuid::Uuid::now_v7()
+            ),
+        ),
+    ] {
+        let res = match method {
+            "PATCH" => {
+                app.patch_as(&w.other_reseller, &path, json!({"enabled": false}))
+                    .await
+            }
+            "DELETE" => {
+                app.api
+                    .delete(&path)
+                    .token(&w.other_reseller.token)
+                    .send()
+                    .await
+            }
+            "GET" => app.get_as(&w.other_reseller, &path).await,
+            _ => app.post_as(&w.other_reseller, &path, json!({})).await,
+        };
+        res.assert_status(404);
+    }
     // A user who is not a super admin may not manage endpoints.
     let agent = app
         .user_with_roles(&w.reseller, "agent", &["reseller_admin"])
@@ -530,12 +694,13 @@ async fn two_instances_never_send_one_attempt_twice() {
         app.file_case(&w.reseller, &w.customer_id, &format!("Case {i}"))
             .await;
     }
-    let got = receiver.wait_for(12).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let got_later = receiver.received();
-    assert_eq!(got_later.len(), got.len().max(12));
-    let mut ids: Vec<&str> = got_later.iter().map(|r| r.header("webhook-id")).collect();
+    receiver.wait_for(12).await;
+    // Both instances keep polling a while longer: nothing is sent again.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let got = receiver.received();
+    let mut ids: Vec<&str> = got.iter().map(|r| r.header("webhook-id")).collect();
     ids.sort_unstable();
     ids.dedup();
-    assert_eq!(ids.len(), 12, "each event once");
+    assert_eq!(ids.len(), 12, "twelve events");
+    assert_eq!(got.len(), 12, "each sent once");
 }

@@ -9,8 +9,8 @@ otherwise the verifier's error message.
 
 The package also refuses a timestamp more than five minutes from the receiver's clock. The
 tests run the service on a clock they set (to days later, for example), so each check says
-what the receiver's clock reads ("now", the service's time of the attempt) and the package's
-clock is set to it; the signature check itself is the package's own.
+what the receiver's clock reads ("now": the service's clock when the test verifies) and the
+package's clock is set to it; the checks themselves are the package's own.
 """
 
 import json

@@ -150,11 +150,7 @@ impl Actor {
 
     /// Who the actor is, as the visibility rule sees it.
     pub fn viewer(&self) -> Viewer {
-        match self.realm {
-            Realm::Reseller => Viewer::Partner(self.domain_id),
-            Realm::Customer => Viewer::Customer(self.domain_id),
-            Realm::Provider => Viewer::Provider,
-        }
+        Viewer::of(self.realm, self.domain_id)
     }
 }
 

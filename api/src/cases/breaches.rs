@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio_util::sync::CancellationToken;
 
-use crate::cases::change::record_event;
+use crate::cases::change::record_event_at;
 use crate::problem::ApiError;
 use crate::retry::retrying;
 use crate::state::AppState;
@@ -86,7 +86,7 @@ async fn record_breach(
         email: None,
         domain_id: None,
     };
-    record_event(
+    record_event_at(
         tx,
         &system,
         &case,
@@ -96,6 +96,7 @@ async fn record_breach(
             "first_response_due_time": due_time.format(&Rfc3339).ok(),
         }),
         due_time,
+        now,
     )
     .await?;
     Ok(true)

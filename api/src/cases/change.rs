@@ -31,6 +31,19 @@ pub async fn record_event(
     details: serde_json::Value,
     now: OffsetDateTime,
 ) -> Result<(), PersistenceError> {
+    record_event_at(conn, actor, case, action, details, now, now).await
+}
+
+/// Records a case event that happened `at` (a breach, at its due time), found `now`.
+pub async fn record_event_at(
+    conn: &impl Connection,
+    actor: &AuditActor,
+    case: &CaseRecord,
+    action: &'static str,
+    details: serde_json::Value,
+    at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<(), PersistenceError> {
     let id = audit::record(
         conn,
         actor,
@@ -43,7 +56,7 @@ pub async fn record_event(
             details: details.clone(),
             audience: Vec::new(),
         },
-        now,
+        at,
     )
     .await?;
     let recorded = Recorded {
@@ -51,9 +64,9 @@ pub async fn record_event(
         action,
         actor,
         details: &details,
-        time: now,
+        time: at,
     };
-    publish::case_event(conn, &recorded, case).await
+    publish::case_event(conn, &recorded, case, now).await
 }
 
 /// Applies a change decided by the rules to a visible case, in one transaction with its

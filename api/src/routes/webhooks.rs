@@ -108,8 +108,9 @@ impl WebhookView {
     }
 }
 
-/// A newly registered endpoint, with its signing secret: the only time it is shown.
-#[derive(Debug, Serialize, ToSchema)]
+/// A newly registered endpoint, with its signing secret: the only time it is shown (its
+/// `Debug` leaves the secret out).
+#[derive(Serialize, ToSchema)]
 pub struct RegisteredWebhook {
     /// The endpoint.
     #[serde(flatten)]
@@ -117,6 +118,14 @@ pub struct RegisteredWebhook {
     /// The signing secret (`whsec_` and base64 of 32 random bytes); verify each delivery's
     /// `webhook-signature` with it. Shown only here and on rotation.
     pub secret: String,
+}
+
+impl std::fmt::Debug for RegisteredWebhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegisteredWebhook")
+            .field("webhook", &self.webhook)
+            .finish_non_exhaustive()
+    }
 }
 
 list_query! {
@@ -176,9 +185,13 @@ pub struct CreateWebhookRequest {
     /// Where to post events: `https://` and a public address.
     #[schema(example = "https://crm.example.com/hooks/casebridge")]
     pub url: String,
-    /// The event types to receive (at least one).
+    /// The event types to receive (at least one; `case.imported`, `case.reimported` and
+    /// `case.seeded` come from imports and demo data, which send no webhooks: follow them in
+    /// `GET /v1/events`).
+    #[schema(min_items = 1)]
     pub event_types: Vec<EventType>,
     /// What it is for (at most 500 characters).
+    #[schema(max_length = 500)]
     pub description: Option<String>,
 }
 
@@ -319,10 +332,11 @@ pub struct UpdateWebhookRequest {
     /// A new URL (`https://`, a public address).
     pub url: Option<String>,
     /// New event types (at least one).
+    #[schema(min_items = 1)]
     pub event_types: Option<Vec<EventType>>,
-    /// A new description; `null` clears it.
+    /// A new description (at most 500 characters); `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 500)]
     pub description: Option<Option<String>>,
     /// `false` stops deliveries; `true` starts them again (also after the service disabled it).
     pub enabled: Option<bool>,
@@ -364,10 +378,21 @@ async fn update_webhook(
         enabled: body.enabled,
     };
     let now = state.clock.now();
-    webhooks::update_webhook(state.db.writer(), hook.id, &changes, now).await?;
-    let hook = webhooks::find_webhook(state.db.writer(), actor.domain_id, hook.id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let (state_ref, actor_ref, changes) = (&state, &actor, &changes);
+    let hook = retrying(|| async move {
+        let tx = state_ref.db.begin().await?;
+        // The endpoint before its deliveries, as the worker locks them.
+        webhooks::lock_webhook(&tx, hook.id).await?;
+        if !webhooks::update_webhook(&tx, actor_ref.domain_id, hook.id, changes, now).await? {
+            return Err(ApiError::not_found());
+        }
+        let hook = webhooks::find_webhook(&tx, actor_ref.domain_id, hook.id)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        tx.commit().await.map_err(PersistenceError::from)?;
+        Ok(hook)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(WebhookView::of(&hook, now)))
 }
 
@@ -399,8 +424,8 @@ async fn delete_webhook(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// A new signing secret.
-#[derive(Debug, Serialize, ToSchema)]
+/// A new signing secret (its `Debug` leaves it out).
+#[derive(Serialize, ToSchema)]
 pub struct RotatedSecret {
     /// The new secret; it signs every delivery from now on.
     pub secret: String,
@@ -409,6 +434,17 @@ pub struct RotatedSecret {
     #[serde(with = "wire::timestamp")]
     #[schema(value_type = String, format = DateTime)]
     pub previous_secret_expire_time: OffsetDateTime,
+}
+
+impl std::fmt::Debug for RotatedSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RotatedSecret")
+            .field(
+                "previous_secret_expire_time",
+                &self.previous_secret_expire_time,
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 /// Replaces an endpoint's signing secret. The one it replaces keeps signing, beside the new
@@ -441,7 +477,9 @@ async fn rotate_secret(
         let hook = webhooks::find_webhook(&tx, actor_ref.domain_id, id)
             .await?
             .ok_or_else(ApiError::not_found)?;
-        webhooks::rotate_secret(&tx, &hook, secret_ref.clone(), until, now).await?;
+        if !webhooks::rotate_secret(&tx, &hook, secret_ref.clone(), until, now).await? {
+            return Err(ApiError::not_found());
+        }
         tx.commit().await.map_err(PersistenceError::from)?;
         Ok(())
     })

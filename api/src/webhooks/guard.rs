@@ -145,9 +145,9 @@ pub enum RefusalCode {
     Scheme,
     /// A user name or password in the URL.
     Credentials,
-    /// The host did not resolve to any address.
-    Unresolvable,
-    /// The host is, or resolves to, an address that is not public.
+    /// The host is an address that is not public, or a name that does not resolve to public
+    /// addresses only (whether it resolves at all is not told: that would let a tenant map the
+    /// service's internal names).
     ForbiddenAddress,
 }
 
@@ -158,7 +158,6 @@ impl RefusalCode {
             Self::Invalid => "webhook_url_invalid",
             Self::Scheme => "webhook_url_scheme",
             Self::Credentials => "webhook_url_credentials",
-            Self::Unresolvable => "webhook_url_unresolvable",
             Self::ForbiddenAddress => "webhook_url_forbidden_address",
         }
     }
@@ -244,24 +243,33 @@ impl Policy {
     }
 
     /// Resolves `host` and refuses it unless every address is permitted: one private answer
-    /// among public ones is enough to refuse, since the connection might use it.
+    /// among public ones is enough to refuse, since the connection might use it. The refusal
+    /// says neither what the name resolved to nor whether it resolved (what a tenant could
+    /// learn of the service's own network); the log says both.
     pub async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, Refusal> {
-        let unresolvable = |why: String| {
+        let refused = |why: String| {
+            tracing::info!(host, why, "a webhook host was refused");
             Refusal::new(
-                RefusalCode::Unresolvable,
-                format!("{host} does not resolve: {why}"),
+                RefusalCode::ForbiddenAddress,
+                format!(
+                    "webhooks may only reach public addresses: {host} does not resolve to public addresses only"
+                ),
             )
         };
         let found = tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((host, port)))
             .await
-            .map_err(|_| unresolvable(format!("no answer within {RESOLVE_TIMEOUT:?}")))?
-            .map_err(|e| unresolvable(e.to_string()))?;
+            .map_err(|_| refused(format!("no answer within {RESOLVE_TIMEOUT:?}")))?
+            .map_err(|e| refused(e.to_string()))?;
         let addrs: Vec<SocketAddr> = found.collect();
         if addrs.is_empty() {
-            return Err(unresolvable("no addresses".to_owned()));
+            return Err(refused("no addresses".to_owned()));
         }
         for addr in &addrs {
-            self.check_address(host, addr.ip())?;
+            if let Some(range) = forbidden_range(addr.ip())
+                && !self.allow_local
+            {
+                return Err(refused(format!("{} is a {range} address", addr.ip())));
+            }
         }
         Ok(addrs)
     }
@@ -455,10 +463,13 @@ mod tests {
 
         assert_eq!(refusal.code(), RefusalCode::ForbiddenAddress);
         assert!(
-            refusal.message().contains("localhost resolves to"),
+            refusal
+                .message()
+                .contains("localhost does not resolve to public addresses only"),
             "{refusal}"
         );
-        assert!(refusal.message().contains("loopback"), "{refusal}");
+        // What it resolved to is not told.
+        assert!(!refusal.message().contains("127.0.0.1"), "{refusal}");
     }
 
     #[tokio::test]
@@ -497,7 +508,19 @@ mod tests {
             .await
             .unwrap_err();
 
-        assert_eq!(refusal.code().as_str(), "webhook_url_unresolvable");
+        // Refused as a name resolving to a private address is: the answer does not tell them
+        // apart.
+        let private = Policy::default()
+            .check_url("https://localhost/hook")
+            .await
+            .unwrap_err();
+        assert_eq!(refusal.code(), private.code());
+        assert_eq!(
+            refusal
+                .message()
+                .replace("no-such-host.invalid", "localhost"),
+            private.message()
+        );
         assert!(
             refusal.message().contains("no-such-host.invalid"),
             "{refusal}"

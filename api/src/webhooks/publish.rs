@@ -73,12 +73,14 @@ fn deliveries(to: &[Candidate], event: EventId, kind: EventType, body: &str) -> 
         .collect()
 }
 
-/// Writes the deliveries of a case event (in its transaction): to the endpoints subscribed to
-/// its type of every domain that sees `case` as it now stands.
+/// Writes the deliveries of a case event (in its transaction, at `now`): to the endpoints
+/// subscribed to its type of every domain that sees `case` as the change leaves it, with the
+/// case read back as `GET` answers it then.
 pub async fn case_event(
     conn: &impl Connection,
     event: &Recorded<'_>,
     case: &CaseRecord,
+    now: OffsetDateTime,
 ) -> Result<(), PersistenceError> {
     let Some(kind) = EventType::of_action(event.action) else {
         return Ok(());
@@ -94,15 +96,19 @@ pub async fn case_event(
     if to.is_empty() {
         return Ok(());
     }
+    // The caller may hold the case as it was before its change: the payload is read afresh.
+    let Some(changed) = cases::find_case(conn, case.id).await? else {
+        return Ok(());
+    };
     let body = json(&CaseEventPayload {
         kind: kind.into(),
         timestamp: event.time,
         data: CaseEventData {
             event: event.entry(conn).await?,
-            case: Case::of(case, event.time),
+            case: Case::of(&changed, now),
         },
     });
-    webhooks::enqueue(conn, deliveries(&to, event.id, kind, &body), event.time).await?;
+    webhooks::enqueue(conn, deliveries(&to, event.id, kind, &body), now).await?;
     Ok(())
 }
 
@@ -126,13 +132,9 @@ async fn seeing(
     Ok(candidates
         .into_iter()
         .filter(|c| {
-            let viewer = match c.realm.parse::<Realm>() {
-                Ok(Realm::Provider) => Viewer::Provider,
-                Ok(Realm::Customer) => Viewer::Customer(c.domain_id),
-                Ok(Realm::Reseller) => Viewer::Partner(c.domain_id),
-                Err(_) => return false,
-            };
-            can_see(viewer, &audience)
+            c.realm
+                .parse::<Realm>()
+                .is_ok_and(|realm| can_see(Viewer::of(realm, c.domain_id), &audience))
         })
         .collect())
 }

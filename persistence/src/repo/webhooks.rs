@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use casebridge_domain::webhook::{DeliveryStatus, DisabledReason};
 use casebridge_domain::{CaseId, CustomerId, DomainId, EventId, EventType};
-use sea_orm::sea_query::{Expr, Func};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, ExprTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, Value,
@@ -19,8 +19,8 @@ use super::{from_micros, to_micros};
 use crate::PersistenceError;
 use crate::entities::{webhook_deliveries, webhooks};
 
-/// A webhook endpoint.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A webhook endpoint. Its `Debug` leaves out the secrets.
+#[derive(Clone, PartialEq, Eq)]
 pub struct WebhookRecord {
     /// Id.
     pub id: Uuid,
@@ -46,6 +46,16 @@ pub struct WebhookRecord {
     pub create_time: OffsetDateTime,
     /// Last changed.
     pub update_time: OffsetDateTime,
+}
+
+impl std::fmt::Debug for WebhookRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookRecord")
+            .field("id", &self.id)
+            .field("domain_id", &self.domain_id)
+            .field("enabled", &self.enabled)
+            .finish_non_exhaustive()
+    }
 }
 
 impl WebhookRecord {
@@ -95,8 +105,8 @@ fn to_record(m: webhooks::Model) -> WebhookRecord {
     }
 }
 
-/// An endpoint to register.
-#[derive(Debug, Clone)]
+/// An endpoint to register. Its `Debug` leaves out the secret.
+#[derive(Clone)]
 pub struct NewWebhook {
     /// Its domain.
     pub domain_id: DomainId,
@@ -108,6 +118,15 @@ pub struct NewWebhook {
     pub event_types: BTreeSet<EventType>,
     /// The signing secret.
     pub secret: String,
+}
+
+impl std::fmt::Debug for NewWebhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewWebhook")
+            .field("domain_id", &self.domain_id)
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Registers an endpoint, enabled.
@@ -216,54 +235,96 @@ pub struct WebhookChanges {
     pub enabled: Option<bool>,
 }
 
-/// Changes an endpoint.
+/// Changes a domain's endpoint; `false` when it has no such endpoint (deleted meanwhile).
+/// Disabling it gives up its pending deliveries, as the service's own disabling does: an
+/// endpoint enabled again receives the events from then on.
 pub async fn update_webhook(
     conn: &impl ConnectionTrait,
+    domain: DomainId,
     id: Uuid,
     changes: &WebhookChanges,
     now: OffsetDateTime,
-) -> Result<(), PersistenceError> {
-    let mut model = webhooks::ActiveModel {
-        id: sea_orm::ActiveValue::Unchanged(id),
-        update_time: Set(to_micros(now)),
-        ..Default::default()
-    };
+) -> Result<bool, PersistenceError> {
+    let mut update = webhooks::Entity::update_many()
+        .col_expr(webhooks::Column::UpdateTime, Expr::value(to_micros(now)))
+        .filter(webhooks::Column::Id.eq(id))
+        .filter(webhooks::Column::DomainId.eq(domain.as_uuid()));
     if let Some(url) = &changes.url {
-        model.url = Set(url.clone());
+        update = update.col_expr(webhooks::Column::Url, Expr::value(url.clone()));
     }
     if let Some(types) = &changes.event_types {
-        model.event_types = Set(types_to_text(types));
+        update = update.col_expr(
+            webhooks::Column::EventTypes,
+            Expr::value(types_to_text(types)),
+        );
     }
     if let Some(description) = &changes.description {
-        model.description = Set(description.clone());
+        update = update.col_expr(
+            webhooks::Column::Description,
+            Expr::value(description.clone()),
+        );
     }
     if let Some(enabled) = changes.enabled {
-        model.enabled = Set(enabled);
-        model.disabled_reason = Set(None);
-        model.failing_since = Set(None);
+        update = update
+            .col_expr(webhooks::Column::Enabled, Expr::value(enabled))
+            .col_expr(
+                webhooks::Column::DisabledReason,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                webhooks::Column::FailingSince,
+                Expr::value(Option::<i64>::None),
+            );
     }
-    webhooks::Entity::update(model).exec(conn).await?;
-    Ok(())
+    if update.exec(conn).await?.rows_affected == 0 {
+        return Ok(false);
+    }
+    if changes.enabled == Some(false) {
+        give_up_pending(conn, id, "endpoint disabled by its owner").await?;
+    }
+    Ok(true)
 }
 
-/// Replaces the signing secret; the one it replaces keeps signing until `overlap_until`.
+/// Replaces the signing secret of a domain's endpoint; the one it replaces keeps signing until
+/// `overlap_until`. `false` when the domain has no such endpoint.
 pub async fn rotate_secret(
     conn: &impl ConnectionTrait,
     hook: &WebhookRecord,
     secret: String,
     overlap_until: OffsetDateTime,
     now: OffsetDateTime,
-) -> Result<(), PersistenceError> {
-    let model = webhooks::ActiveModel {
-        id: sea_orm::ActiveValue::Unchanged(hook.id),
-        secret: Set(secret),
-        previous_secret: Set(Some(hook.secret.clone())),
-        previous_secret_expire_time: Set(Some(to_micros(overlap_until))),
-        update_time: Set(to_micros(now)),
-        ..Default::default()
-    };
-    webhooks::Entity::update(model).exec(conn).await?;
-    Ok(())
+) -> Result<bool, PersistenceError> {
+    let updated = webhooks::Entity::update_many()
+        .col_expr(webhooks::Column::Secret, Expr::value(secret))
+        .col_expr(
+            webhooks::Column::PreviousSecret,
+            Expr::value(hook.secret.clone()),
+        )
+        .col_expr(
+            webhooks::Column::PreviousSecretExpireTime,
+            Expr::value(to_micros(overlap_until)),
+        )
+        .col_expr(webhooks::Column::UpdateTime, Expr::value(to_micros(now)))
+        .filter(webhooks::Column::Id.eq(hook.id))
+        .filter(webhooks::Column::DomainId.eq(hook.domain_id.as_uuid()))
+        .exec(conn)
+        .await?;
+    Ok(updated.rows_affected > 0)
+}
+
+/// Locks an endpoint for the rest of the transaction and reads it afresh (on PostgreSQL `FOR
+/// NO KEY UPDATE`: deliveries may still be inserted for it meanwhile). Whatever changes an
+/// endpoint and its deliveries together locks the endpoint first, so two such transactions
+/// never wait on each other in a cycle.
+pub async fn lock_webhook(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<WebhookRecord>, PersistenceError> {
+    let mut query = webhooks::Entity::find_by_id(id);
+    if conn.get_database_backend() == DbBackend::Postgres {
+        query = query.lock(sea_orm::sea_query::LockType::NoKeyUpdate);
+    }
+    Ok(query.one(conn).await?.map(to_record))
 }
 
 /// Deletes an endpoint and its deliveries; `false` when the domain has no such endpoint.
@@ -272,7 +333,10 @@ pub async fn delete_webhook(
     domain: DomainId,
     id: Uuid,
 ) -> Result<bool, PersistenceError> {
-    if find_webhook(conn, domain, id).await?.is_none() {
+    if lock_webhook(conn, id)
+        .await?
+        .is_none_or(|hook| hook.domain_id != domain)
+    {
         return Ok(false);
     }
     webhook_deliveries::Entity::delete_many()
@@ -327,10 +391,16 @@ pub async fn candidates(
             p(values.len())
         ));
     }
+    // On PostgreSQL the endpoints found are held (`FOR KEY SHARE`) until the change commits,
+    // so that one deleted meanwhile cannot fail the change's insert of its delivery.
+    let hold = match backend {
+        DbBackend::Postgres => " FOR KEY SHARE OF w",
+        _ => "",
+    };
     let sql = format!(
         "SELECT w.id, w.domain_id, w.event_types, d.realm FROM webhooks w \
          JOIN domains d ON d.id = w.domain_id \
-         WHERE w.enabled AND (d.realm = 'provider' OR {audience})"
+         WHERE w.enabled AND (d.realm = 'provider' OR {audience}){hold}"
     );
     let rows = conn
         .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
@@ -515,20 +585,40 @@ pub async fn retry_delivery(
             webhook_deliveries::Column::NextAttemptTime,
             Expr::value(to_micros(now)),
         )
+        // An attempt in flight loses its claim: what it comes to is not recorded, and the
+        // delivery is attempted again now, as asked.
+        .col_expr(
+            webhook_deliveries::Column::LockedUntil,
+            Expr::value(Option::<i64>::None),
+        )
+        .col_expr(
+            webhook_deliveries::Column::DeliveredTime,
+            Expr::value(Option::<i64>::None),
+        )
         .filter(webhook_deliveries::Column::Id.eq(id))
         .exec(conn)
         .await?;
     Ok(())
 }
 
+/// A claimed delivery and its endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claimed {
+    /// The delivery.
+    pub id: Uuid,
+    /// Its endpoint.
+    pub webhook_id: Uuid,
+}
+
 /// Claims up to `batch` due deliveries of enabled endpoints until `lease_until`: nobody else
-/// attempts them meanwhile.
+/// attempts them meanwhile. An endpoint with an attempt in flight (anywhere) gets none, so one
+/// slow endpoint holds at most one worker.
 pub async fn claim(
     conn: &impl ConnectionTrait,
     now: OffsetDateTime,
     lease_until: OffsetDateTime,
     batch: u64,
-) -> Result<Vec<Uuid>, PersistenceError> {
+) -> Result<Vec<Claimed>, PersistenceError> {
     let backend = conn.get_database_backend();
     let (sql, values): (&str, Vec<Value>) = match backend {
         DbBackend::Postgres => (
@@ -536,8 +626,10 @@ pub async fn claim(
                SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
                WHERE d.next_attempt_time <= $2 AND w.enabled \
                AND (d.locked_until IS NULL OR d.locked_until < $2) \
+               AND NOT EXISTS (SELECT 1 FROM webhook_deliveries x \
+                 WHERE x.webhook_id = d.webhook_id AND x.locked_until >= $2) \
                ORDER BY d.next_attempt_time LIMIT $3 FOR UPDATE OF d SKIP LOCKED) \
-             RETURNING id",
+             RETURNING id, webhook_id",
             vec![
                 to_micros(lease_until).into(),
                 to_micros(now).into(),
@@ -545,15 +637,16 @@ pub async fn claim(
             ],
         ),
         _ => (
-            "UPDATE webhook_deliveries SET locked_until = ? WHERE id IN ( \
+            "UPDATE webhook_deliveries SET locked_until = ?1 WHERE id IN ( \
                SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
-               WHERE d.next_attempt_time <= ? AND w.enabled \
-               AND (d.locked_until IS NULL OR d.locked_until < ?) \
-               ORDER BY d.next_attempt_time LIMIT ?) \
-             RETURNING id",
+               WHERE d.next_attempt_time <= ?2 AND w.enabled \
+               AND (d.locked_until IS NULL OR d.locked_until < ?2) \
+               AND NOT EXISTS (SELECT 1 FROM webhook_deliveries x \
+                 WHERE x.webhook_id = d.webhook_id AND x.locked_until >= ?2) \
+               ORDER BY d.next_attempt_time LIMIT ?3) \
+             RETURNING id, webhook_id",
             vec![
                 to_micros(lease_until).into(),
-                to_micros(now).into(),
                 to_micros(now).into(),
                 i64::try_from(batch).unwrap_or(50).into(),
             ],
@@ -563,7 +656,12 @@ pub async fn claim(
         .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
         .await?;
     rows.iter()
-        .map(|r| r.try_get::<Uuid>("", "id").map_err(PersistenceError::from))
+        .map(|r| {
+            Ok(Claimed {
+                id: r.try_get("", "id")?,
+                webhook_id: r.try_get("", "webhook_id")?,
+            })
+        })
         .collect()
 }
 
@@ -593,15 +691,23 @@ pub struct AttemptResult {
     pub next_attempt: Option<OffsetDateTime>,
 }
 
-/// Records an attempt and releases the claim.
+/// PostgreSQL's text refuses NUL, which a receiver's answer may hold.
+fn storable(text: Option<&str>) -> Option<String> {
+    text.map(|t| t.replace('\0', "\u{fffd}"))
+}
+
+/// Records an attempt and releases the claim, if the claim (until `lease`) is still the
+/// worker's; `false` when it is not (a retry by hand took it back, or it ran out and another
+/// worker holds it), and nothing is written.
 pub async fn record_attempt(
     conn: &impl ConnectionTrait,
     id: Uuid,
+    lease: OffsetDateTime,
     result: &AttemptResult,
     now: OffsetDateTime,
-) -> Result<(), PersistenceError> {
+) -> Result<bool, PersistenceError> {
     let delivered = (result.status == DeliveryStatus::Delivered).then(|| to_micros(now));
-    webhook_deliveries::Entity::update_many()
+    let updated = webhook_deliveries::Entity::update_many()
         .col_expr(
             webhook_deliveries::Column::Attempts,
             Expr::col(webhook_deliveries::Column::Attempts).add(1),
@@ -616,11 +722,11 @@ pub async fn record_attempt(
         )
         .col_expr(
             webhook_deliveries::Column::LastResponse,
-            Expr::value(result.response.clone()),
+            Expr::value(storable(result.response.as_deref())),
         )
         .col_expr(
             webhook_deliveries::Column::LastError,
-            Expr::value(result.error.clone()),
+            Expr::value(storable(result.error.as_deref())),
         )
         .col_expr(
             webhook_deliveries::Column::NextAttemptTime,
@@ -638,9 +744,10 @@ pub async fn record_attempt(
             },
         )
         .filter(webhook_deliveries::Column::Id.eq(id))
+        .filter(webhook_deliveries::Column::LockedUntil.eq(to_micros(lease)))
         .exec(conn)
         .await?;
-    Ok(())
+    Ok(updated.rows_affected > 0)
 }
 
 /// Gives up the claim on deliveries a worker holds but will not attempt (it is stopping).
@@ -659,39 +766,33 @@ pub async fn release(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(), Pe
     Ok(())
 }
 
-/// Notes on the endpoint how its last attempt went: a success ends a run of failures, a
-/// failure starts one if none was running.
-pub async fn note_outcome(
+/// Notes since when an endpoint has owed a delivery it could not make (`None` after a
+/// success); the caller holds the endpoint's lock.
+pub async fn set_failing_since(
     conn: &impl ConnectionTrait,
     id: Uuid,
-    succeeded: bool,
-    now: OffsetDateTime,
+    failing_since: Option<OffsetDateTime>,
 ) -> Result<(), PersistenceError> {
-    let failing_since = if succeeded {
-        Expr::value(Option::<i64>::None)
-    } else {
-        Func::coalesce([
-            Expr::col(webhooks::Column::FailingSince),
-            Expr::value(to_micros(now)),
-        ])
-        .into()
-    };
     webhooks::Entity::update_many()
-        .col_expr(webhooks::Column::FailingSince, failing_since)
+        .col_expr(
+            webhooks::Column::FailingSince,
+            Expr::value(failing_since.map(to_micros)),
+        )
         .filter(webhooks::Column::Id.eq(id))
         .exec(conn)
         .await?;
     Ok(())
 }
 
-/// Disables an endpoint for `reason` and gives up its pending deliveries.
+/// Disables an enabled endpoint for `reason` and gives up its pending deliveries; `false`
+/// when it was disabled already (nothing changes).
 pub async fn disable(
     conn: &impl ConnectionTrait,
     id: Uuid,
     reason: DisabledReason,
     now: OffsetDateTime,
-) -> Result<(), PersistenceError> {
-    webhooks::Entity::update_many()
+) -> Result<bool, PersistenceError> {
+    let updated = webhooks::Entity::update_many()
         .col_expr(webhooks::Column::Enabled, Expr::value(false))
         .col_expr(
             webhooks::Column::DisabledReason,
@@ -699,8 +800,27 @@ pub async fn disable(
         )
         .col_expr(webhooks::Column::UpdateTime, Expr::value(to_micros(now)))
         .filter(webhooks::Column::Id.eq(id))
+        .filter(webhooks::Column::Enabled.eq(true))
         .exec(conn)
         .await?;
+    if updated.rows_affected == 0 {
+        return Ok(false);
+    }
+    give_up_pending(
+        conn,
+        id,
+        &format!("endpoint disabled ({})", reason.as_str()),
+    )
+    .await?;
+    Ok(true)
+}
+
+/// Marks an endpoint's pending deliveries failed, saying why.
+async fn give_up_pending(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    why: &str,
+) -> Result<(), PersistenceError> {
     webhook_deliveries::Entity::update_many()
         .col_expr(
             webhook_deliveries::Column::Status,
@@ -710,10 +830,7 @@ pub async fn disable(
             webhook_deliveries::Column::NextAttemptTime,
             Expr::value(Option::<i64>::None),
         )
-        .col_expr(
-            webhook_deliveries::Column::LastError,
-            Expr::value(format!("endpoint disabled ({})", reason.as_str())),
-        )
+        .col_expr(webhook_deliveries::Column::LastError, Expr::value(why))
         .filter(webhook_deliveries::Column::WebhookId.eq(id))
         .filter(webhook_deliveries::Column::Status.eq(DeliveryStatus::Pending.as_str()))
         .exec(conn)
