@@ -5,8 +5,11 @@ use casebridge_domain::EventType as Domain;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+// The names are taken as `tt`, not `literal`: a `literal` fragment reaches the derives wrapped
+// in an invisible group, which serde sees through and utoipa does not (the schema then listed
+// the variants' Rust names).
 macro_rules! event_types {
-    ($($variant:ident = $name:literal),+ $(,)?) => {
+    ($($variant:ident = $name:tt),+ $(,)?) => {
         /// A type of event: a case timeline action, or a customer event a partner acts on.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
         pub enum EventType {
@@ -66,5 +69,12 @@ mod tests {
             assert_eq!(serde_json::to_value(wire).unwrap(), t.as_str());
             assert_eq!(Domain::from(wire), t);
         }
+    }
+
+    #[test]
+    fn the_schema_lists_the_wire_names() {
+        let schema = serde_json::to_value(<EventType as utoipa::PartialSchema>::schema()).unwrap();
+        let names: Vec<&str> = Domain::names().collect();
+        assert_eq!(schema["enum"], serde_json::json!(names));
     }
 }
