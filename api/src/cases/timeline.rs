@@ -7,7 +7,7 @@ use crate::cases::load::{domain_names, seen_case};
 use crate::pagination::{Page, Paged};
 use crate::problem::ApiError;
 use crate::state::AppState;
-use crate::wire::cases::{CaseEvent, EventActor};
+use crate::wire::cases::CaseEvent;
 
 /// A page of the timeline of a case the viewer sees; 404 for any other case.
 pub async fn timeline(
@@ -30,15 +30,5 @@ pub async fn timeline(
         (to_micros(e.time), e.id.as_uuid())
     });
     let names = domain_names(db, page.items.iter().filter_map(|e| e.actor.domain_id)).await?;
-    Ok(page.map(|e| CaseEvent {
-        id: e.id.to_string(),
-        time: e.time,
-        action: e.action,
-        actor: EventActor {
-            user_id: e.actor.user_id.map(|u| u.to_string()),
-            email: e.actor.email,
-            domain: e.actor.domain_id.and_then(|d| names.get(&d).cloned()),
-        },
-        details: e.details,
-    }))
+    Ok(page.map(|e| CaseEvent::of(e, &names)))
 }
