@@ -67,6 +67,7 @@ use crate::routes;
         (name = "cases", description = "Support cases filed on customers' behalf."),
         (name = "customer", description = "A customer organisation's own view."),
         (name = "provider", description = "The operator's provisioning and support work."),
+        (name = "events", description = "The change feed: what happens to the cases and customers your domain sees, in order, each event once."),
     )
 )]
 pub struct ApiDoc;

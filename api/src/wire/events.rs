@@ -1,9 +1,15 @@
 //! The wire form of the event types partners follow (the change feed's `event_type`, a
-//! webhook's `event_types`): the names the case timeline records.
+//! webhook's `event_types`): the names the case timeline records; and the change feed's query
+//! and answer.
 
 use casebridge_domain::EventType as Domain;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::pagination::Paged;
+use crate::wire;
+use crate::wire::cases::CaseEvent;
 
 // The names are taken as `tt`, not `literal`: a `literal` fragment reaches the derives wrapped
 // in an invisible group, which serde sees through and utoipa does not (the schema then listed
@@ -56,6 +62,72 @@ event_types!(
     CustomerSupportPartnerAdded = "customer.support_partner_added",
     CustomerSupportPartnerRemoved = "customer.support_partner_removed",
 );
+
+/// Query of the change feed.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FeedQuery {
+    /// Resume right after this place: the `next_cursor` of the previous answer, or the
+    /// `cursor` of the last event handled. Absent or empty: start at the oldest event.
+    #[param(value_type = Option<crate::wire::text::PageToken>)]
+    pub cursor: Option<String>,
+    /// Page size: default 25, at most 100.
+    #[param(minimum = 0)]
+    pub page_size: Option<i64>,
+    /// Only events of these types (repeatable); all types when absent.
+    #[serde(default)]
+    #[param(value_type = Option<Vec<EventType>>, explode, style = Form)]
+    pub event_type: Vec<EventType>,
+    /// Only this customer's events.
+    #[param(value_type = Option<crate::wire::text::Id>)]
+    pub customer_id: Option<String>,
+}
+
+impl Paged for FeedQuery {
+    fn page_size(&self) -> Option<i64> {
+        self.page_size
+    }
+    fn page_token(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+}
+
+/// An event of the change feed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedEvent {
+    /// Resumes the feed right after this event (pass it as `cursor`).
+    #[schema(value_type = crate::wire::text::PageToken)]
+    pub cursor: String,
+    /// The event's type: the timeline entry's `action`.
+    #[serde(rename = "type")]
+    pub event_type: EventType,
+    /// When it happened.
+    #[serde(with = "wire::timestamp")]
+    #[schema(value_type = String, format = DateTime)]
+    pub timestamp: OffsetDateTime,
+    /// The customer concerned.
+    #[schema(value_type = crate::wire::text::Id)]
+    pub customer_id: String,
+    /// The case concerned; absent for a customer event (`customer.*`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::wire::text::Id>)]
+    pub case_id: Option<String>,
+    /// The entry as the case's timeline (`GET /v1/cases/{case_id}/events`) shows it; for a
+    /// customer event, the same shape.
+    pub event: CaseEvent,
+}
+
+/// A page of the change feed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedPage {
+    /// The events, in the feed's order; fewer than `page_size` (or none) when nothing more is
+    /// final yet.
+    pub events: Vec<FeedEvent>,
+    /// Where to resume: always present, also on an empty page. Poll again with it as `cursor`
+    /// to receive what has happened since, each event exactly once.
+    #[schema(value_type = crate::wire::text::PageToken)]
+    pub next_cursor: String,
+}
 
 #[cfg(test)]
 mod tests {
