@@ -1,22 +1,25 @@
 //! The change feed (`GET /v1/events`): a page of the events the viewer may see after its
 //! cursor, each with a cursor of its own, and where to resume.
 
-use casebridge_domain::{CustomerId, EventType, Viewer};
+use casebridge_domain::{CustomerId, EventType};
 use casebridge_persistence::repo::feed::{self, FeedPosition, FeedQuery as Query};
 
+use crate::auth::Actor;
 use crate::cases::load::domain_names;
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::wire::cases::CaseEvent;
 use crate::wire::events::{FeedEvent, FeedPage, FeedQuery};
 
-/// A page of the feed for `viewer`. Cursors are bound to the viewer and the filters: another
-/// domain's, or another query's, is refused as `invalid_page_token`.
+/// A page of the feed for the actor's domain. Cursors are bound to the domain and the filters:
+/// another domain's (a provider domain's too, though every one sees the same), or another
+/// query's, is refused as `invalid_page_token`.
 pub async fn read(
     state: &AppState,
-    viewer: Viewer,
+    actor: &Actor,
     query: &FeedQuery,
 ) -> Result<FeedPage, ApiError> {
+    let viewer = actor.viewer();
     let customer = query
         .customer_id
         .as_deref()
@@ -28,7 +31,7 @@ pub async fn read(
     let mut types: Vec<EventType> = query.event_type.iter().map(|t| (*t).into()).collect();
     types.sort();
     types.dedup();
-    let scope = format!("events|{viewer:?}|{types:?}|{customer:?}");
+    let scope = format!("events|{}|{types:?}|{customer:?}", actor.domain_id);
     if types.is_empty() {
         types = EventType::ALL.to_vec();
     }

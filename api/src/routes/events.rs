@@ -58,6 +58,6 @@ async fn list_events(
     actor: Authorized<WorkCases>,
     query: ApiQuery<FeedQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = feed::read(&state, actor.viewer(), &query).await?;
+    let page = feed::read(&state, &actor, &query).await?;
     Ok(HttpResponse::Ok().json(page))
 }
