@@ -17,10 +17,12 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use casebridge_api::Clock;
-use casebridge_domain::{CaseId, CustomerId};
+use casebridge_domain::{CaseId, CustomerId, DomainId, DomainName, EventType, Realm, Viewer};
 use casebridge_persistence::Backend;
 use casebridge_persistence::repo::audit::{self, AuditActor, NewEvent};
-use casebridge_tests::{Session, TestApp, World, spawn_app};
+use casebridge_persistence::repo::feed::{self as feed_repo, FeedQuery};
+use casebridge_persistence::repo::identity;
+use casebridge_tests::{FreshDatabase, Session, TestApp, World, spawn_app};
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
@@ -706,4 +708,122 @@ async fn the_type_and_customer_filters_narrow_the_feed() {
         granted,
         BTreeMap::from([(w.customer_id.as_str(), 1), (other_customer.as_str(), 1)])
     );
+}
+
+#[tokio::test]
+async fn the_upgrade_orders_earlier_events_by_time_and_addresses_customer_events_by_their_details()
+{
+    use casebridge_migration::{Migrator, MigratorTrait};
+    let fresh = FreshDatabase::new().await;
+    let db = &fresh.db;
+    let now = time::OffsetDateTime::now_utc();
+    let domain = async |name: &str| {
+        identity::insert_domain(
+            db.writer(),
+            DomainId::generate(),
+            &DomainName::parse(name).unwrap(),
+            Realm::Reseller,
+            now,
+        )
+        .await
+        .unwrap()
+        .id
+    };
+    let (first, second) = (
+        domain("first.example").await,
+        domain("second.example").await,
+    );
+    let customer = CustomerId::generate();
+    // Recorded newest first: the upgrade orders by time, not by the order of writing.
+    let mut ids = Vec::new();
+    for (action, details, audience, seconds) in [
+        (
+            "customer.transferred",
+            json!({"from_reseller_domain": "first.example", "to_reseller_domain": "second.example"}),
+            vec![first, second],
+            2,
+        ),
+        (
+            "customer.reseller_access_granted",
+            json!({"reseller_domain": "first.example"}),
+            vec![first],
+            1,
+        ),
+    ] {
+        let id = audit::record(
+            db.writer(),
+            &AuditActor::default(),
+            NewEvent {
+                action,
+                subject_type: "customer",
+                subject_id: customer.to_string(),
+                customer_id: Some(customer),
+                case_id: None,
+                details,
+                audience,
+            },
+            now + time::Duration::seconds(seconds),
+        )
+        .await
+        .unwrap();
+        ids.push(id);
+    }
+    // Undo this migration (and any after it), and apply it again.
+    let migrations = Migrator::migrations();
+    let at = migrations
+        .iter()
+        .position(|m| m.name() == "m20261130_000005_order_events")
+        .unwrap();
+    let steps = u32::try_from(migrations.len() - at).unwrap();
+    Migrator::down(db.writer(), Some(steps)).await.unwrap();
+    Migrator::up(db.writer(), None).await.unwrap();
+
+    let read = async |viewer: Viewer| {
+        feed_repo::read_feed(
+            db.reader(),
+            &FeedQuery {
+                viewer,
+                types: EventType::ALL.to_vec(),
+                customer: None,
+                after: None,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap()
+        .events
+        .into_iter()
+        .map(|e| e.event.id)
+        .collect::<Vec<_>>()
+    };
+    // Numbered in time order, before anything written later; each addressed as its details say.
+    assert_eq!(read(Viewer::Provider).await, vec![ids[1], ids[0]]);
+    assert_eq!(read(Viewer::Partner(first)).await, vec![ids[1], ids[0]]);
+    assert_eq!(read(Viewer::Partner(second)).await, vec![ids[0]]);
+    let later = audit::record(
+        db.writer(),
+        &AuditActor::default(),
+        NewEvent {
+            action: "customer.support_partner_added",
+            subject_type: "customer",
+            subject_id: customer.to_string(),
+            customer_id: Some(customer),
+            case_id: None,
+            details: json!({"partner_domain": "second.example"}),
+            audience: vec![second],
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..1000 {
+        seen = read(Viewer::Partner(second)).await;
+        if seen.len() == 2 {
+            break;
+        }
+        // On PostgreSQL another test's transaction may hold the feed back a moment.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(seen, vec![ids[0], later]);
 }
