@@ -49,16 +49,15 @@ pub async fn read(
     )
     .await?;
     // A full page resumes after its last event. A shorter one holds everything final up to the
-    // horizon, so the next read starts there and does not look at those events again.
+    // horizon, so the next read starts there and does not look at those events again (the
+    // events read are at or before it; the maximum only keeps a cursor from moving back).
     let full = read.events.len() > request.size();
     read.events.truncate(request.size());
     let next = match read.events.last() {
         Some(last) if full => last.position,
-        last => last
-            .map(|e| e.position)
+        last => [request.after, last.map(|e| e.position), Some(read.horizon)]
             .into_iter()
-            .chain(request.after)
-            .chain([read.horizon])
+            .flatten()
             .max()
             .unwrap_or(read.horizon),
     };
