@@ -495,6 +495,15 @@ async fn other_resellers_receive_nothing_of_the_cases_they_do_not_see() {
     })
     .await;
     assert!(all.iter().any(|e| e["case_id"] == case.as_str()));
+    // Only published types: the provider's customer.created events stay in the audit trail.
+    assert!(
+        all.iter()
+            .any(|e| e["type"] == "customer.reseller_access_granted")
+    );
+    assert!(
+        all.iter().all(|e| e["type"] != "customer.created"),
+        "{all:#?}"
+    );
     let (own, _) = follow_until(&app, &w.customer_admin, "", "", |got| {
         got.iter().any(|e| e["type"] == "case.commented")
     })
