@@ -7,6 +7,7 @@ pub mod clock;
 pub mod commands;
 pub mod conditions;
 pub mod extract;
+pub mod feed;
 pub mod housekeeping;
 pub mod mail;
 pub mod metrics;

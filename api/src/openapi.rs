@@ -72,6 +72,7 @@ use crate::routes;
         (name = "customer", description = "A customer organisation's own view."),
         (name = "provider", description = "The operator's provisioning and support work."),
         (name = "webhooks", description = "Your domain's webhook endpoints and their deliveries (super admins)."),
+        (name = "events", description = "The change feed: what happens to the cases and customers your domain sees, in order, each event once."),
     )
 )]
 pub struct ApiDoc;

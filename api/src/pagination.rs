@@ -147,6 +147,11 @@ impl<P> PageRequest<P> {
             .unwrap_or(u64::MAX)
             .saturating_add(1)
     }
+
+    /// How many items the page holds at most.
+    pub fn size(&self) -> usize {
+        self.size
+    }
 }
 
 /// One page of a list, with the token of the next page (empty on the last) and the size of
@@ -219,6 +224,11 @@ impl PageTokens {
             next_page_token,
             total_size,
         }
+    }
+
+    /// A token that resumes the request's query right after `position` (a feed's cursors).
+    pub fn resume_after<P: Serialize>(&self, request: &PageRequest<P>, position: &P) -> String {
+        self.encode(&request.scope, position)
     }
 
     /// One page of a short list held whole in memory (a domain's roles, a customer's support

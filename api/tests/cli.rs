@@ -275,6 +275,31 @@ async fn token(
     res.body["access_token"].as_str().unwrap().to_owned()
 }
 
+/// The change feed as a client follows it from the start: event ids in order, and the cursor to
+/// resume from.
+async fn feed(api: &casebridge_tests::TestClient, t: &str) -> (Vec<String>, String) {
+    let mut ids = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let res = api
+            .get(&format!("/v1/events?page_size=100&cursor={cursor}"))
+            .token(t)
+            .send()
+            .await;
+        res.assert_status(200);
+        let events = res.body["events"].as_array().unwrap();
+        ids.extend(
+            events
+                .iter()
+                .map(|e| e["event"]["id"].as_str().unwrap().to_owned()),
+        );
+        cursor = res.body["next_cursor"].as_str().unwrap().to_owned();
+        if events.len() < 100 {
+            return (ids, cursor);
+        }
+    }
+}
+
 #[tokio::test]
 async fn copy_data_moves_a_demo_deployment_with_its_attachments_and_refuses_a_second_run() {
     // The source is always the embedded default: SQLite with attachments on disk.
@@ -343,6 +368,8 @@ async fn copy_data_moves_a_demo_deployment_with_its_attachments_and_refuses_a_se
         (case.body, comments.body, list.body["total_size"].clone())
     };
     let before = read(source.api.clone(), t.clone(), id.clone()).await;
+    let (feed_before, _) = feed(&source.api, &t).await;
+    assert!(feed_before.len() > 2, "{feed_before:?}");
     // The provider's own service levels, not the defaults a fresh database is seeded with.
     let (provider_domain, provider_email) = demo.account(true);
     let provider = token(&source.api, &provider_domain, &provider_email, &password).await;
@@ -401,6 +428,35 @@ async fn copy_data_moves_a_demo_deployment_with_its_attachments_and_refuses_a_se
     let t = token(&copied.api, &domain, &email, &password).await;
     let after = read(copied.api.clone(), t.clone(), id.clone()).await;
     assert_eq!(after, before);
+    // The change feed: the same events in the same order, and what the copy writes after them.
+    let (feed_after, end) = feed(&copied.api, &t).await;
+    assert_eq!(feed_after, feed_before);
+    copied
+        .api
+        .post(&format!("/v1/cases/{id}/comments"))
+        .token(&t)
+        .json(&serde_json::json!({"body": "Written after the move."}))
+        .send()
+        .await
+        .assert_status(201);
+    let mut later = Vec::new();
+    for _ in 0..1000 {
+        let res = copied
+            .api
+            .get(&format!("/v1/events?cursor={end}"))
+            .token(&t)
+            .send()
+            .await;
+        res.assert_status(200);
+        later = res.body["events"].as_array().unwrap().clone();
+        if !later.is_empty() {
+            break;
+        }
+        // On PostgreSQL a transaction elsewhere on the server may hold the feed back a moment.
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(later.len(), 1, "{later:?}");
+    assert_eq!(later[0]["type"], "case.commented");
     let levels = copied
         .api
         .get("/v1/provider/service-levels")

@@ -4,24 +4,27 @@
 //! the query returns exactly the cases the rule lets it see, that `total_size` (summed from the
 //! running counts) says how many, with and without filters and keywords (the keyword index is
 //! qualified by the scopes that may see each case, and rebuilt by the upgrade in half of the
-//! worlds), in every order, and that reading one case agrees,
-//! on the backend under test. The worlds also keep their own account of management tenures,
+//! worlds), in every order, that reading one case agrees, and that the change feed hands out
+//! the events of exactly those cases, each once, on the backend under test. The worlds also keep their own account of management tenures,
 //! and the rule must agree with it: a partner sees a case only if the case was filed under
 //! the partner's current tenure (customers come back to resellers and support partners).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+use casebridge_domain::EventType;
 use casebridge_domain::visibility::{CaseAudience, can_see};
 use casebridge_domain::{
     CaseId, CaseStatus, ClassificationId, CustomerId, DisplayName, DomainId, DomainName,
     EmailAddress, Lifecycle, ProductType, Realm, ResellerAccess, Severity, SupportTier, UserId,
     Viewer,
 };
+use casebridge_persistence::repo::audit::{self, AuditActor, NewEvent};
 use casebridge_persistence::repo::cases::{self, CaseChanges, NewCase};
 use casebridge_persistence::repo::comments::{self as case_comments, CommentRecord};
 use casebridge_persistence::repo::customers::{self, ContactData, NewCustomer, PostalAddressData};
+use casebridge_persistence::repo::feed::{self, FeedQuery};
 use casebridge_persistence::repo::identity::{self, NewUser};
 use casebridge_persistence::repo::listing::{self, CaseOrder, CaseQuery};
 use casebridge_persistence::repo::search;
@@ -141,6 +144,91 @@ async fn visible_by_query(
         }
     }
     (out, totals)
+}
+
+/// Records a case event, as the case operations do in their transactions.
+async fn record_case_event(
+    db: &casebridge_persistence::Database,
+    case: CaseId,
+    customer: CustomerId,
+    action: &'static str,
+    now: OffsetDateTime,
+) {
+    audit::record(
+        db.writer(),
+        &AuditActor::default(),
+        NewEvent {
+            action,
+            subject_type: "case",
+            subject_id: case.to_string(),
+            customer_id: Some(customer),
+            case_id: Some(case),
+            details: serde_json::json!({}),
+            audience: Vec::new(),
+        },
+        now,
+    )
+    .await
+    .unwrap();
+}
+
+/// How many events of each case the change feed hands the viewer, following it page by page
+/// as a client follows `next_cursor`; each event once, in increasing positions. Followed until
+/// the feed is final past the newest event written (on PostgreSQL a transaction anywhere on
+/// the server, another test's, may hold it back for a moment).
+async fn events_by_feed(
+    db: &casebridge_persistence::Database,
+    viewer: Viewer,
+) -> BTreeMap<CaseId, usize> {
+    use casebridge_persistence::entities::audit_events;
+    use sea_orm::{EntityTrait, QueryOrder};
+    let newest = audit_events::Entity::find()
+        .order_by_desc(audit_events::Column::PositionTx)
+        .order_by_desc(audit_events::Column::PositionSeq)
+        .one(db.reader())
+        .await
+        .unwrap()
+        .map(|e| feed::FeedPosition {
+            tx: e.position_tx,
+            seq: e.position_seq,
+        });
+    let mut out = BTreeMap::new();
+    let mut ids = HashSet::new();
+    let mut after = None;
+    for _ in 0..4000 {
+        let read = feed::read_feed(
+            db.reader(),
+            &FeedQuery {
+                viewer,
+                types: EventType::ALL.to_vec(),
+                customer: None,
+                after,
+                limit: 7,
+            },
+        )
+        .await
+        .unwrap();
+        let n = read.events.len();
+        for e in read.events {
+            assert!(
+                ids.insert(e.event.id),
+                "{viewer:?} received {} twice",
+                e.event.id
+            );
+            assert!(after < Some(e.position), "{viewer:?}: out of order");
+            after = Some(e.position);
+            if let Some(case) = e.case_id {
+                *out.entry(case).or_default() += 1;
+            }
+        }
+        if n < 7 {
+            if Some(read.horizon) >= newest {
+                return out;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+    panic!("{viewer:?}: the feed never became final past the newest event");
 }
 
 /// Filters of a list.
@@ -292,6 +380,8 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
         }
         let mut all_cases = Vec::new();
         let mut comments_of: HashMap<CaseId, Vec<&'static str>> = HashMap::new();
+        // How many events each case's timeline holds.
+        let mut events_of: HashMap<CaseId, usize> = HashMap::new();
         for _ in 0..40 {
             now += Duration::seconds(1);
             let c = customer_ids[rng.gen_range(0..customer_ids.len())];
@@ -321,6 +411,13 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
                     .await
                     .unwrap();
                     comments_of.entry(id).or_default().push(body);
+                    let customer = cases::find_case(db.reader(), id)
+                        .await
+                        .unwrap()
+                        .unwrap()
+                        .customer_id;
+                    record_case_event(db, id, customer, "case.commented", now).await;
+                    *events_of.entry(id).or_default() += 1;
                 }
                 // Support moves a case on, or its severity changes.
                 10 | 11 if !all_cases.is_empty() => {
@@ -349,6 +446,8 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
                     )
                     .await
                     .unwrap();
+                    record_case_event(db, id, case.customer_id, "case.status_changed", now).await;
+                    *events_of.entry(id).or_default() += 1;
                 }
                 // File a case as one of the managing partners.
                 0..=4 => {
@@ -384,6 +483,8 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
                     .unwrap();
                     all_cases.push(id);
                     tenures.file(id, c, &management.partner_domains());
+                    record_case_event(db, id, c, "case.created", now).await;
+                    *events_of.entry(id).or_default() += 1;
                 }
                 // Grant or revoke the reseller's access.
                 5 => {
@@ -514,6 +615,19 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
         }
         for viewer in viewers {
             let rule = visible_by_rule(db, viewer, &all_cases).await;
+            // The change feed hands out every event of exactly these cases, each once.
+            let by_feed = events_by_feed(db, viewer).await;
+            assert_eq!(
+                by_feed.keys().copied().collect::<BTreeSet<_>>(),
+                rule,
+                "seed {seed}, viewer {viewer:?}: the feed"
+            );
+            for (case, n) in &by_feed {
+                assert_eq!(
+                    events_of[case], *n,
+                    "seed {seed}, viewer {viewer:?}, case {case}"
+                );
+            }
             if let Viewer::Partner(d) = viewer {
                 // The rule agrees with the worlds' own account of tenures.
                 let mut by_tenure = BTreeSet::new();

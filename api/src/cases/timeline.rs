@@ -30,8 +30,5 @@ pub async fn timeline(
         (to_micros(e.time), e.id.as_uuid())
     });
     let names = domain_names(db, page.items.iter().filter_map(|e| e.actor.domain_id)).await?;
-    Ok(page.map(|e| {
-        let domain = e.actor.domain_id.and_then(|d| names.get(&d).cloned());
-        CaseEvent::of(&e, domain)
-    }))
+    Ok(page.map(|e| CaseEvent::of(e, &names)))
 }

@@ -8,6 +8,7 @@ pub mod classifications;
 pub mod comments;
 pub mod customer;
 pub mod customers;
+pub mod events;
 pub mod fallback;
 pub mod legacy;
 pub mod provider;
@@ -31,5 +32,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     provider_cases::configure(cfg);
     provider::configure(cfg);
     service_levels::configure(cfg);
+    events::configure(cfg);
     webhooks::configure(cfg);
 }

@@ -36,10 +36,7 @@ pub struct Recorded<'a> {
 
 impl Recorded<'_> {
     async fn entry(&self, conn: &impl Connection) -> Result<CaseEvent, PersistenceError> {
-        let domain = match self.actor.domain_id {
-            Some(d) => identity::domain_names(conn, [d]).await?.remove(&d),
-            None => None,
-        };
+        let names = identity::domain_names(conn, self.actor.domain_id).await?;
         let record = EventRecord {
             id: self.id,
             time: self.time,
@@ -47,7 +44,7 @@ impl Recorded<'_> {
             action: self.action.to_owned(),
             details: self.details.clone(),
         };
-        Ok(CaseEvent::of(&record, domain))
+        Ok(CaseEvent::of(record, &names))
     }
 }
 

@@ -2,15 +2,16 @@
 //! by every route that answers with a case and by the case operations that store an answer for
 //! idempotent replay.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use actix_web::HttpResponse;
 use actix_web::http::header;
 use casebridge_domain::service_level::{self, Hours};
 use casebridge_domain::{
-    CaseId, CaseStatus as DomainStatus, CommentBody, CustomerId, FieldParser, Party,
+    CaseId, CaseStatus as DomainStatus, CommentBody, CustomerId, DomainId, FieldParser, Party,
 };
 use casebridge_persistence::repo::attachments::AttachmentRecord;
+use casebridge_persistence::repo::audit::EventRecord;
 use casebridge_persistence::repo::cases::CaseRecord;
 use casebridge_persistence::repo::comments::CommentRecord;
 use casebridge_persistence::repo::listing::CaseOrder;
@@ -577,21 +578,18 @@ pub struct CaseEvent {
 }
 
 impl CaseEvent {
-    /// The entry of a recorded event, its actor's domain named.
-    pub fn of(
-        e: &casebridge_persistence::repo::audit::EventRecord,
-        domain: Option<String>,
-    ) -> Self {
-        Self {
+    /// The timeline entry of a recorded event, its actor's domain named from `names`.
+    pub fn of(e: EventRecord, names: &HashMap<DomainId, String>) -> Self {
+        CaseEvent {
             id: e.id.to_string(),
             time: e.time,
-            action: e.action.clone(),
+            action: e.action,
             actor: EventActor {
                 user_id: e.actor.user_id.map(|u| u.to_string()),
-                email: e.actor.email.clone(),
-                domain,
+                email: e.actor.email,
+                domain: e.actor.domain_id.and_then(|d| names.get(&d).cloned()),
             },
-            details: e.details.clone(),
+            details: e.details,
         }
     }
 }

@@ -20,6 +20,7 @@ mod m20261130_000001_strike_ended_tenures;
 mod m20261130_000002_create_shared_state;
 mod m20261130_000003_add_service_levels;
 mod m20261130_000004_qualify_keyword_index;
+mod m20261130_000005_order_events;
 mod m20261130_000006_create_webhooks;
 
 /// Every migration, in the order it is applied.
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000002_create_shared_state::Migration),
             Box::new(m20261130_000003_add_service_levels::Migration),
             Box::new(m20261130_000004_qualify_keyword_index::Migration),
+            Box::new(m20261130_000005_order_events::Migration),
             Box::new(m20261130_000006_create_webhooks::Migration),
         ]
     }

@@ -29,6 +29,13 @@ pub struct Model {
     pub case_id: Option<Uuid>,
     /// JSON details.
     pub details: String,
+    /// The change feed's order, first key: on PostgreSQL the writing transaction's id (the
+    /// database's default), on SQLite 0; 0 too for events older than the feed.
+    pub position_tx: i64,
+    /// The change feed's order, second key: a sequence's next number on PostgreSQL, one past
+    /// the largest on SQLite (a trigger), both given by the database when the insert leaves
+    /// it unset.
+    pub position_seq: i64,
 }
 
 /// No relations are navigated through the ORM; queries join explicitly.

@@ -13,6 +13,7 @@ pub mod cases;
 pub mod customer_resellers;
 pub mod customers;
 pub mod domains;
+pub mod event_audiences;
 pub mod idempotency_keys;
 pub mod legacy_records;
 pub mod outbox;

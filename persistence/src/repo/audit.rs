@@ -4,14 +4,14 @@
 use casebridge_domain::{CaseId, CustomerId, DomainId, EventId, UserId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use time::OffsetDateTime;
 
 use super::{from_micros, to_micros};
 use crate::PersistenceError;
-use crate::entities::audit_events;
+use crate::entities::{audit_events, event_audiences};
 
 /// Who acted.
 #[derive(Debug, Clone, Default)]
@@ -61,7 +61,8 @@ pub struct EventRecord {
     pub details: serde_json::Value,
 }
 
-/// Records an event.
+/// Records an event, and the partner domains a customer event is addressed to. Its feed
+/// position is the database's to give (see the entity).
 pub async fn record(
     conn: &impl ConnectionTrait,
     actor: &AuditActor,
@@ -81,10 +82,25 @@ pub async fn record(
         customer_id: Set(event.customer_id.map(|c| c.as_uuid())),
         case_id: Set(event.case_id.map(|c| c.as_uuid())),
         details: Set(event.details.to_string()),
+        position_tx: NotSet,
+        position_seq: NotSet,
     };
     audit_events::Entity::insert(model)
         .exec_without_returning(conn)
         .await?;
+    let mut audience = event.audience;
+    audience.sort();
+    audience.dedup();
+    if !audience.is_empty() {
+        event_audiences::Entity::insert_many(audience.into_iter().map(|domain| {
+            event_audiences::ActiveModel {
+                event_id: Set(id.as_uuid()),
+                domain_id: Set(domain.as_uuid()),
+            }
+        }))
+        .exec_without_returning(conn)
+        .await?;
+    }
     Ok(id)
 }
 

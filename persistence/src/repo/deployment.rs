@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::entities::{
     attachments, audit_events, case_access, case_comments, cases, customer_resellers, customers,
-    domains, idempotency_keys, legacy_records, outbox, revoked_tokens, roles,
+    domains, event_audiences, idempotency_keys, legacy_records, outbox, revoked_tokens, roles,
     service_level_policies, support_partners, user_roles, users,
 };
 use crate::{Database, PersistenceError};
@@ -64,6 +64,45 @@ where
     Ok(copied)
 }
 
+/// Copies the audit events in the change feed's order, renumbered `(0, 1…)`. The source's
+/// positions may be PostgreSQL transaction ids, which mean nothing to the target: its own
+/// transactions may be numbered lower, and events it writes would then come before the copied
+/// ones. At `position_tx` 0 the copies come before everything the target writes, in their
+/// order (an SQLite source, numbered `(0, 1…)` already, keeps its positions).
+async fn copy_audit_events(
+    from: &impl ConnectionTrait,
+    to: &impl ConnectionTrait,
+    progress: &(dyn Fn(&str, u64) + Sync),
+) -> Result<u64, PersistenceError> {
+    use sea_orm::ActiveValue::Set;
+    let mut pages = audit_events::Entity::find()
+        .order_by_asc(audit_events::Column::PositionTx)
+        .order_by_asc(audit_events::Column::PositionSeq)
+        .paginate(from, BATCH);
+    let mut copied = 0u64;
+    while let Some(rows) = pages.fetch_and_next().await? {
+        if rows.is_empty() {
+            break;
+        }
+        let first = copied;
+        copied += rows.len() as u64;
+        let renumbered = rows.into_iter().zip(first + 1..).map(|(m, n)| {
+            let mut row = m.into_active_model().reset_all();
+            row.position_tx = Set(0);
+            row.position_seq = Set(i64::try_from(n).unwrap_or(i64::MAX));
+            row
+        });
+        audit_events::Entity::insert_many(renumbered)
+            .exec_without_returning(to)
+            .await?;
+        if copied % 50_000 < BATCH {
+            progress("audit_events", copied);
+        }
+    }
+    progress("audit_events", copied);
+    Ok(copied)
+}
+
 /// Every table a deployment's data lives in, in the order a copy writes them (each after
 /// those it refers to).
 macro_rules! each_table {
@@ -93,6 +132,13 @@ macro_rules! each_table {
         $apply!(case_comments, [case_comments::Column::Id]);
         $apply!(attachments, [attachments::Column::Id]);
         $apply!(audit_events, [audit_events::Column::Id]);
+        $apply!(
+            event_audiences,
+            [
+                event_audiences::Column::EventId,
+                event_audiences::Column::DomainId
+            ]
+        );
         $apply!(outbox, [outbox::Column::Id]);
         $apply!(
             idempotency_keys,
@@ -129,6 +175,9 @@ pub async fn copy_rows(
 ) -> Result<Vec<(&'static str, u64)>, PersistenceError> {
     let mut tables = Vec::new();
     macro_rules! copy {
+        (audit_events, $order:expr) => {
+            tables.push(("audit_events", copy_audit_events(from, to, progress).await?));
+        };
         ($entity:ident, $order:expr) => {
             tables.push((
                 stringify!($entity),

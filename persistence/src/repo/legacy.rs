@@ -9,7 +9,8 @@ use casebridge_domain::{
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement,
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -367,6 +368,8 @@ fn origin_event(
             "source": origin.source(),
         })
         .to_string()),
+        position_tx: NotSet,
+        position_seq: NotSet,
     }
 }
 

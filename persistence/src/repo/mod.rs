@@ -8,6 +8,7 @@ pub mod classifications;
 pub mod comments;
 pub mod customers;
 pub mod deployment;
+pub mod feed;
 pub mod housekeeping;
 pub mod idempotency;
 pub mod identity;
