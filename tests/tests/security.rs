@@ -47,7 +47,28 @@ async fn victim_world(app: &TestApp) -> (World, BTreeMap<&'static str, String>) 
     let role = app
         .custom_role(&w.reseller, "Victim role", &["support"])
         .await;
+    // A webhook of the victim's and a delivery of it (a ping, to an address the worker cannot
+    // reach from here: it stays the victim's either way).
+    let hook = app
+        .post_as(
+            &w.reseller,
+            "/v1/admin/webhooks",
+            json!({"url": "https://93.184.215.14/victim", "event_types": ["case.created"]}),
+        )
+        .await;
+    hook.assert_status(201);
+    let webhook_id = hook.body["id"].as_str().unwrap().to_owned();
+    let ping = app
+        .post_as(
+            &w.reseller,
+            &format!("/v1/admin/webhooks/{webhook_id}/ping"),
+            json!({}),
+        )
+        .await;
+    ping.assert_status(202);
     let mut ids = BTreeMap::new();
+    ids.insert("webhook_id", webhook_id);
+    ids.insert("delivery_id", ping.body["id"].as_str().unwrap().to_owned());
     ids.insert("case_id", case_id);
     ids.insert(
         "comment_id",
@@ -71,6 +92,7 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
     let body = match (method, path) {
         ("patch", "/v1/admin/users/{user_id}") => json!({"display_name": "Mallory"}),
         ("put", "/v1/admin/users/{user_id}/roles") => json!({"roles": []}),
+        ("patch", "/v1/admin/webhooks/{webhook_id}") => json!({"enabled": false}),
         ("patch", "/v1/cases/{case_id}") => json!({"severity": "P1"}),
         ("post", "/v1/cases/{case_id}/comments") => json!({"body": "mallory was here"}),
         ("post", "/v1/cases/{case_id}/escalate") => {
