@@ -168,7 +168,7 @@ fn add_webhooks(doc: &mut OpenApiDoc) {
             "A customer event addressed to your domain",
         ),
         (
-            "ping",
+            "webhookPing",
             "PingPayload",
             "A ping asked for by the endpoint's owner",
         ),
