@@ -95,6 +95,17 @@ pub fn next_attempt(
     (now < end).then(|| (now + backoff(attempts)).min(end))
 }
 
+/// Since when an endpoint has owed a delivery it could not make, after an attempt at a
+/// delivery of an event that happened at `owed_since`: none after a success; otherwise the
+/// oldest event among its failures since its last success.
+pub fn failing_since(
+    before: Option<OffsetDateTime>,
+    delivered: bool,
+    owed_since: OffsetDateTime,
+) -> Option<OffsetDateTime> {
+    (!delivered).then(|| before.map_or(owed_since, |s| s.min(owed_since)))
+}
+
 /// Whether an endpoint that has owed a delivery since `failing_since` (the event of its oldest
 /// delivery not made since its last success) has failed long enough to be disabled: the
 /// attempt that ends that delivery's retry period does it.
@@ -195,6 +206,18 @@ mod tests {
             since + Duration::days(3) - Duration::seconds(1)
         ));
         assert!(failing_too_long(since, since + Duration::days(3)));
+    }
+
+    #[test]
+    fn an_endpoint_owes_since_the_oldest_event_it_failed_and_nothing_after_a_success() {
+        let (t1, t2) = (
+            datetime!(2027-01-04 10:00 UTC),
+            datetime!(2027-01-04 11:00 UTC),
+        );
+        assert_eq!(failing_since(None, false, t2), Some(t2));
+        assert_eq!(failing_since(Some(t2), false, t1), Some(t1));
+        assert_eq!(failing_since(Some(t1), false, t2), Some(t1));
+        assert_eq!(failing_since(Some(t1), true, t2), None);
     }
 
     #[test]

@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use casebridge_domain::privacy::Participants;
 use casebridge_domain::visibility::{CaseAudience, can_see};
 use casebridge_domain::{CaseId, DomainId, EmailAddress, Management, Viewer};
-use casebridge_persistence::Connection;
 use casebridge_persistence::repo::attachments::AttachmentRecord;
 use casebridge_persistence::repo::cases::{self, CaseRecord};
 use casebridge_persistence::repo::comments::CommentRecord;
 use casebridge_persistence::repo::customers::{self, CustomerRecord};
 use casebridge_persistence::repo::{identity, locks, to_micros};
+use casebridge_persistence::{Connection, PersistenceError};
 
 use crate::pagination::{Page, Paged};
 use crate::problem::ApiError;
@@ -28,6 +28,50 @@ pub struct VisibleCase {
     pub management: Management,
 }
 
+/// Who may see a case, as the rule needs it: its customer, who manages the customer now, and
+/// the partners recorded on the case.
+#[derive(Debug, Clone)]
+pub struct Audience {
+    /// The case's customer.
+    pub customer: CustomerRecord,
+    /// Who manages the customer now.
+    pub management: Management,
+    /// The partner domains recorded on the case.
+    pub recorded: Vec<DomainId>,
+}
+
+impl Audience {
+    /// The audience of `case`, read on `conn` (inside a transaction: as it commits); `None`
+    /// when its customer is gone.
+    pub async fn of(
+        conn: &impl Connection,
+        case: &CaseRecord,
+    ) -> Result<Option<Self>, PersistenceError> {
+        let Some(customer) = customers::find_customer(conn, case.customer_id).await? else {
+            return Ok(None);
+        };
+        let management = customers::management(conn, &customer).await?;
+        let recorded = cases::recorded_partners(conn, case.id).await?;
+        Ok(Some(Self {
+            customer,
+            management,
+            recorded,
+        }))
+    }
+
+    /// Whether `viewer` sees the case: `casebridge_domain::visibility::can_see`.
+    pub fn sees(&self, viewer: Viewer) -> bool {
+        can_see(
+            viewer,
+            &CaseAudience {
+                recorded_partners: &self.recorded,
+                customer_domain: self.customer.domain_id,
+                management: &self.management,
+            },
+        )
+    }
+}
+
 /// Loads a case and applies the visibility rule; a case the actor may not see is 404.
 pub async fn visible_case(
     conn: &impl Connection,
@@ -37,23 +81,14 @@ pub async fn visible_case(
     let case = cases::find_case(conn, id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let customer = customers::find_customer(conn, case.customer_id)
+    let audience = Audience::of(conn, &case)
         .await?
+        .filter(|a| a.sees(viewer))
         .ok_or_else(ApiError::not_found)?;
-    let management = customers::management(conn, &customer).await?;
-    let recorded = cases::recorded_partners(conn, id).await?;
-    let audience = CaseAudience {
-        recorded_partners: &recorded,
-        customer_domain: customer.domain_id,
-        management: &management,
-    };
-    if !can_see(viewer, &audience) {
-        return Err(ApiError::not_found());
-    }
     Ok(VisibleCase {
         case,
-        customer,
-        management,
+        customer: audience.customer,
+        management: audience.management,
     })
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
-use casebridge_domain::webhook::{self as rules, DeliveryStatus, DisabledReason};
+use casebridge_domain::webhook as rules;
 use casebridge_domain::{DeliveryId, WebhookId};
 use casebridge_persistence::PersistenceError;
 use casebridge_persistence::repo::webhooks::{
@@ -28,6 +28,7 @@ use crate::webhooks::publish::ping_payload;
 use crate::webhooks::secret::Secret;
 use crate::wire;
 use crate::wire::events::EventType;
+use crate::wire::{DeliveryStatusView, DisabledReasonView};
 
 /// Registers the endpoints.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -40,16 +41,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(ping)
         .service(list_deliveries)
         .service(retry_delivery);
-}
-
-/// Why the service disabled an endpoint.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DisabledReasonView {
-    /// It answered `410 Gone`.
-    Gone,
-    /// Every attempt failed for three days.
-    Failing,
 }
 
 /// A webhook endpoint.
@@ -93,10 +84,7 @@ impl WebhookView {
             event_types: w.event_types.iter().map(|t| (*t).into()).collect(),
             description: w.description.clone(),
             enabled: w.enabled,
-            disabled_reason: w.disabled_reason.map(|r| match r {
-                DisabledReason::Gone => DisabledReasonView::Gone,
-                DisabledReason::Failing => DisabledReasonView::Failing,
-            }),
+            disabled_reason: w.disabled_reason.map(Into::into),
             previous_secret_expire_time: w
                 .previous_secret
                 .as_ref()
@@ -490,18 +478,6 @@ async fn rotate_secret(
     }))
 }
 
-/// Where a delivery stands.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DeliveryStatusView {
-    /// Waiting for its next attempt.
-    Pending,
-    /// An attempt was answered with a 2xx.
-    Delivered,
-    /// Given up: retried for three days, or the endpoint was disabled.
-    Failed,
-}
-
 /// One event sent, or to be sent, to an endpoint.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeliveryView {
@@ -553,11 +529,7 @@ impl DeliveryView {
             id: d.id.to_string(),
             event_id: d.event_id.map(|e| e.to_string()),
             kind: d.event_type.clone(),
-            status: match d.status {
-                DeliveryStatus::Pending => DeliveryStatusView::Pending,
-                DeliveryStatus::Delivered => DeliveryStatusView::Delivered,
-                DeliveryStatus::Failed => DeliveryStatusView::Failed,
-            },
+            status: d.status.into(),
             attempts: d.attempts,
             last_http_status: d.last_http_status,
             last_error: d.last_error.clone(),

@@ -188,15 +188,11 @@ async fn record(
     if !hook.enabled {
         return Ok(false);
     }
-    // Since when the endpoint has owed a delivery it could not make: the oldest event among
-    // its failures since its last success.
-    let failing_since = match sent.outcome {
-        Outcome::Delivered => None,
-        _ => Some(
-            hook.failing_since
-                .map_or(delivery.create_time, |s| s.min(delivery.create_time)),
-        ),
-    };
+    let failing_since = rules::failing_since(
+        hook.failing_since,
+        matches!(sent.outcome, Outcome::Delivered),
+        delivery.create_time,
+    );
     webhooks::set_failing_since(conn, hook.id, failing_since).await?;
     if matches!(sent.outcome, Outcome::Gone) {
         if webhooks::disable(conn, hook.id, DisabledReason::Gone, now).await? {

@@ -3,16 +3,16 @@
 //! an event only if its domain could see the case (or was addressed by the customer event)
 //! when it committed.
 
-use casebridge_domain::visibility::{CaseAudience, can_see};
 use casebridge_domain::{CustomerId, EventId, EventType, Realm, Viewer};
 use casebridge_persistence::repo::audit::{self, AuditActor, EventRecord};
 use casebridge_persistence::repo::cases::{self, CaseRecord};
+use casebridge_persistence::repo::identity;
 use casebridge_persistence::repo::webhooks::{self, Candidate, NewDelivery};
-use casebridge_persistence::repo::{customers, identity};
 use casebridge_persistence::{Connection, PersistenceError};
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::cases::load::Audience;
 use crate::wire::cases::{Case, CaseEvent};
 use crate::wire::events::{
     CaseEventData, CaseEventPayload, CustomerEventData, CustomerEventPayload, PingData,
@@ -116,22 +116,15 @@ async fn seeing(
     case: &CaseRecord,
     candidates: Vec<Candidate>,
 ) -> Result<Vec<Candidate>, PersistenceError> {
-    let Some(customer) = customers::find_customer(conn, case.customer_id).await? else {
+    let Some(audience) = Audience::of(conn, case).await? else {
         return Ok(Vec::new());
-    };
-    let management = customers::management(conn, &customer).await?;
-    let recorded = cases::recorded_partners(conn, case.id).await?;
-    let audience = CaseAudience {
-        recorded_partners: &recorded,
-        customer_domain: customer.domain_id,
-        management: &management,
     };
     Ok(candidates
         .into_iter()
         .filter(|c| {
             c.realm
                 .parse::<Realm>()
-                .is_ok_and(|realm| can_see(Viewer::of(realm, c.domain_id), &audience))
+                .is_ok_and(|realm| audience.sees(Viewer::of(realm, c.domain_id)))
         })
         .collect())
 }

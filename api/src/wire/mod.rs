@@ -37,6 +37,14 @@ macro_rules! wire_enum {
 }
 
 wire_enum!(
+    /// Why the service disabled an endpoint.
+    DisabledReasonView <=> d::webhook::DisabledReason { Gone, Failing }
+);
+wire_enum!(
+    /// Where a delivery stands.
+    DeliveryStatusView <=> d::webhook::DeliveryStatus { Pending, Delivered, Failed }
+);
+wire_enum!(
     /// Where a first-response target stands.
     ServiceLevelStateView <=> d::ServiceLevelState { Running, Met, Breached }
 );
