@@ -8,7 +8,8 @@ and measures them in alternation, ROUNDS times, so that the machine's load falls
 alike. Prints each round and the medians, with each build's share of the ceiling; and for each
 build its seed time and the size of its keyword index.
 
-Endpoints (`--endpoints`, comma-separated): `get` (`GET /v1/cases/{id}`), `search` (`GET
+Endpoints (`--endpoints`, comma-separated): `get` (`GET /v1/cases/{id}`), `list` (`GET
+/v1/cases`, the first page of 10 of a reseller's cases, 64 connections), `search` (`GET
 /v1/cases?q=calendar`, pages of 10, 64 connections), `search1` (the same, 1 connection: a
 search's own latency, without the queue 64 connections build on two cores) and `create`
 (`POST /v1/customers/{id}/cases`, 64 connections: filing, with its event, mail and webhook
@@ -35,6 +36,7 @@ from run import (CEILING, CUSTOMERS, KEYWORD, PAGE, PASSWORD, RESELLERS, WRK_LUA
 
 ENDPOINTS = {
     "get": ("GET /v1/cases/{id}", 64),
+    "list": (f"GET /v1/cases?page_size={PAGE}", 64),
     "search": (f"GET /v1/cases?q={KEYWORD}", 64),
     "search1": (f"GET /v1/cases?q={KEYWORD}, 1 connection", 1),
     "create": ("POST /v1/customers/{id}/cases", 64),
@@ -98,7 +100,8 @@ def start(binary, name, cases, pg_url, backend):
         "description": "Since Monday, shared calendars do not sync on managed phones.",
         "severity": "P3", "language_code": "en-US", "time_zone": "Europe/Berlin"})
     return {"proc": proc, "data": data, "scratch": scratch, "token": token, "found": found,
-            "urls": {"get": f"{base}/v1/cases/{case}", "search": search, "search1": search,
+            "urls": {"get": f"{base}/v1/cases/{case}", "list": f"{base}/v1/cases?page_size={PAGE}",
+                     "search": search, "search1": search,
                      "create": f"{base}/v1/customers/{customer}/cases"},
             "requests": {"create": ("POST", create_body)},
             "seed_seconds": seed_seconds, "index_bytes": index_bytes, "db_bytes": db_bytes}

@@ -14,6 +14,7 @@ use sea_orm::{
 };
 
 use crate::PersistenceError;
+use crate::read::{Reader, SqliteReaders};
 
 /// Pool sizes and timeouts.
 #[derive(Debug, Clone)]
@@ -57,6 +58,8 @@ pub struct Database {
     write: DatabaseConnection,
     backend: Backend,
     sqlite_file: Option<PathBuf>,
+    /// On a SQLite file: the readers that read on the request's own thread ([`crate::read`]).
+    sqlite_reads: Option<std::sync::Arc<SqliteReaders>>,
     /// The lock that makes this process the SQLite file's only user, held while any clone lives.
     _sqlite_lock: Option<std::sync::Arc<std::fs::File>>,
 }
@@ -127,10 +130,18 @@ impl Database {
                 .map_err(|e| PersistenceError::Unavailable(e.to_string()))?;
             SqlxSqliteConnector::from_sqlx_sqlite_pool(reader_pool)
         };
+        // Opened after the pools: the writer has created the file and put it in WAL mode.
+        let sqlite_reads = if in_memory {
+            None
+        } else {
+            let max_idle = usize::try_from(pool.max_connections).unwrap_or(usize::MAX);
+            Some(std::sync::Arc::new(SqliteReaders::open(&file, max_idle)?))
+        };
         Ok(Self {
             read,
             write,
             backend: Backend::Sqlite,
+            sqlite_reads,
             sqlite_file: (!in_memory).then_some(file),
             _sqlite_lock: lock,
         })
@@ -164,6 +175,7 @@ impl Database {
             write: conn,
             backend: Backend::Postgres,
             sqlite_file: None,
+            sqlite_reads: None,
             _sqlite_lock: None,
         })
     }
@@ -181,6 +193,15 @@ impl Database {
     /// The connection for reads.
     pub fn reader(&self) -> &DatabaseConnection {
         &self.read
+    }
+
+    /// Reads outside a transaction, for the queries that can run on either path: on a SQLite
+    /// file on the calling thread ([`crate::read`]), otherwise on [`Self::reader`].
+    pub fn reads(&self) -> Reader<'_> {
+        Reader {
+            orm: &self.read,
+            sqlite: self.sqlite_reads.as_deref(),
+        }
     }
 
     /// The connection for writes outside an explicit transaction.

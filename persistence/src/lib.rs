@@ -6,10 +6,12 @@
 mod db;
 pub mod entities;
 mod error;
+pub mod read;
 pub mod repo;
 
 pub use db::{Backend, Database, PoolSettings};
 pub use error::PersistenceError;
+pub use read::{Reader, Reads};
 /// What repository functions run on: a connection or a transaction.
 pub use sea_orm::ConnectionTrait as Connection;
 /// A write transaction.

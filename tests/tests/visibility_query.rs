@@ -114,24 +114,28 @@ async fn visible_by_query(
     let mut totals = BTreeSet::new();
     let mut after = None;
     loop {
-        let (page, total) = listing::list_cases(
-            db.reader(),
-            &CaseQuery {
-                viewer,
-                customer: filter.customer,
-                q: filter.q.map(str::to_owned),
-                statuses: filter.statuses.clone(),
-                severities: filter.severities.clone(),
-                updated_after: None,
-                service_level: None,
-                now: time::OffsetDateTime::now_utc(),
-                order: filter.order,
-                after,
-                limit: 7,
-            },
-        )
-        .await
-        .unwrap();
+        let query = CaseQuery {
+            viewer,
+            customer: filter.customer,
+            q: filter.q.map(str::to_owned),
+            statuses: filter.statuses.clone(),
+            severities: filter.severities.clone(),
+            updated_after: None,
+            service_level: None,
+            now: time::OffsetDateTime::now_utc(),
+            order: filter.order,
+            after,
+            limit: 7,
+        };
+        let (page, total) = listing::list_cases(db.reader(), &query).await.unwrap();
+        // The same query on the request-thread read path (SQLite files; sea-orm elsewhere)
+        // answers the same page.
+        let same = listing::list_cases(&db.reads(), &query).await.unwrap();
+        assert_eq!(
+            same,
+            (page.clone(), total),
+            "{viewer:?} {filter:?}: the read paths differ"
+        );
         totals.insert(total);
         let Some(last) = page.last() else { break };
         after = Some(listing::CaseCursor::after(last, filter.order));
@@ -671,6 +675,13 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
                 let read = cases::find_visible_case(db.reader(), *id, viewer)
                     .await
                     .unwrap();
+                let same = cases::find_visible_case(&db.reads(), *id, viewer)
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    read, same,
+                    "seed {seed}, {viewer:?}, case {id}: the read paths differ"
+                );
                 assert_eq!(
                     read.map(|c| c.id),
                     rule.contains(id).then_some(*id),

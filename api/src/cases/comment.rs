@@ -118,8 +118,8 @@ pub async fn comment(
     case: CaseId,
     id: CommentId,
 ) -> Result<Comment, ApiError> {
+    seen_case(&state.db.reads(), viewer, case).await?;
     let db = state.db.reader();
-    seen_case(db, viewer, case).await?;
     let comment = comments::find_comment(db, case, id)
         .await?
         .ok_or_else(ApiError::not_found)?;

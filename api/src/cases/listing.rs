@@ -37,7 +37,7 @@ pub async fn list_for(
     let now = state.clock.now();
     let request = state.pages.request::<CaseCursor>(scope, paged)?;
     let (rows, total_size) = listing::list_cases(
-        state.db.reader(),
+        &state.db.reads(),
         &CaseQuery {
             viewer,
             customer: filters.customer,

@@ -11,7 +11,7 @@ use casebridge_persistence::repo::cases::{self, CaseRecord};
 use casebridge_persistence::repo::comments::CommentRecord;
 use casebridge_persistence::repo::customers::{self, CustomerRecord};
 use casebridge_persistence::repo::{identity, locks, to_micros};
-use casebridge_persistence::{Connection, PersistenceError};
+use casebridge_persistence::{Connection, PersistenceError, Reads};
 
 use crate::pagination::{Page, Paged};
 use crate::problem::ApiError;
@@ -106,7 +106,7 @@ pub async fn locked_case(
 
 /// The case, when the viewer sees it (for reads: one query); 404 otherwise.
 pub async fn seen_case(
-    conn: &impl Connection,
+    conn: &impl Reads,
     viewer: Viewer,
     id: CaseId,
 ) -> Result<CaseRecord, ApiError> {
@@ -171,14 +171,17 @@ pub async fn contributions<R: Contribution, V>(
     fetch: impl AsyncFnOnce(Option<(i64, uuid::Uuid)>, u64) -> Result<(Vec<R>, u64), ApiError>,
     view: impl Fn(&R, Option<String>) -> V,
 ) -> Result<Page<V>, ApiError> {
-    let db = state.db.reader();
-    seen_case(db, viewer, id).await?;
+    seen_case(&state.db.reads(), viewer, id).await?;
     let request = state
         .pages
         .request::<(i64, uuid::Uuid)>(format!("case-{kind}|{id}"), paged)?;
     let (rows, total_size) = fetch(request.after, request.fetch()).await?;
     let page = state.pages.page(request, rows, total_size, R::position);
-    let names = domain_names(db, page.items.iter().filter_map(R::contributor_domain)).await?;
+    let names = domain_names(
+        state.db.reader(),
+        page.items.iter().filter_map(R::contributor_domain),
+    )
+    .await?;
     Ok(page.map(|r| {
         let domain = r.contributor_domain().and_then(|d| names.get(&d).cloned());
         view(&r, domain)

@@ -16,8 +16,8 @@ pub async fn timeline(
     id: CaseId,
     paged: &impl Paged,
 ) -> Result<Page<CaseEvent>, ApiError> {
+    seen_case(&state.db.reads(), viewer, id).await?;
     let db = state.db.reader();
-    seen_case(db, viewer, id).await?;
     let request = state
         .pages
         .request::<(i64, uuid::Uuid)>(format!("case-events|{id}"), paged)?;

@@ -254,7 +254,7 @@ async fn get_case(
     actor: Authorized<WorkCases>,
     path: web::Path<CasePath>,
 ) -> Result<HttpResponse, ApiError> {
-    let case = seen_case(state.db.reader(), actor.viewer(), case_id(&path)?).await?;
+    let case = seen_case(&state.db.reads(), actor.viewer(), case_id(&path)?).await?;
     Ok(case_response(
         actix_web::http::StatusCode::OK,
         &case,

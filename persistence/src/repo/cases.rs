@@ -13,8 +13,8 @@ use casebridge_domain::{
 };
 use sea_orm::sea_query::{Alias, Expr, JoinType, Query, SelectStatement};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, ExprTrait,
-    FromQueryResult, QueryFilter, Statement, Value,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, ExprTrait, QueryFilter,
+    Statement, Value,
 };
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -26,6 +26,7 @@ use crate::PersistenceError;
 use crate::entities::{
     case_access, case_classifications, cases, customers, domains, support_partners,
 };
+use crate::read::Reads;
 
 /// A case as stored, with the names the API shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,7 +102,8 @@ pub struct FiledTarget {
     pub due: OffsetDateTime,
 }
 
-#[derive(Debug, FromQueryResult)]
+crate::read_row! {
+#[derive(Debug)]
 struct CaseRow {
     id: Uuid,
     case_number: i64,
@@ -138,6 +140,7 @@ struct CaseRow {
     first_responded_time: Option<i64>,
     target_stopped_time: Option<i64>,
     breach_pending: bool,
+}
 }
 
 fn filed_target(r: &CaseRow) -> Result<Option<FiledTarget>, PersistenceError> {
@@ -334,23 +337,19 @@ fn case_select_from(matches: Option<SelectStatement>) -> SelectStatement {
 }
 
 pub(crate) async fn fetch_cases(
-    conn: &impl ConnectionTrait,
+    conn: &impl Reads,
     q: &SelectStatement,
 ) -> Result<Vec<CaseRecord>, PersistenceError> {
-    conn.query_all(q)
+    conn.rows::<CaseRow>(conn.backend().build(q))
         .await?
-        .iter()
-        .map(|row| {
-            CaseRow::from_query_result(row, "")
-                .map_err(PersistenceError::from)
-                .and_then(CaseRecord::try_from)
-        })
+        .into_iter()
+        .map(CaseRecord::try_from)
         .collect()
 }
 
 /// The case with this id (visibility is the caller's to check).
 pub async fn find_case(
-    conn: &impl ConnectionTrait,
+    conn: &impl Reads,
     id: CaseId,
 ) -> Result<Option<CaseRecord>, PersistenceError> {
     let mut q = case_select();
@@ -363,7 +362,7 @@ pub async fn find_case(
 /// viewer was recorded on the case, whether it is a support partner of the customer), judged by
 /// `casebridge_domain::visibility::can_see` itself.
 pub async fn find_visible_case(
-    conn: &impl ConnectionTrait,
+    conn: &impl Reads,
     id: CaseId,
     viewer: Viewer,
 ) -> Result<Option<CaseRecord>, PersistenceError> {
@@ -372,29 +371,25 @@ pub async fn find_visible_case(
         _ => None,
     };
     let statement = VISIBLE_CASE.statement(
-        conn.get_database_backend(),
+        conn.backend(),
         viewer_domain.is_some(),
         id.as_uuid(),
         viewer_domain.map(|d| d.as_uuid()),
     );
-    let Some(row) = conn.query_one_raw(statement).await? else {
+    let Some((row, facts)) = conn
+        .rows::<(CaseRow, AudienceFacts)>(statement)
+        .await?
+        .into_iter()
+        .next()
+    else {
         return Ok(None);
     };
-    let case = CaseRecord::try_from(CaseRow::from_query_result(&row, "")?)?;
-    let flag = |name: &str| -> Result<bool, PersistenceError> {
-        // EXISTS reads back as a boolean on PostgreSQL and as 0/1 on SQLite.
-        Ok(row
-            .try_get::<bool>("", name)
-            .or_else(|_| row.try_get::<i32>("", name).map(|n| n != 0))?)
-    };
+    let case = CaseRecord::try_from(row)?;
     let (recorded, supports) = match viewer_domain {
-        Some(_) => (flag("viewer_recorded")?, flag("viewer_supports")?),
+        Some(_) => (facts.viewer_recorded != 0, facts.viewer_supports != 0),
         None => (false, false),
     };
-    let reseller_access = match row
-        .try_get::<String>("", "customer_reseller_access")?
-        .as_str()
-    {
+    let reseller_access = match facts.customer_reseller_access.as_str() {
         "granted" => ResellerAccess::Granted,
         "revoked" => ResellerAccess::Revoked,
         other => {
@@ -411,17 +406,30 @@ pub async fn find_visible_case(
             .collect::<Vec<_>>()
     };
     let management = Management {
-        reseller: DomainId::from_uuid(row.try_get("", "customer_reseller_id")?),
+        reseller: DomainId::from_uuid(facts.customer_reseller_id),
         reseller_access,
         support_partners: only_viewer(supports),
     };
     let recorded_partners = only_viewer(recorded);
     let audience = CaseAudience {
         recorded_partners: &recorded_partners,
-        customer_domain: DomainId::from_uuid(row.try_get("", "customer_domain_id")?),
+        customer_domain: DomainId::from_uuid(facts.customer_domain_id),
         management: &management,
     };
     Ok(can_see(viewer, &audience).then_some(case))
+}
+
+crate::read_row! {
+    /// What [`find_visible_case`] reads beside the case for the visibility rule.
+    struct AudienceFacts {
+        customer_domain_id: Uuid,
+        customer_reseller_id: Uuid,
+        customer_reseller_access: String,
+        /// 1 when the viewer (a partner) was recorded on the case.
+        viewer_recorded: i32,
+        /// 1 when the viewer (a partner) supports the case's customer.
+        viewer_supports: i32,
+    }
 }
 
 /// The query of [`find_visible_case`] for the case `id`, with the facts about `partner` when the
@@ -447,9 +455,12 @@ fn visible_case_query(id: Uuid, partner: Option<Uuid>) -> SelectStatement {
         Alias::new("customer_reseller_access"),
     )
     .and_where(Expr::col((cases::Entity, cases::Column::Id)).eq(id));
+    // Always both flags, as 0 or 1 (EXISTS is a boolean on PostgreSQL, an integer on SQLite):
+    // the row reads into `AudienceFacts` on every path.
+    let flag = |exists: Expr| Expr::case(exists, Expr::cust("1")).finally(Expr::cust("0"));
     if let Some(d) = partner {
         q.expr_as(
-            Expr::exists(
+            flag(Expr::exists(
                 Query::select()
                     .expr(Expr::val(1))
                     .from(case_access::Entity)
@@ -461,11 +472,11 @@ fn visible_case_query(id: Uuid, partner: Option<Uuid>) -> SelectStatement {
                         Expr::col((case_access::Entity, case_access::Column::DomainId)).eq(d),
                     )
                     .to_owned(),
-            ),
+            )),
             Alias::new("viewer_recorded"),
         )
         .expr_as(
-            Expr::exists(
+            flag(Expr::exists(
                 Query::select()
                     .expr(Expr::val(1))
                     .from(support_partners::Entity)
@@ -484,9 +495,12 @@ fn visible_case_query(id: Uuid, partner: Option<Uuid>) -> SelectStatement {
                         .eq(d),
                     )
                     .to_owned(),
-            ),
+            )),
             Alias::new("viewer_supports"),
         );
+    } else {
+        q.expr_as(Expr::cust("0"), Alias::new("viewer_recorded"))
+            .expr_as(Expr::cust("0"), Alias::new("viewer_supports"));
     }
     q
 }

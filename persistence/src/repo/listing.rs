@@ -3,7 +3,7 @@
 
 use casebridge_domain::{CaseStatus, CustomerId, DomainId, ServiceLevelState, Severity, Viewer};
 use sea_orm::sea_query::{Alias, Cond, Expr, JoinType, Order, Query, SelectStatement};
-use sea_orm::{ConnectionTrait, DbBackend, ExprTrait};
+use sea_orm::{DbBackend, ExprTrait};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -13,6 +13,7 @@ use super::search::{drives_from_matches, keyword_matches, search_cases, search_t
 use super::to_micros;
 use crate::PersistenceError;
 use crate::entities::{case_access, cases, customers, support_partners};
+use crate::read::Reads;
 
 /// The order of a case list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -256,10 +257,10 @@ fn customers_seen_by_partner(domain: DomainId) -> SelectStatement {
 /// running counts (`partner_case_counts`, `customer_case_counts`: rows per customer, status and
 /// severity) of the customers the viewer sees; otherwise a count of the matching cases.
 pub(crate) async fn count_cases(
-    conn: &impl ConnectionTrait,
+    conn: &impl Reads,
     query: &CaseQuery,
 ) -> Result<u64, PersistenceError> {
-    let backend = conn.get_database_backend();
+    let backend = conn.backend();
     let mut count = Query::select();
     if has_terms(query) || query.updated_after.is_some() || query.service_level.is_some() {
         let matches = drives_from_matches(backend, query);
@@ -309,22 +310,21 @@ pub(crate) async fn count_cases(
             Alias::new("n"),
         );
     }
-    let total: i64 = conn
-        .query_one(&count)
+    let total = conn
+        .rows::<Count>(backend.build(&count))
         .await?
-        .map(|r| r.try_get("", "n"))
-        .transpose()?
-        .unwrap_or(0);
+        .first()
+        .map_or(0, |c| c.n);
     Ok(u64::try_from(total).unwrap_or(0))
 }
 
 /// A page of the cases the viewer sees, and how many match in all.
 #[tracing::instrument(skip_all)]
 pub async fn list_cases(
-    conn: &impl ConnectionTrait,
+    conn: &impl Reads,
     query: &CaseQuery,
 ) -> Result<(Vec<CaseRecord>, u64), PersistenceError> {
-    let backend = conn.get_database_backend();
+    let backend = conn.backend();
     if has_terms(query) {
         return search_cases(conn, query).await;
     }
@@ -340,6 +340,13 @@ pub async fn list_cases(
     let rows = fetch_cases(conn, &q).await?;
     let total = count_cases(conn, query).await?;
     Ok((rows, total))
+}
+
+crate::read_row! {
+    /// A count.
+    struct Count {
+        n: i64,
+    }
 }
 
 fn has_terms(query: &CaseQuery) -> bool {

@@ -19,6 +19,7 @@ use super::listing::{
 };
 use crate::PersistenceError;
 use crate::entities::{case_access, case_comments, cases, customers};
+use crate::read::Reads;
 
 // ---------------------------------------------------------------- writing the index
 
@@ -337,10 +338,10 @@ pub(crate) fn drives_from_matches(
 /// query's cursor and limit), the outer one takes the page; then only the page's cases are
 /// read whole. A page past the end has no row to carry the count, which is then counted apart.
 pub(crate) async fn search_cases(
-    conn: &impl ConnectionTrait,
+    conn: &impl Reads,
     query: &CaseQuery,
 ) -> Result<(Vec<CaseRecord>, u64), PersistenceError> {
-    let backend = conn.get_database_backend();
+    let backend = conn.backend();
     let matches = drives_from_matches(backend, query);
     let from_matches = matches.is_some();
     let mut hits = Query::select();
@@ -372,9 +373,9 @@ pub(crate) async fn search_cases(
     keyset_page(&mut page, query, keys);
     let mut ids = Vec::new();
     let mut total = None;
-    for row in conn.query_all(&page).await? {
-        ids.push(row.try_get::<Uuid>("", "hit_id")?);
-        total = Some(row.try_get::<i64>("", "hit_total")?);
+    for hit in conn.rows::<Hit>(backend.build(&page)).await? {
+        ids.push(hit.hit_id);
+        total = Some(hit.hit_total);
     }
     let total = match total {
         Some(n) => u64::try_from(n).unwrap_or(0),
@@ -392,6 +393,14 @@ pub(crate) async fn search_cases(
         .collect();
     let rows = ids.iter().filter_map(|id| by_id.remove(id)).collect();
     Ok((rows, total))
+}
+
+crate::read_row! {
+    /// A case a keyword search found, and how many it found in all.
+    struct Hit {
+        hit_id: Uuid,
+        hit_total: i64,
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,437 @@
+//! Reads that run where the request runs.
+//!
+//! sqlx-sqlite gives every connection a thread of its own and sends each statement, and each
+//! row of its answer, across a channel to it: on `GET /v1/cases/{id}` that hand-off (futex
+//! waits and wake-ups, task switches) was 41% of the server's CPU, more than SQLite itself.
+//! On SQLite the hot reads therefore go through [`SqliteReaders`]: rusqlite connections taken
+//! from a small idle list by the thread that serves the request, each read one synchronous
+//! call (a point read or a page is tens of microseconds, less than the hand-off it replaces),
+//! statements prepared once per connection and kept. Everything else, and everything on
+//! PostgreSQL, goes through sea-orm as before.
+//!
+//! A query runs on either path from the same sea-query statement, and its rows are read into
+//! the same struct: [`read_row!`](crate::read_row) declares such a struct once and derives
+//! both readings from its one list of fields.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use sea_orm::sea_query::Value;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, QueryResult, Statement};
+
+use crate::PersistenceError;
+
+/// A row a read can return on both paths: from sea-orm's [`QueryResult`] and from rusqlite's
+/// row. Declare one with [`read_row!`](crate::read_row).
+pub trait ReadRow: Sized + Send {
+    /// The row as sea-orm reads it (by column name).
+    fn from_orm(row: &QueryResult) -> Result<Self, DbErr>;
+    /// The row as rusqlite reads it (by column name; a column where the struct expects it is
+    /// found without a search).
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self>;
+}
+
+/// Two row structs read from the same row (a case and the facts beside it).
+impl<A: ReadRow, B: ReadRow> ReadRow for (A, B) {
+    fn from_orm(row: &QueryResult) -> Result<Self, DbErr> {
+        Ok((A::from_orm(row)?, B::from_orm(row)?))
+    }
+
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok((A::from_sqlite(row)?, B::from_sqlite(row)?))
+    }
+}
+
+/// Declares a struct whose rows [`Reads`] can return on both paths, from one list of fields:
+/// each field is read from the column of its name.
+#[macro_export]
+macro_rules! read_row {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $($(#[$field_meta:meta])* $field_vis:vis $field:ident : $ty:ty),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        $vis struct $name {
+            $($(#[$field_meta])* $field_vis $field: $ty),*
+        }
+
+        impl $crate::read::ReadRow for $name {
+            fn from_orm(
+                row: &::sea_orm::QueryResult,
+            ) -> ::std::result::Result<Self, ::sea_orm::DbErr> {
+                Ok(Self {
+                    $($field: row.try_get::<$ty>("", stringify!($field))?),*
+                })
+            }
+
+            fn from_sqlite(row: &::rusqlite::Row<'_>) -> ::rusqlite::Result<Self> {
+                let mut at = 0usize;
+                Ok(Self {
+                    $($field: $crate::read::column(row, &mut at, stringify!($field))?),*
+                })
+            }
+        }
+    };
+}
+
+/// The column `name` of `row`, looked for first at `*at` (where the struct's order expects it),
+/// then by name; `*at` moves past the column found.
+#[doc(hidden)]
+pub fn column<T: rusqlite::types::FromSql>(
+    row: &rusqlite::Row<'_>,
+    at: &mut usize,
+    name: &str,
+) -> rusqlite::Result<T> {
+    let statement = row.as_ref();
+    let index = match statement.column_name(*at) {
+        Ok(found) if found == name => *at,
+        _ => statement.column_index(name)?,
+    };
+    *at = index + 1;
+    row.get(index)
+}
+
+/// Where a read runs: sea-orm's connection (PostgreSQL, a transaction, an in-memory SQLite
+/// database), or on SQLite the connections of [`SqliteReaders`].
+pub trait Reads: Sync {
+    /// The sea-orm connection, for reads that have no second path.
+    type Orm: ConnectionTrait + Sync;
+
+    /// The sea-orm connection.
+    fn orm(&self) -> &Self::Orm;
+
+    /// The statement's rows.
+    fn rows<T: ReadRow>(
+        &self,
+        statement: Statement,
+    ) -> impl Future<Output = Result<Vec<T>, PersistenceError>> + Send;
+
+    /// Which database engine answers.
+    fn backend(&self) -> DbBackend {
+        self.orm().get_database_backend()
+    }
+}
+
+/// Every sea-orm connection and transaction reads through sea-orm.
+impl<C: ConnectionTrait + Sync> Reads for C {
+    type Orm = C;
+
+    fn orm(&self) -> &C {
+        self
+    }
+
+    async fn rows<T: ReadRow>(&self, statement: Statement) -> Result<Vec<T>, PersistenceError> {
+        self.query_all_raw(statement)
+            .await?
+            .iter()
+            .map(|row| T::from_orm(row).map_err(PersistenceError::from))
+            .collect()
+    }
+}
+
+/// The database's reads outside a transaction: [`crate::Database::reads`].
+#[derive(Debug, Clone, Copy)]
+pub struct Reader<'a> {
+    pub(crate) orm: &'a DatabaseConnection,
+    pub(crate) sqlite: Option<&'a SqliteReaders>,
+}
+
+impl Reads for Reader<'_> {
+    type Orm = DatabaseConnection;
+
+    fn orm(&self) -> &DatabaseConnection {
+        self.orm
+    }
+
+    async fn rows<T: ReadRow>(&self, statement: Statement) -> Result<Vec<T>, PersistenceError> {
+        match self.sqlite {
+            Some(sqlite) => sqlite.rows(&statement),
+            None => self.orm.rows(statement).await,
+        }
+    }
+}
+
+/// Read-only rusqlite connections to the SQLite file, used by whichever thread reads.
+///
+/// A read takes an idle connection (a mutex held for a push or a pop, never across the
+/// read), or opens one when none is idle; it never waits for another read. At most
+/// `max_idle` are kept afterwards.
+#[derive(Debug)]
+pub struct SqliteReaders {
+    file: PathBuf,
+    idle: Mutex<Vec<rusqlite::Connection>>,
+    max_idle: usize,
+}
+
+/// Statements a connection keeps prepared (each fixed-shape read is one).
+const STATEMENT_CACHE: usize = 128;
+
+impl SqliteReaders {
+    /// Readers of `file`, opening one now to check that it can be read.
+    pub(crate) fn open(file: &Path, max_idle: usize) -> Result<Self, PersistenceError> {
+        let readers = Self {
+            file: file.to_path_buf(),
+            idle: Mutex::new(Vec::new()),
+            max_idle: max_idle.max(1),
+        };
+        let first = readers.connect().map_err(sqlite_error)?;
+        readers.put_back(first);
+        Ok(readers)
+    }
+
+    fn connect(&self) -> rusqlite::Result<rusqlite::Connection> {
+        use rusqlite::OpenFlags;
+        // Opened read-write (a reader of a WAL database must be able to write its -shm index)
+        // and then made read-only for every statement.
+        let conn = rusqlite::Connection::open_with_flags(
+            &self.file,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.pragma_update(None, "query_only", true)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Ok(conn)
+    }
+
+    fn take(&self) -> rusqlite::Result<rusqlite::Connection> {
+        let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        match idle {
+            Some(conn) => Ok(conn),
+            None => self.connect(),
+        }
+    }
+
+    fn put_back(&self, conn: rusqlite::Connection) {
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < self.max_idle
+        {
+            idle.push(conn);
+        }
+    }
+
+    /// The statement's rows, read on this thread.
+    pub(crate) fn rows<T: ReadRow>(
+        &self,
+        statement: &Statement,
+    ) -> Result<Vec<T>, PersistenceError> {
+        let conn = self.take().map_err(sqlite_error)?;
+        let rows = read_rows(&conn, statement);
+        // A connection that failed is not kept: the next read opens a fresh one.
+        if rows.is_ok() {
+            self.put_back(conn);
+        }
+        rows
+    }
+}
+
+fn read_rows<T: ReadRow>(
+    conn: &rusqlite::Connection,
+    statement: &Statement,
+) -> Result<Vec<T>, PersistenceError> {
+    let mut prepared = conn.prepare_cached(&statement.sql).map_err(sqlite_error)?;
+    let values = statement
+        .values
+        .as_ref()
+        .map(|v| v.0.as_slice())
+        .unwrap_or(&[]);
+    let params = values
+        .iter()
+        .map(sqlite_value)
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut rows = prepared
+        .query(rusqlite::params_from_iter(params.iter()))
+        .map_err(sqlite_error)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(sqlite_error)? {
+        out.push(T::from_sqlite(row).map_err(sqlite_error)?);
+    }
+    Ok(out)
+}
+
+/// A statement's value as SQLite stores it, exactly as sqlx binds it: booleans as 0/1, UUIDs
+/// as their 16 bytes, JSON as its text. A kind of value this service does not store is an
+/// error, never a guess.
+fn sqlite_value(value: &Value) -> Result<rusqlite::types::Value, PersistenceError> {
+    use rusqlite::types::Value as Sql;
+    let int = |v: Option<i64>| v.map_or(Sql::Null, Sql::Integer);
+    Ok(match value {
+        Value::Bool(v) => int(v.map(i64::from)),
+        Value::TinyInt(v) => int(v.map(i64::from)),
+        Value::SmallInt(v) => int(v.map(i64::from)),
+        Value::Int(v) => int(v.map(i64::from)),
+        Value::BigInt(v) => int(*v),
+        Value::TinyUnsigned(v) => int(v.map(i64::from)),
+        Value::SmallUnsigned(v) => int(v.map(i64::from)),
+        Value::Unsigned(v) => int(v.map(i64::from)),
+        Value::BigUnsigned(v) => match v {
+            None => Sql::Null,
+            Some(n) => Sql::Integer(i64::try_from(*n).map_err(|_| {
+                PersistenceError::Config(format!("{n} does not fit SQLite's integers"))
+            })?),
+        },
+        Value::Float(v) => v.map_or(Sql::Null, |f| Sql::Real(f64::from(f))),
+        Value::Double(v) => v.map_or(Sql::Null, Sql::Real),
+        Value::String(v) => v.as_ref().map_or(Sql::Null, |s| Sql::Text(s.to_string())),
+        Value::Char(v) => v.map_or(Sql::Null, |c| Sql::Text(c.to_string())),
+        Value::Bytes(v) => v.as_ref().map_or(Sql::Null, |b| Sql::Blob(b.to_vec())),
+        Value::Uuid(v) => v.map_or(Sql::Null, |u| Sql::Blob(u.as_bytes().to_vec())),
+        Value::Json(v) => v.as_ref().map_or(Sql::Null, |j| Sql::Text(j.to_string())),
+        other => {
+            return Err(PersistenceError::Config(format!(
+                "a {other:?} value is not read on the SQLite read path"
+            )));
+        }
+    })
+}
+
+/// rusqlite's errors as the layer's: a busy or unopenable file is the database unavailable, a
+/// value of the wrong type is corrupt data, anything else a database error.
+fn sqlite_error(err: rusqlite::Error) -> PersistenceError {
+    use rusqlite::ErrorCode;
+    match &err {
+        rusqlite::Error::SqliteFailure(e, _)
+            if matches!(
+                e.code,
+                ErrorCode::DatabaseBusy
+                    | ErrorCode::DatabaseLocked
+                    | ErrorCode::CannotOpen
+                    | ErrorCode::NotADatabase
+            ) =>
+        {
+            PersistenceError::Unavailable(err.to_string())
+        }
+        rusqlite::Error::FromSqlConversionFailure(..)
+        | rusqlite::Error::InvalidColumnType(..)
+        | rusqlite::Error::IntegralValueOutOfRange(..) => {
+            PersistenceError::Corrupt(err.to_string())
+        }
+        _ => PersistenceError::Db(DbErr::Custom(err.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::{Database, PoolSettings};
+
+    crate::read_row! {
+        #[derive(Debug, PartialEq)]
+        struct Sample {
+            id: Uuid,
+            small: i16,
+            big: i64,
+            flag: bool,
+            name: String,
+            note: Option<String>,
+            other: Option<Uuid>,
+        }
+    }
+
+    async fn sqlite_file() -> (tempfile::TempDir, Database) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let db = Database::connect(&url, &PoolSettings::default())
+            .await
+            .unwrap();
+        db.writer()
+            .execute_unprepared(
+                "CREATE TABLE sample (id uuid_text PRIMARY KEY, small smallint NOT NULL, \
+                 big bigint NOT NULL, flag boolean NOT NULL, name text NOT NULL, note text, \
+                 other uuid_text)",
+            )
+            .await
+            .unwrap();
+        (dir, db)
+    }
+
+    /// Rows written through sqlx (as every write is) read the same on both paths, with every
+    /// kind of value bound as sqlx binds it: a UUID, a boolean, integers and text compared in
+    /// the WHERE clause find the row on the rusqlite path too.
+    #[tokio::test]
+    async fn both_paths_read_what_sqlx_wrote_with_values_bound_alike() {
+        let (_dir, db) = sqlite_file().await;
+        assert!(
+            db.reads().sqlite.is_some(),
+            "a SQLite file reads on the request's thread"
+        );
+        let rows = [
+            (
+                Uuid::now_v7(),
+                3_i16,
+                1_i64 << 40,
+                true,
+                "é \u{1F600}",
+                None,
+                Some(Uuid::now_v7()),
+            ),
+            (Uuid::now_v7(), -2, -7, false, "b", Some("n"), None),
+        ];
+        for (id, small, big, flag, name, note, other) in &rows {
+            let insert = Query::insert()
+                .into_table(Alias::new("sample"))
+                .columns(["id", "small", "big", "flag", "name", "note", "other"].map(Alias::new))
+                .values_panic([
+                    (*id).into(),
+                    (*small).into(),
+                    (*big).into(),
+                    (*flag).into(),
+                    (*name).into(),
+                    note.map(str::to_owned).into(),
+                    (*other).into(),
+                ])
+                .to_owned();
+            db.writer().execute(&insert).await.unwrap();
+        }
+        for (id, small, big, flag, name, _, _) in &rows {
+            let select = Query::select()
+                .columns(["id", "small", "big", "flag", "name", "note", "other"].map(Alias::new))
+                .from(Alias::new("sample"))
+                .and_where(Expr::col(Alias::new("id")).eq(*id))
+                .and_where(Expr::col(Alias::new("small")).eq(*small))
+                .and_where(Expr::col(Alias::new("big")).eq(*big))
+                .and_where(Expr::col(Alias::new("flag")).eq(*flag))
+                .and_where(Expr::col(Alias::new("name")).eq(*name))
+                .to_owned();
+            let statement = DbBackend::Sqlite.build(&select);
+            let on_thread: Vec<Sample> = db.reads().rows(statement.clone()).await.unwrap();
+            let through_sqlx: Vec<Sample> = db.reader().rows(statement).await.unwrap();
+            assert_eq!(on_thread.len(), 1);
+            assert_eq!(on_thread, through_sqlx);
+            assert_eq!(on_thread[0].id, *id);
+        }
+    }
+
+    /// A read right after a commit sees it (each read takes a fresh snapshot), and a column
+    /// the struct expects elsewhere is still found by its name.
+    #[tokio::test]
+    async fn a_read_sees_the_last_commit_and_finds_columns_by_name() {
+        let (_dir, db) = sqlite_file().await;
+        let reads = db.reads();
+        let count = "SELECT name, other, note, flag, big, small, id FROM sample";
+        let stmt = || Statement::from_string(DbBackend::Sqlite, count);
+        assert!(reads.rows::<Sample>(stmt()).await.unwrap().is_empty());
+        for i in 0..3_i64 {
+            db.writer()
+                .execute_unprepared(&format!(
+                    "INSERT INTO sample VALUES (randomblob(16), 1, {i}, 1, 'x', NULL, NULL)"
+                ))
+                .await
+                .unwrap();
+            let read = reads.rows::<Sample>(stmt()).await.unwrap();
+            assert_eq!(read.len(), usize::try_from(i + 1).unwrap());
+        }
+    }
+
+    /// A value of a kind the service never stores is refused, not bound as something else.
+    #[test]
+    fn an_unknown_kind_of_value_is_an_error() {
+        assert!(sqlite_value(&Value::TimeDate(None)).is_err());
+        assert!(sqlite_value(&Value::BigUnsigned(Some(u64::MAX))).is_err());
+    }
+}
