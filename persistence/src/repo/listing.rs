@@ -261,6 +261,17 @@ pub(crate) async fn count_cases(
     query: &CaseQuery,
 ) -> Result<u64, PersistenceError> {
     let backend = conn.backend();
+    let count = count_query(backend, query);
+    let total = conn
+        .rows::<Count>(backend.build(&count))
+        .await?
+        .first()
+        .map_or(0, |c| c.n);
+    Ok(u64::try_from(total).unwrap_or(0))
+}
+
+/// The statement of [`count_cases`].
+fn count_query(backend: DbBackend, query: &CaseQuery) -> SelectStatement {
     let mut count = Query::select();
     if has_terms(query) || query.updated_after.is_some() || query.service_level.is_some() {
         let matches = drives_from_matches(backend, query);
@@ -310,12 +321,7 @@ pub(crate) async fn count_cases(
             Alias::new("n"),
         );
     }
-    let total = conn
-        .rows::<Count>(backend.build(&count))
-        .await?
-        .first()
-        .map_or(0, |c| c.n);
-    Ok(u64::try_from(total).unwrap_or(0))
+    count
 }
 
 /// A page of the cases the viewer sees, and how many match in all.
