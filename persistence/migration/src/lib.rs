@@ -22,6 +22,7 @@ mod m20261130_000003_add_service_levels;
 mod m20261130_000004_qualify_keyword_index;
 mod m20261130_000005_order_events;
 mod m20261130_000006_create_webhooks;
+mod m20261130_000007_cover_customers_seen_by_reseller;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000004_qualify_keyword_index::Migration),
             Box::new(m20261130_000005_order_events::Migration),
             Box::new(m20261130_000006_create_webhooks::Migration),
+            Box::new(m20261130_000007_cover_customers_seen_by_reseller::Migration),
         ]
     }
 }
