@@ -134,13 +134,9 @@ impl Database {
         let sqlite_reads = if in_memory {
             None
         } else {
-            // A read holds its connection only while it runs on its thread, never across an
-            // await: one per thread that serves requests at once is all that stays useful, and
-            // every idle connection keeps a page cache of its own.
-            let threads = std::thread::available_parallelism().map_or(1, usize::from);
-            let max_idle = usize::try_from(pool.max_connections)
-                .unwrap_or(usize::MAX)
-                .min(threads);
+            // Taken last in, first out: only as many stay open as reads ever ran at once (one
+            // per serving thread, as a read never holds its connection across an await).
+            let max_idle = usize::try_from(pool.max_connections).unwrap_or(usize::MAX);
             Some(std::sync::Arc::new(SqliteReaders::open(&file, max_idle)?))
         };
         Ok(Self {

@@ -6,16 +6,18 @@
 //! On SQLite the hot reads therefore go through [`SqliteReaders`]: rusqlite connections taken
 //! from a small idle list by the thread that serves the request, each read one synchronous
 //! call (a point read or a page is tens of microseconds, less than the hand-off it replaces),
-//! statements prepared once per connection and kept. Everything else, and everything on
-//! PostgreSQL, goes through sea-orm as before.
+//! statements prepared once per connection and kept. A read that outruns
+//! [`ON_THREAD_BUDGET`] or meets a lock is read again through sea-orm, off the serving thread.
+//! Everything else, and everything on PostgreSQL, goes through sea-orm as before.
 //!
 //! A query runs on either path from the same sea-query statement, and its rows are read into
 //! the same struct: [`read_row!`](crate::read_row) declares such a struct once and derives
 //! both readings from its one list of fields.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use sea_orm::sea_query::Value;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, QueryResult, Statement};
@@ -27,9 +29,14 @@ use crate::PersistenceError;
 pub trait ReadRow: Sized + Send {
     /// The row as sea-orm reads it (by column name).
     fn from_orm(row: &QueryResult) -> Result<Self, DbErr>;
-    /// The row as rusqlite reads it (by column name; a column where the struct expects it is
-    /// found without a search).
-    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self>;
+    /// The row as rusqlite reads it, from column `*at` on (by column name; a column where the
+    /// struct expects it is found without a search); `*at` ends past its last column.
+    fn from_sqlite_at(row: &rusqlite::Row<'_>, at: &mut usize) -> rusqlite::Result<Self>;
+
+    /// The row as rusqlite reads it.
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Self::from_sqlite_at(row, &mut 0)
+    }
 }
 
 /// Two row structs read from the same row (a case and the facts beside it).
@@ -38,8 +45,9 @@ impl<A: ReadRow, B: ReadRow> ReadRow for (A, B) {
         Ok((A::from_orm(row)?, B::from_orm(row)?))
     }
 
-    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
-        Ok((A::from_sqlite(row)?, B::from_sqlite(row)?))
+    /// B's columns are looked for after A's, so a name both select reads as each its own.
+    fn from_sqlite_at(row: &rusqlite::Row<'_>, at: &mut usize) -> rusqlite::Result<Self> {
+        Ok((A::from_sqlite_at(row, at)?, B::from_sqlite_at(row, at)?))
     }
 }
 
@@ -67,10 +75,12 @@ macro_rules! read_row {
                 })
             }
 
-            fn from_sqlite(row: &::rusqlite::Row<'_>) -> ::rusqlite::Result<Self> {
-                let mut at = 0usize;
+            fn from_sqlite_at(
+                row: &::rusqlite::Row<'_>,
+                at: &mut usize,
+            ) -> ::rusqlite::Result<Self> {
                 Ok(Self {
-                    $($field: $crate::read::column(row, &mut at, stringify!($field))?),*
+                    $($field: $crate::read::column(row, at, stringify!($field))?),*
                 })
             }
         }
@@ -78,7 +88,7 @@ macro_rules! read_row {
 }
 
 /// The column `name` of `row`, looked for first at `*at` (where the struct's order expects it),
-/// then by name; `*at` moves past the column found.
+/// then among the columns after it, then among all; `*at` moves past the column found.
 #[doc(hidden)]
 pub fn column<T: rusqlite::types::FromSql>(
     row: &rusqlite::Row<'_>,
@@ -86,9 +96,10 @@ pub fn column<T: rusqlite::types::FromSql>(
     name: &str,
 ) -> rusqlite::Result<T> {
     let statement = row.as_ref();
-    let index = match statement.column_name(*at) {
-        Ok(found) if found == name => *at,
-        _ => statement.column_index(name)?,
+    let named = |i: &usize| statement.column_name(*i).is_ok_and(|found| found == name);
+    let index = match (*at..statement.column_count()).find(named) {
+        Some(i) => i,
+        None => statement.column_index(name)?,
     };
     *at = index + 1;
     row.get(index)
@@ -147,10 +158,14 @@ impl Reads for Reader<'_> {
     }
 
     async fn rows<T: ReadRow>(&self, statement: Statement) -> Result<Vec<T>, PersistenceError> {
-        match self.sqlite {
-            Some(sqlite) => sqlite.rows(&statement),
-            None => self.orm.rows(statement).await,
+        if let Some(sqlite) = self.sqlite
+            && let Some(rows) = sqlite.rows(&statement)?
+        {
+            return Ok(rows);
         }
+        // No SQLite file, or a read that outran its time on the serving thread or met a
+        // lock: read through sea-orm, off the serving thread.
+        self.orm.rows(statement).await
     }
 }
 
@@ -158,16 +173,43 @@ impl Reads for Reader<'_> {
 ///
 /// A read takes an idle connection (a mutex held for a push or a pop, never across the
 /// read), or opens one when none is idle; it never waits for another read. At most
-/// `max_idle` are kept afterwards.
+/// `max_idle` are kept afterwards (taken last in, first out: only as many stay open as reads
+/// ever ran at once).
+///
+/// A read holds up every other request of its thread while it runs, so it gets
+/// [`ON_THREAD_BUDGET`]: one that runs longer (a provider's search on a common word, a count
+/// over most cases) is interrupted by SQLite's progress handler, as is one that finds the file
+/// locked, and [`Reader`] reads it again through sea-orm, off the serving thread.
 #[derive(Debug)]
 pub struct SqliteReaders {
     file: PathBuf,
-    idle: Mutex<Vec<rusqlite::Connection>>,
+    idle: Mutex<Vec<ReaderConnection>>,
     max_idle: usize,
+    /// What the connections' deadlines count from.
+    epoch: Instant,
+}
+
+/// A rusqlite connection and the deadline its progress handler enforces (nanoseconds after
+/// [`SqliteReaders::epoch`]).
+#[derive(Debug)]
+struct ReaderConnection {
+    conn: rusqlite::Connection,
+    deadline: Arc<AtomicU64>,
 }
 
 /// Statements a connection keeps prepared (each fixed-shape read is one).
 const STATEMENT_CACHE: usize = 128;
+
+/// How long a read may keep the serving thread before it is read again off it. A case, a
+/// page and its count, a search of a partner's matches take well under a millisecond.
+pub const ON_THREAD_BUDGET: Duration = Duration::from_millis(20);
+
+/// SQLite virtual-machine steps between two looks at the clock.
+const PROGRESS_STEPS: std::ffi::c_int = 1_000;
+
+/// How long a read on the serving thread waits for a lock (a checkpoint, another process)
+/// before it is read again off the thread, where sea-orm waits up to 10 s.
+const ON_THREAD_BUSY: Duration = Duration::from_millis(50);
 
 impl SqliteReaders {
     /// Readers of `file`, opening one now to check that it can be read.
@@ -176,13 +218,14 @@ impl SqliteReaders {
             file: file.to_path_buf(),
             idle: Mutex::new(Vec::new()),
             max_idle: max_idle.max(1),
+            epoch: Instant::now(),
         };
         let first = readers.connect().map_err(sqlite_error)?;
         readers.put_back(first);
         Ok(readers)
     }
 
-    fn connect(&self) -> rusqlite::Result<rusqlite::Connection> {
+    fn connect(&self) -> rusqlite::Result<ReaderConnection> {
         use rusqlite::OpenFlags;
         // Opened read-write (a reader of a WAL database must be able to write its -shm index)
         // and then made read-only for every statement.
@@ -190,13 +233,19 @@ impl SqliteReaders {
             &self.file,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.busy_timeout(ON_THREAD_BUSY)?;
         conn.pragma_update(None, "query_only", true)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        Ok(conn)
+        let deadline = Arc::new(AtomicU64::new(u64::MAX));
+        let (epoch, until) = (self.epoch, deadline.clone());
+        conn.progress_handler(
+            PROGRESS_STEPS,
+            Some(move || nanos_since(epoch) > until.load(Ordering::Relaxed)),
+        )?;
+        Ok(ReaderConnection { conn, deadline })
     }
 
-    fn take(&self) -> rusqlite::Result<rusqlite::Connection> {
+    fn take(&self) -> rusqlite::Result<ReaderConnection> {
         let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
         match idle {
             Some(conn) => Ok(conn),
@@ -204,7 +253,7 @@ impl SqliteReaders {
         }
     }
 
-    fn put_back(&self, conn: rusqlite::Connection) {
+    fn put_back(&self, conn: ReaderConnection) {
         if let Ok(mut idle) = self.idle.lock()
             && idle.len() < self.max_idle
         {
@@ -212,42 +261,89 @@ impl SqliteReaders {
         }
     }
 
-    /// The statement's rows, read on this thread.
+    /// The statement's rows, read on this thread; `None` when the read ran past
+    /// [`ON_THREAD_BUDGET`] or found the file locked, to be read again off the thread.
     pub(crate) fn rows<T: ReadRow>(
         &self,
         statement: &Statement,
-    ) -> Result<Vec<T>, PersistenceError> {
-        let conn = self.take().map_err(sqlite_error)?;
-        let rows = read_rows(&conn, statement);
-        // A connection that failed is not kept: the next read opens a fresh one.
-        if rows.is_ok() {
-            self.put_back(conn);
+    ) -> Result<Option<Vec<T>>, PersistenceError> {
+        let reader = self.take().map_err(sqlite_error)?;
+        let budget = u64::try_from(ON_THREAD_BUDGET.as_nanos()).unwrap_or(u64::MAX);
+        reader.deadline.store(
+            nanos_since(self.epoch).saturating_add(budget),
+            Ordering::Relaxed,
+        );
+        let read = read_rows(&reader.conn, statement);
+        reader.deadline.store(u64::MAX, Ordering::Relaxed);
+        match read {
+            Ok(rows) => {
+                self.put_back(reader);
+                Ok(Some(rows))
+            }
+            Err(Failed::Sqlite(err)) if outran_or_locked(&err) => {
+                tracing::debug!(error = %err, "a read left the serving thread");
+                self.put_back(reader);
+                Ok(None)
+            }
+            // A connection that failed is not kept: the next read opens a fresh one.
+            Err(Failed::Sqlite(err)) => Err(sqlite_error(err)),
+            Err(Failed::Value(err)) => {
+                self.put_back(reader);
+                Err(err)
+            }
         }
-        rows
+    }
+}
+
+/// Nanoseconds since `epoch`.
+fn nanos_since(epoch: Instant) -> u64 {
+    u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Whether a read was interrupted by its budget or met a lock: worth reading again elsewhere.
+fn outran_or_locked(err: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode;
+    matches!(
+        err,
+        rusqlite::Error::SqliteFailure(e, _) if matches!(
+            e.code,
+            ErrorCode::OperationInterrupted | ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked
+        )
+    )
+}
+
+/// Why a read on the serving thread failed: SQLite's error, or a value it cannot bind.
+enum Failed {
+    Sqlite(rusqlite::Error),
+    Value(PersistenceError),
+}
+
+impl From<rusqlite::Error> for Failed {
+    fn from(err: rusqlite::Error) -> Self {
+        Failed::Sqlite(err)
     }
 }
 
 fn read_rows<T: ReadRow>(
     conn: &rusqlite::Connection,
     statement: &Statement,
-) -> Result<Vec<T>, PersistenceError> {
+) -> Result<Vec<T>, Failed> {
     let values = statement
         .values
         .as_ref()
         .map(|v| v.0.as_slice())
         .unwrap_or(&[]);
     let (sql, values) = inline_limit(&statement.sql, values);
-    let mut prepared = conn.prepare_cached(&sql).map_err(sqlite_error)?;
     let params = values
         .iter()
         .map(sqlite_value)
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut rows = prepared
-        .query(rusqlite::params_from_iter(params.iter()))
-        .map_err(sqlite_error)?;
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Failed::Value)?;
+    let mut prepared = conn.prepare_cached(&sql)?;
+    let mut rows = prepared.query(rusqlite::params_from_iter(params.iter()))?;
     let mut out = Vec::new();
-    while let Some(row) = rows.next().map_err(sqlite_error)? {
-        out.push(T::from_sqlite(row).map_err(sqlite_error)?);
+    while let Some(row) = rows.next()? {
+        out.push(T::from_sqlite(row)?);
     }
     Ok(out)
 }
@@ -283,7 +379,7 @@ fn sqlite_value(value: &Value) -> Result<rusqlite::types::Value, PersistenceErro
         Value::BigUnsigned(v) => match v {
             None => Sql::Null,
             Some(n) => Sql::Integer(i64::try_from(*n).map_err(|_| {
-                PersistenceError::Config(format!("{n} does not fit SQLite's integers"))
+                PersistenceError::Db(DbErr::Custom(format!("{n} does not fit SQLite's integers")))
             })?),
         },
         Value::Float(v) => v.map_or(Sql::Null, |f| Sql::Real(f64::from(f))),
@@ -293,29 +389,35 @@ fn sqlite_value(value: &Value) -> Result<rusqlite::types::Value, PersistenceErro
         Value::Bytes(v) => v.as_ref().map_or(Sql::Null, |b| Sql::Blob(b.to_vec())),
         Value::Uuid(v) => v.map_or(Sql::Null, |u| Sql::Blob(u.as_bytes().to_vec())),
         Value::Json(v) => v.as_ref().map_or(Sql::Null, |j| Sql::Text(j.to_string())),
+        Value::Enum(v) => match v {
+            sea_orm::sea_query::OptionEnum::Some(e) => Sql::Text(e.value.to_string()),
+            sea_orm::sea_query::OptionEnum::None(_) => Sql::Null,
+        },
         other => {
-            return Err(PersistenceError::Config(format!(
+            return Err(PersistenceError::Db(DbErr::Custom(format!(
                 "a {other:?} value is not read on the SQLite read path"
-            )));
+            ))));
         }
     })
 }
 
 /// rusqlite's errors as the layer's: a busy or unopenable file is the database unavailable, a
-/// value of the wrong type is corrupt data, anything else a database error.
+/// damaged file or a value of the wrong type is corrupt data, anything else a database error.
 fn sqlite_error(err: rusqlite::Error) -> PersistenceError {
     use rusqlite::ErrorCode;
     match &err {
         rusqlite::Error::SqliteFailure(e, _)
             if matches!(
                 e.code,
-                ErrorCode::DatabaseBusy
-                    | ErrorCode::DatabaseLocked
-                    | ErrorCode::CannotOpen
-                    | ErrorCode::NotADatabase
+                ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::CannotOpen
             ) =>
         {
             PersistenceError::Unavailable(err.to_string())
+        }
+        rusqlite::Error::SqliteFailure(e, _)
+            if matches!(e.code, ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) =>
+        {
+            PersistenceError::Corrupt(err.to_string())
         }
         rusqlite::Error::FromSqlConversionFailure(..)
         | rusqlite::Error::InvalidColumnType(..)
@@ -462,9 +564,9 @@ mod tests {
         let (sql, rest) = inline_limit(&statement.sql, values);
         assert!(sql.ends_with(" LIMIT 11"), "{sql}");
         assert_eq!(rest.len(), 1);
-        let conn = db.reads().sqlite.unwrap().take().unwrap();
+        let conn = db.reads().sqlite.unwrap().take().unwrap().conn;
         for _ in 0..3 {
-            let rows = read_rows::<Id>(&conn, &statement).unwrap();
+            let rows = read_rows::<Id>(&conn, &statement).ok().unwrap();
             assert!(rows.iter().all(|r| !r.id.is_nil()));
         }
         let inlined = conn.prepare_cached(&sql).unwrap();
@@ -485,6 +587,47 @@ mod tests {
     crate::read_row! {
         struct Id {
             id: Uuid,
+        }
+    }
+
+    /// A read that would hold the serving thread past its budget is interrupted there and
+    /// answered through sea-orm instead, with the whole answer.
+    #[tokio::test]
+    async fn a_read_past_its_budget_is_answered_off_the_serving_thread() {
+        let (_dir, db) = sqlite_file().await;
+        let long = Statement::from_string(
+            DbBackend::Sqlite,
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) \
+             SELECT COUNT(*) AS n FROM c",
+        );
+        let readers = db.reads().sqlite.unwrap();
+        assert!(
+            readers.rows::<N>(&long).unwrap().is_none(),
+            "interrupted on the thread"
+        );
+        let answer: Vec<N> = db.reads().rows(long).await.unwrap();
+        assert_eq!(
+            answer.into_iter().map(|r| r.n).collect::<Vec<_>>(),
+            [3_000_000]
+        );
+        // The interrupted connection was kept and reads again at once.
+        let short = Statement::from_string(DbBackend::Sqlite, "SELECT 7 AS n");
+        let seven = readers.rows::<N>(&short).unwrap().unwrap();
+        assert_eq!(seven[0].n, 7);
+    }
+
+    /// Two structs read from one row each find their own column of a name both select.
+    #[tokio::test]
+    async fn a_pair_of_structs_reads_each_its_own_column_of_a_shared_name() {
+        let (_dir, db) = sqlite_file().await;
+        let both = Statement::from_string(DbBackend::Sqlite, "SELECT 1 AS n, 2 AS n");
+        let rows: Vec<(N, N)> = db.reads().rows(both).await.unwrap();
+        assert_eq!((rows[0].0.n, rows[0].1.n), (1, 2));
+    }
+
+    crate::read_row! {
+        struct N {
+            n: i64,
         }
     }
 

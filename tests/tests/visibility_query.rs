@@ -136,6 +136,22 @@ async fn visible_by_query(
             (page.clone(), total),
             "{viewer:?} {filter:?}: the read paths differ"
         );
+        // An update-time bound that every case meets counts the matching cases themselves
+        // (not the running counts): the same page and total, on both paths.
+        let bounded = CaseQuery {
+            updated_after: Some(OffsetDateTime::UNIX_EPOCH),
+            ..query.clone()
+        };
+        for counted in [
+            listing::list_cases(db.reader(), &bounded).await.unwrap(),
+            listing::list_cases(&db.reads(), &bounded).await.unwrap(),
+        ] {
+            assert_eq!(
+                counted,
+                (page.clone(), total),
+                "{viewer:?} {filter:?}, counted"
+            );
+        }
         totals.insert(total);
         let Some(last) = page.last() else { break };
         after = Some(listing::CaseCursor::after(last, filter.order));
