@@ -74,6 +74,13 @@ impl ResellerAccess {
         }
     }
 
+    /// The access a wire name stands for ([`Self::as_str`]'s inverse).
+    pub fn parse(name: &str) -> Option<Self> {
+        [ResellerAccess::Granted, ResellerAccess::Revoked]
+            .into_iter()
+            .find(|a| a.as_str() == name)
+    }
+
     /// From the customer's `{granted: bool}`.
     pub fn from_granted(granted: bool) -> Self {
         if granted {
@@ -196,6 +203,15 @@ impl Management {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reseller_access_reads_back_from_its_wire_name_only() {
+        for access in [ResellerAccess::Granted, ResellerAccess::Revoked] {
+            assert_eq!(ResellerAccess::parse(access.as_str()), Some(access));
+        }
+        assert_eq!(ResellerAccess::parse("Granted"), None);
+        assert_eq!(ResellerAccess::parse(""), None);
+    }
 
     fn management(access: ResellerAccess) -> (Management, DomainId, DomainId) {
         let reseller = DomainId::generate();

@@ -9,7 +9,7 @@ use casebridge_domain::service_level::{Hours, ServiceLevelTarget};
 use casebridge_domain::visibility::{CaseAudience, can_see};
 use casebridge_domain::{
     CaseId, CaseStatus, ClassificationId, CustomerId, DomainId, EscalationReason, Justification,
-    Lifecycle, Management, ProductType, ResellerAccess, Severity, SupportTier, UserId, Viewer,
+    Lifecycle, Management, ProductType, Severity, SupportTier, UserId, Viewer,
 };
 use sea_orm::sea_query::{Alias, Expr, JoinType, Query, SelectStatement};
 use sea_orm::{
@@ -391,15 +391,7 @@ pub async fn find_visible_case(
         Some(_) => (facts.viewer_recorded != 0, facts.viewer_supports != 0),
         None => (false, false),
     };
-    let reseller_access = match facts.customer_reseller_access.as_str() {
-        "granted" => ResellerAccess::Granted,
-        "revoked" => ResellerAccess::Revoked,
-        other => {
-            return Err(PersistenceError::Corrupt(format!(
-                "reseller access {other}"
-            )));
-        }
-    };
+    let reseller_access = super::stored_access(&facts.customer_reseller_access)?;
     // The facts as far as this viewer is concerned: the rule looks at nothing else.
     let only_viewer = |yes: bool| {
         viewer_domain

@@ -137,15 +137,7 @@ struct CustomerRow {
 
 impl CustomerRow {
     fn into_record(self) -> Result<(CustomerRecord, Option<i64>), PersistenceError> {
-        let access = match self.reseller_access.as_str() {
-            "granted" => ResellerAccess::Granted,
-            "revoked" => ResellerAccess::Revoked,
-            other => {
-                return Err(PersistenceError::Corrupt(format!(
-                    "reseller access {other}"
-                )));
-            }
-        };
+        let access = super::stored_access(&self.reseller_access)?;
         Ok((
             CustomerRecord {
                 id: CustomerId::from_uuid(self.id),

@@ -1,7 +1,9 @@
 //! Case lists: the visibility rule of `casebridge_domain::visibility::can_see` as a query, the
 //! filters, keyset pagination and the counts (keyword searches go through [`super::search`]).
 
-use casebridge_domain::{CaseStatus, CustomerId, DomainId, ServiceLevelState, Severity, Viewer};
+use casebridge_domain::{
+    CaseStatus, CustomerId, DomainId, ResellerAccess, ServiceLevelState, Severity, Viewer,
+};
 use sea_orm::sea_query::{Alias, Cond, Expr, JoinType, Order, Query, SelectStatement};
 use sea_orm::{DbBackend, ExprTrait};
 use serde::{Deserialize, Serialize};
@@ -167,7 +169,7 @@ pub(crate) fn restrict_to_viewer(
                                         customers::Entity,
                                         customers::Column::ResellerAccess,
                                     ))
-                                    .eq("granted"),
+                                    .eq(ResellerAccess::Granted.as_str()),
                                 ),
                         )
                         .add(
@@ -234,7 +236,10 @@ fn customers_seen_by_partner(domain: DomainId) -> SelectStatement {
             Expr::col((customers::Entity, customers::Column::ResellerDomainId))
                 .eq(domain.as_uuid()),
         )
-        .and_where(Expr::col((customers::Entity, customers::Column::ResellerAccess)).eq("granted"));
+        .and_where(
+            Expr::col((customers::Entity, customers::Column::ResellerAccess))
+                .eq(ResellerAccess::Granted.as_str()),
+        );
     let supported = Query::select()
         .column((
             support_partners::Entity,

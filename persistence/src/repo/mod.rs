@@ -45,6 +45,14 @@ pub(crate) fn stored<T, E: std::fmt::Display>(
     parsed.map_err(|e| PersistenceError::Corrupt(format!("{what}: {e}")))
 }
 
+/// A customer's stored reseller access (its wire name).
+pub(crate) fn stored_access(
+    name: &str,
+) -> Result<casebridge_domain::ResellerAccess, PersistenceError> {
+    casebridge_domain::ResellerAccess::parse(name)
+        .ok_or_else(|| PersistenceError::Corrupt(format!("reseller access {name}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
