@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use rusqlite::types::{ToSqlOutput, ValueRef};
 use sea_orm::sea_query::Value;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, QueryResult, Statement};
 
@@ -364,10 +365,19 @@ fn inline_limit<'a>(sql: &'a str, values: &'a [Value]) -> (std::borrow::Cow<'a, 
 /// A statement's value as SQLite stores it, exactly as sqlx binds it: booleans as 0/1, UUIDs
 /// as their 16 bytes, JSON as its text. A kind of value this service does not store is an
 /// error, never a guess.
-fn sqlite_value(value: &Value) -> Result<rusqlite::types::Value, PersistenceError> {
+fn sqlite_value(value: &Value) -> Result<ToSqlOutput<'_>, PersistenceError> {
     use rusqlite::types::Value as Sql;
+    // Text, bytes and UUIDs are bound borrowed, without a copy per read.
+    fn borrowed(v: Option<ValueRef<'_>>) -> ToSqlOutput<'_> {
+        ToSqlOutput::Borrowed(v.unwrap_or(ValueRef::Null))
+    }
     let int = |v: Option<i64>| v.map_or(Sql::Null, Sql::Integer);
-    Ok(match value {
+    let owned = match value {
+        Value::String(v) => {
+            return Ok(borrowed(v.as_deref().map(|s| ValueRef::Text(s.as_bytes()))));
+        }
+        Value::Bytes(v) => return Ok(borrowed(v.as_deref().map(ValueRef::Blob))),
+        Value::Uuid(v) => return Ok(borrowed(v.as_ref().map(|u| ValueRef::Blob(u.as_bytes())))),
         Value::Bool(v) => int(v.map(i64::from)),
         Value::TinyInt(v) => int(v.map(i64::from)),
         Value::SmallInt(v) => int(v.map(i64::from)),
@@ -384,10 +394,7 @@ fn sqlite_value(value: &Value) -> Result<rusqlite::types::Value, PersistenceErro
         },
         Value::Float(v) => v.map_or(Sql::Null, |f| Sql::Real(f64::from(f))),
         Value::Double(v) => v.map_or(Sql::Null, Sql::Real),
-        Value::String(v) => v.as_ref().map_or(Sql::Null, |s| Sql::Text(s.to_string())),
         Value::Char(v) => v.map_or(Sql::Null, |c| Sql::Text(c.to_string())),
-        Value::Bytes(v) => v.as_ref().map_or(Sql::Null, |b| Sql::Blob(b.to_vec())),
-        Value::Uuid(v) => v.map_or(Sql::Null, |u| Sql::Blob(u.as_bytes().to_vec())),
         Value::Json(v) => v.as_ref().map_or(Sql::Null, |j| Sql::Text(j.to_string())),
         Value::Enum(v) => match v {
             sea_orm::sea_query::OptionEnum::Some(e) => Sql::Text(e.value.to_string()),
@@ -398,7 +405,8 @@ fn sqlite_value(value: &Value) -> Result<rusqlite::types::Value, PersistenceErro
                 "a {other:?} value is not read on the SQLite read path"
             ))));
         }
-    })
+    };
+    Ok(ToSqlOutput::Owned(owned))
 }
 
 /// rusqlite's errors as the layer's: a busy or unopenable file is the database unavailable, a

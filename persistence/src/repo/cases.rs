@@ -387,10 +387,8 @@ pub async fn find_visible_case(
         return Ok(None);
     };
     let case = CaseRecord::try_from(row)?;
-    let (recorded, supports) = match viewer_domain {
-        Some(_) => (facts.viewer_recorded != 0, facts.viewer_supports != 0),
-        None => (false, false),
-    };
+    // Both flags are 0 unless the viewer is a partner, and only a partner's domain is listed.
+    let (recorded, supports) = (facts.viewer_recorded != 0, facts.viewer_supports != 0);
     let reseller_access = super::stored_access(&facts.customer_reseller_access)?;
     // The facts as far as this viewer is concerned: the rule looks at nothing else.
     let only_viewer = |yes: bool| {
