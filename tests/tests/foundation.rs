@@ -185,3 +185,35 @@ async fn an_in_memory_sqlite_database_takes_no_file_lock() {
     .await;
     assert!(other.is_ok());
 }
+
+/// An answered write is on disk, not only in the operating system's cache: the sessions that
+/// write wait for the log's flush at every commit (SQLite `synchronous = FULL` in WAL mode,
+/// PostgreSQL `synchronous_commit = on`). A power loss cannot be simulated here, so this
+/// checks the setting each writing session actually runs with.
+#[tokio::test]
+async fn every_commit_waits_for_the_log_to_reach_the_disk() {
+    let fresh = casebridge_tests::FreshDatabase::new().await;
+    let (sql, durable) = match fresh.db.backend() {
+        casebridge_persistence::Backend::Sqlite => ("PRAGMA synchronous", "2"),
+        casebridge_persistence::Backend::Postgres => ("SHOW synchronous_commit", "on"),
+    };
+    assert_eq!(setting(fresh.db.writer(), sql).await, durable, "{sql}");
+    // Inside a write transaction too: the kind a creation commits through.
+    let tx = fresh.db.begin().await.expect("a write transaction");
+    assert_eq!(setting(&tx, sql).await, durable, "{sql} in a transaction");
+    tx.rollback().await.expect("rollback");
+}
+
+/// A session setting, as text.
+async fn setting(conn: &impl sea_orm::ConnectionTrait, sql: &str) -> String {
+    let statement = sea_orm::Statement::from_string(conn.get_database_backend(), sql);
+    let row = conn
+        .query_one_raw(statement)
+        .await
+        .expect("the setting")
+        .expect("one row");
+    row.try_get_by_index::<i64>(0)
+        .map(|n| n.to_string())
+        .or_else(|_| row.try_get_by_index::<String>(0))
+        .expect("a value")
+}
