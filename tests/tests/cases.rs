@@ -62,6 +62,12 @@ async fn the_whole_reseller_story_runs_end_to_end() {
     );
     assert_eq!(case["escalated"], false);
     assert!(case["case_number"].as_i64().unwrap() >= 1);
+    // The 201 answers the case exactly as reading it does (the filing reads it back from its
+    // own INSERT), version tag included.
+    let read = app.get_as(&w.reseller, &format!("/v1/cases/{id}")).await;
+    read.assert_status(200);
+    assert_eq!(read.body, case);
+    assert_eq!(read.header("etag"), filed.header("etag"));
     // It is at the top of My cases at once.
     let older = app
         .file_case(&w.reseller, &customer_id, "An older question")

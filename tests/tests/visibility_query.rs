@@ -474,7 +474,7 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
                     let partners = management.partner_domains();
                     let filer = partners[rng.gen_range(0..partners.len())];
                     let who = resellers.iter().find(|r| r.domain == filer).unwrap();
-                    let id = cases::insert_case(
+                    let filed = cases::insert_case(
                         db.writer(),
                         &NewCase {
                             customer_id: c,
@@ -501,6 +501,12 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
                     )
                     .await
                     .unwrap();
+                    // The case the INSERT returns is the case a read finds.
+                    let id = filed.id;
+                    assert_eq!(
+                        cases::find_case(db.writer(), id).await.unwrap(),
+                        Some(filed)
+                    );
                     all_cases.push(id);
                     tenures.file(id, c, &management.partner_domains());
                     record_case_event(db, id, c, "case.created", now).await;
@@ -766,6 +772,7 @@ async fn file_case(
     )
     .await
     .unwrap()
+    .id
 }
 
 #[tokio::test]

@@ -151,10 +151,8 @@ pub async fn file_case(
                 partner_domains: management.partner_domains(),
                 follow_up_of: filing.follow_up_of,
             };
-            let id = cases::insert_case(tx, &new, now).await?;
-            let case = cases::find_case(tx, id)
-                .await?
-                .ok_or_else(ApiError::not_found)?;
+            let case = cases::insert_case(tx, &new, now).await?;
+            let id = case.id;
             record_event(
                 tx,
                 &actor.audit(),

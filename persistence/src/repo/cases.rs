@@ -11,10 +11,10 @@ use casebridge_domain::{
     CaseId, CaseStatus, ClassificationId, CustomerId, DomainId, EscalationReason, Justification,
     Lifecycle, Management, ProductType, Severity, SupportTier, UserId, Viewer,
 };
-use sea_orm::sea_query::{Alias, Expr, JoinType, Query, SelectStatement};
+use sea_orm::sea_query::{Alias, Expr, JoinType, Query, ReturningClause, SelectStatement};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, ExprTrait, QueryFilter,
-    Statement, Value,
+    ActiveModelTrait, ActiveValue, ActiveValue::NotSet, ActiveValue::Set, ColumnTrait,
+    ConnectionTrait, DbBackend, DbErr, EntityTrait, ExprTrait, QueryFilter, Statement, Value,
 };
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -271,71 +271,85 @@ pub(crate) fn from_cases(q: &mut SelectStatement, matches: Option<SelectStatemen
 fn case_select_from(matches: Option<SelectStatement>) -> SelectStatement {
     let mut q = Query::select();
     from_cases(&mut q, matches);
-    q.columns([
-        (cases::Entity, cases::Column::Id),
-        (cases::Entity, cases::Column::CaseNumber),
-        (cases::Entity, cases::Column::CustomerId),
-        (cases::Entity, cases::Column::ProductType),
-        (cases::Entity, cases::Column::Title),
-        (cases::Entity, cases::Column::ClassificationId),
-        (cases::Entity, cases::Column::Description),
-        (cases::Entity, cases::Column::Answers),
-        (cases::Entity, cases::Column::Severity),
-        (cases::Entity, cases::Column::Status),
-        (cases::Entity, cases::Column::EscalationReason),
-        (cases::Entity, cases::Column::EscalationJustification),
-        (cases::Entity, cases::Column::EscalationTime),
-        (cases::Entity, cases::Column::LanguageCode),
-        (cases::Entity, cases::Column::TimeZone),
-        (cases::Entity, cases::Column::SubscriberEmails),
-        (cases::Entity, cases::Column::CreatorUserId),
-        (cases::Entity, cases::Column::CreatorEmail),
-        (cases::Entity, cases::Column::CreatorDomainId),
-        (cases::Entity, cases::Column::ResellerDomainId),
-        (cases::Entity, cases::Column::CreateTime),
-        (cases::Entity, cases::Column::UpdateTime),
-        (cases::Entity, cases::Column::CloseTime),
-        (cases::Entity, cases::Column::FollowUpOf),
-        (cases::Entity, cases::Column::Version),
-        (cases::Entity, cases::Column::ServiceTier),
-        (cases::Entity, cases::Column::FirstResponseMinutes),
-        (cases::Entity, cases::Column::FirstResponseHours),
-        (cases::Entity, cases::Column::FirstResponseDueTime),
-        (cases::Entity, cases::Column::FirstRespondedTime),
-        (cases::Entity, cases::Column::TargetStoppedTime),
-        (cases::Entity, cases::Column::BreachPending),
-    ])
-    // The names as scalar subqueries, not joins: each is one primary-key lookup per row
-    // returned, which no planner can turn into a hash or merge join over the whole table
-    // (PostgreSQL's generic plan of GET /v1/cases/{id} did both, and ran 1.8 times slower).
-    .expr_as(
-        name_of(
-            case_classifications::Entity,
-            case_classifications::Column::DisplayName,
-            case_classifications::Column::Id,
-            cases::Column::ClassificationId,
+    q.columns(CASE_COLUMNS.map(|c| (cases::Entity, c)));
+    for (name, alias) in case_names() {
+        q.expr_as(name, Alias::new(alias));
+    }
+    q
+}
+
+/// The case's own columns, in the order [`CaseRow`] lists them.
+const CASE_COLUMNS: [cases::Column; 32] = [
+    cases::Column::Id,
+    cases::Column::CaseNumber,
+    cases::Column::CustomerId,
+    cases::Column::ProductType,
+    cases::Column::Title,
+    cases::Column::ClassificationId,
+    cases::Column::Description,
+    cases::Column::Answers,
+    cases::Column::Severity,
+    cases::Column::Status,
+    cases::Column::EscalationReason,
+    cases::Column::EscalationJustification,
+    cases::Column::EscalationTime,
+    cases::Column::LanguageCode,
+    cases::Column::TimeZone,
+    cases::Column::SubscriberEmails,
+    cases::Column::CreatorUserId,
+    cases::Column::CreatorEmail,
+    cases::Column::CreatorDomainId,
+    cases::Column::ResellerDomainId,
+    cases::Column::CreateTime,
+    cases::Column::UpdateTime,
+    cases::Column::CloseTime,
+    cases::Column::FollowUpOf,
+    cases::Column::Version,
+    cases::Column::ServiceTier,
+    cases::Column::FirstResponseMinutes,
+    cases::Column::FirstResponseHours,
+    cases::Column::FirstResponseDueTime,
+    cases::Column::FirstRespondedTime,
+    cases::Column::TargetStoppedTime,
+    cases::Column::BreachPending,
+];
+
+/// The names shown beside the case's ids, each with the name [`CaseRow`] reads it by.
+///
+/// Scalar subqueries, not joins: each is one primary-key lookup per row returned, which no
+/// planner can turn into a hash or merge join over the whole table (PostgreSQL's generic plan
+/// of GET /v1/cases/{id} did both, and ran 1.8 times slower). Being expressions over the case's
+/// own columns, they also serve as the `RETURNING` list of the `INSERT` that files a case.
+fn case_names() -> [(Expr, &'static str); 3] {
+    [
+        (
+            name_of(
+                case_classifications::Entity,
+                case_classifications::Column::DisplayName,
+                case_classifications::Column::Id,
+                cases::Column::ClassificationId,
+            ),
+            "classification_name",
         ),
-        Alias::new("classification_name"),
-    )
-    .expr_as(
-        name_of(
-            domains::Entity,
-            domains::Column::Name,
-            domains::Column::Id,
-            cases::Column::CreatorDomainId,
+        (
+            name_of(
+                domains::Entity,
+                domains::Column::Name,
+                domains::Column::Id,
+                cases::Column::CreatorDomainId,
+            ),
+            "creator_domain_name",
         ),
-        Alias::new("creator_domain_name"),
-    )
-    .expr_as(
-        name_of(
-            domains::Entity,
-            domains::Column::Name,
-            domains::Column::Id,
-            cases::Column::ResellerDomainId,
+        (
+            name_of(
+                domains::Entity,
+                domains::Column::Name,
+                domains::Column::Id,
+                cases::Column::ResellerDomainId,
+            ),
+            "reseller_domain_name",
         ),
-        Alias::new("reseller_domain_name"),
-    )
-    .to_owned()
+    ]
 }
 
 pub(crate) async fn fetch_cases(
@@ -617,32 +631,29 @@ fn json(value: &impl Serialize) -> String {
 
 /// The next case number. PostgreSQL: a sequence (no lock between concurrent creators).
 /// SQLite: one more than the largest, inside the write transaction (writes are serialised).
-async fn next_case_number(conn: &impl ConnectionTrait) -> Result<i64, PersistenceError> {
-    let backend = conn.get_database_backend();
-    let sql = match backend {
-        DbBackend::Postgres => "SELECT nextval('case_number_seq') AS n",
-        _ => "SELECT COALESCE(MAX(case_number), 0) + 1 AS n FROM cases",
-    };
-    let row = conn
-        .query_one_raw(Statement::from_string(backend, sql))
-        .await?
-        .ok_or_else(|| PersistenceError::Corrupt("no case number".to_owned()))?;
-    Ok(row.try_get::<i64>("", "n")?)
+/// The next case number, as an expression the `INSERT` evaluates: PostgreSQL's sequence, or
+/// one past the highest on SQLite (whose single writer makes that safe).
+fn next_case_number(backend: DbBackend) -> Expr {
+    match backend {
+        DbBackend::Postgres => Expr::cust("nextval('case_number_seq')"),
+        _ => Expr::cust("(SELECT COALESCE(MAX(case_number), 0) + 1 FROM cases)"),
+    }
 }
 
-/// Files a case: the row, its partner domains and its keyword index entry.
+/// Files a case: the row, its partner domains and its keyword index entry. Answers the case as
+/// [`find_case`] reads it, from the `INSERT` itself (`RETURNING`, names included): the number
+/// is drawn and the row read back in the statement that writes it, not in two more round
+/// trips.
 #[tracing::instrument(skip_all)]
 pub async fn insert_case(
     conn: &impl ConnectionTrait,
     new: &NewCase,
     now: OffsetDateTime,
-) -> Result<CaseId, PersistenceError> {
+) -> Result<CaseRecord, PersistenceError> {
     let id = CaseId::generate();
-    let number = next_case_number(conn).await?;
     let t = to_micros(now);
-    cases::Entity::insert(cases::ActiveModel {
+    let row = cases::ActiveModel {
         id: Set(id.as_uuid()),
-        case_number: Set(number),
         customer_id: Set(new.customer_id.as_uuid()),
         product_type: Set(new.product_type.as_str().to_owned()),
         title: Set(new.title.clone()),
@@ -673,9 +684,51 @@ pub async fn insert_case(
         first_responded_time: Set(None),
         target_stopped_time: Set(None),
         breach_pending: Set(new.target.is_some()),
-    })
-    .exec_without_returning(conn)
-    .await?;
+        // Drawn by the statement: see next_case_number.
+        case_number: NotSet,
+    };
+    let backend = conn.get_database_backend();
+    let mut insert = Query::insert();
+    insert.into_table(cases::Entity);
+    let (mut columns, mut values) = (Vec::new(), Vec::new());
+    for column in CASE_COLUMNS {
+        let value = match row.get(column) {
+            _ if matches!(column, cases::Column::CaseNumber) => next_case_number(backend),
+            ActiveValue::Set(v) | ActiveValue::Unchanged(v) => Expr::val(v),
+            ActiveValue::NotSet => continue,
+        };
+        columns.push(column);
+        values.push(value);
+    }
+    insert
+        .columns(columns)
+        .values(values)
+        .map_err(|e| PersistenceError::Db(DbErr::Custom(e.to_string())))?;
+    let mut returning: Vec<Expr> = CASE_COLUMNS
+        .iter()
+        .map(|c| Expr::col((cases::Entity, *c)))
+        .collect();
+    // `<name> AS "<alias>"`: RETURNING lists bare expressions, and the row reads its names by
+    // alias. The template's placeholder is the backend's own.
+    let placeholder = match backend {
+        DbBackend::Postgres => "$1",
+        _ => "?",
+    };
+    for (name, alias) in case_names() {
+        returning.push(Expr::cust_with_exprs(
+            format!("{placeholder} AS \"{alias}\""),
+            [name],
+        ));
+    }
+    insert.returning(ReturningClause::Exprs(returning));
+    let case = conn
+        .rows::<CaseRow>(backend.build(&insert))
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| PersistenceError::Corrupt("the filed case was not returned".to_owned()))
+        .and_then(CaseRecord::try_from)?;
+    let number = case.case_number;
     let rows: Vec<case_access::ActiveModel> = new
         .partner_domains
         .iter()
@@ -704,7 +757,7 @@ pub async fn insert_case(
         new.customer_domain_id.as_uuid(),
     );
     search::write_index(conn, &[entry], false).await?;
-    Ok(id)
+    Ok(case)
 }
 
 /// What a change does to a case; `None` leaves a field as it is.
