@@ -1,7 +1,8 @@
 //! Issuing and verifying the domain-scoped JWTs.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::sync::RwLock;
 use std::time::Duration;
 
 use base64::Engine;
@@ -27,6 +28,9 @@ const MIN_SECRET_BYTES: usize = 32;
 /// `jti` until it expires, so a lifetime must end within a span a revocation list can keep;
 /// a week is longer than any session a partner's frontend holds.
 pub const MAX_TOKEN_TTL: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// Most verified tokens remembered at once (a few hundred bytes each).
+const VERIFIED_CAPACITY: usize = 10_000;
 
 /// Whether a token lifetime is usable: positive and at most [`MAX_TOKEN_TTL`]. The message
 /// names the setting, for the operator who set it.
@@ -191,6 +195,16 @@ pub struct TokenService {
     issuer: String,
     ttl: Duration,
     validation: Validation,
+    /// Tokens whose signature, algorithm, key and issuer verified, with their claims, by the
+    /// token's exact text. Every request of a session presents the same token; verifying it
+    /// again (HMAC and two JSON decodings) was a fifth of the instructions of
+    /// `GET /v1/cases/{id}`. Only the very bytes that verified can match an entry, the keys
+    /// are fixed for the service's life, and expiry and not-before are still checked on every
+    /// use; so remembering changes no answer. API gateways cache JWT verification the same
+    /// way.
+    verified: RwLock<HashMap<Box<str>, Claims>>,
+    /// How many entries `verified` holds at most.
+    capacity: usize,
 }
 
 impl fmt::Debug for TokenService {
@@ -228,6 +242,8 @@ impl TokenService {
             issuer: issuer.to_owned(),
             ttl,
             validation,
+            verified: RwLock::new(HashMap::new()),
+            capacity: VERIFIED_CAPACITY,
         }
     }
 
@@ -278,6 +294,21 @@ impl TokenService {
     /// Verifies signature, algorithm, issuer and times; the caller checks the audience is a
     /// known domain and the user's state.
     pub fn verify(&self, token: &str, now: OffsetDateTime) -> Result<Claims, TokenError> {
+        let remembered = self
+            .verified
+            .read()
+            .ok()
+            .and_then(|verified| verified.get(token).cloned());
+        if let Some(claims) = remembered {
+            return check_times(claims, now);
+        }
+        let claims = check_times(self.verify_signed(token)?, now)?;
+        self.remember(token, &claims, now);
+        Ok(claims)
+    }
+
+    /// Signature, algorithm, key and issuer: what does not change with the time.
+    fn verify_signed(&self, token: &str) -> Result<Claims, TokenError> {
         let header =
             jsonwebtoken::decode_header(token).map_err(|e| TokenError::Invalid(e.to_string()))?;
         if header.alg != ALGORITHM {
@@ -299,16 +330,35 @@ impl TokenService {
             .ok_or(TokenError::UnknownKey)?;
         let data = jsonwebtoken::decode::<Claims>(token, decoding, &self.validation)
             .map_err(|e| TokenError::Invalid(e.to_string()))?;
-        let claims = data.claims;
-        let now = now.unix_timestamp();
-        if claims.exp <= now - LEEWAY_SECS {
-            return Err(TokenError::Expired);
-        }
-        if claims.nbf > now + LEEWAY_SECS {
-            return Err(TokenError::NotYetValid);
-        }
-        Ok(claims)
+        Ok(data.claims)
     }
+
+    /// Remembers a verified token. When full, forgets the expired ones, or all if none is.
+    fn remember(&self, token: &str, claims: &Claims, now: OffsetDateTime) {
+        let Ok(mut verified) = self.verified.write() else {
+            return;
+        };
+        if verified.len() >= self.capacity {
+            let now = now.unix_timestamp();
+            verified.retain(|_, c| c.exp > now - LEEWAY_SECS);
+            if verified.len() >= self.capacity {
+                verified.clear();
+            }
+        }
+        verified.insert(token.into(), claims.clone());
+    }
+}
+
+/// Refuses claims outside their validity, as the service's clock tells it.
+fn check_times(claims: Claims, now: OffsetDateTime) -> Result<Claims, TokenError> {
+    let now = now.unix_timestamp();
+    if claims.exp <= now - LEEWAY_SECS {
+        return Err(TokenError::Expired);
+    }
+    if claims.nbf > now + LEEWAY_SECS {
+        return Err(TokenError::NotYetValid);
+    }
+    Ok(claims)
 }
 
 #[cfg(test)]
@@ -347,6 +397,44 @@ mod tests {
             .unwrap();
         let later = now() + time::Duration::seconds(3600 + LEEWAY_SECS + 1);
         assert_eq!(s.verify(&t.token, later), Err(TokenError::Expired));
+        // Verified (and remembered) while valid, it still expires on time.
+        let s = service(&[SigningKey::generate()]);
+        let t = s
+            .issue(UserId::generate(), "r.example", Realm::Reseller, 0, now())
+            .unwrap();
+        assert!(s.verify(&t.token, now()).is_ok());
+        assert_eq!(s.verify(&t.token, later), Err(TokenError::Expired));
+        let early = now() - time::Duration::seconds(LEEWAY_SECS + 1);
+        assert_eq!(s.verify(&t.token, early), Err(TokenError::NotYetValid));
+    }
+
+    #[test]
+    fn a_verified_token_is_remembered_by_its_exact_text_and_the_memory_is_bounded() {
+        let mut s = service(&[SigningKey::generate()]);
+        s.capacity = 2;
+        let tokens: Vec<IssuedToken> = (0..3)
+            .map(|_| {
+                s.issue(UserId::generate(), "r.example", Realm::Reseller, 0, now())
+                    .unwrap()
+            })
+            .collect();
+        for t in &tokens {
+            let first = s.verify(&t.token, now()).unwrap();
+            assert_eq!(s.verify(&t.token, now()).unwrap(), first);
+            assert!(s.verified.read().unwrap().len() <= 2);
+        }
+        // One character changed in the signature of a remembered token: verified afresh, refused.
+        let t = &tokens[2].token;
+        let last = t.chars().last().unwrap();
+        let forged = format!(
+            "{}{}",
+            &t[..t.len() - 1],
+            if last == 'A' { 'B' } else { 'A' }
+        );
+        assert!(matches!(
+            s.verify(&forged, now()),
+            Err(TokenError::Invalid(_))
+        ));
     }
 
     #[test]
@@ -382,6 +470,8 @@ mod tests {
         let good = s
             .issue(UserId::generate(), "r.example", Realm::Reseller, 0, now())
             .unwrap();
+        // Remembered as verified: its tampered copy is still refused.
+        assert!(s.verify(&good.token, now()).is_ok());
         let mut parts: Vec<String> = good.token.split('.').map(str::to_owned).collect();
         let mut claims: serde_json::Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
