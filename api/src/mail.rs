@@ -36,14 +36,38 @@ pub async fn notify(
     text: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<(), PersistenceError> {
-    let Ok(creator) = EmailAddress::parse(&case.creator_email) else {
-        return Ok(());
-    };
     let redirect = match case.creator_user_id {
         Some(user) => identity::find_user(conn, case.creator_domain_id, user)
             .await?
             .and_then(|u| u.notification_email),
         None => None,
+    };
+    enqueue(conn, case, notice, text, redirect.as_ref(), now).await
+}
+
+/// Writes the mail about a case just filed. Its creator is the request's actor, whose
+/// notification address the request already holds (`redirect`): no lookup in the filing's
+/// transaction.
+pub async fn notify_filed(
+    conn: &impl Connection,
+    case: &CaseRecord,
+    redirect: Option<&EmailAddress>,
+    now: OffsetDateTime,
+) -> Result<(), PersistenceError> {
+    enqueue(conn, case, &CaseNotice::Created, None, redirect, now).await
+}
+
+/// The notice's mail to the creator (or where it redirects its mail) and the subscribers.
+async fn enqueue(
+    conn: &impl Connection,
+    case: &CaseRecord,
+    notice: &CaseNotice,
+    text: Option<&str>,
+    redirect: Option<&EmailAddress>,
+    now: OffsetDateTime,
+) -> Result<(), PersistenceError> {
+    let Ok(creator) = EmailAddress::parse(&case.creator_email) else {
+        return Ok(());
     };
     let subscribers: Vec<EmailAddress> = case
         .subscriber_emails
@@ -52,7 +76,7 @@ pub async fn notify(
         .collect();
     let subject = notice.subject(case.case_number, &case.title);
     let body = compose(case, notice, text);
-    let mails: Vec<Mail> = recipients(&creator, redirect.as_ref(), &subscribers)
+    let mails: Vec<Mail> = recipients(&creator, redirect, &subscribers)
         .into_iter()
         .map(|to| Mail {
             recipient: to.to_string(),

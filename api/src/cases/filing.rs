@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 
 use casebridge_domain::case::{FollowedUp, check_follow_up_of};
 use casebridge_domain::classification::{check_answers, check_category_of_product};
-use casebridge_domain::notification::CaseNotice;
 use casebridge_domain::privacy::check_no_personal_data;
 use casebridge_domain::{
     Answer, CaseId, CaseTitle, ClassificationId, CustomerId, Description, LanguageCode,
@@ -162,7 +161,7 @@ pub async fn file_case(
                 now,
             )
             .await?;
-            mail::notify(tx, &case, &CaseNotice::Created, None, now).await?;
+            mail::notify_filed(tx, &case, actor.notification_email.as_ref(), now).await?;
             Ok(
                 Created::new(format!("/v1/cases/{id}"), &Case::of(&case, now))?
                     .with_etag(etag(case.version))
