@@ -12,7 +12,7 @@ use casebridge_domain::{
 use casebridge_persistence::repo::cases::{self, NewCase};
 use casebridge_persistence::repo::classifications;
 use casebridge_persistence::repo::customers;
-use casebridge_persistence::repo::{locks, service_levels};
+use casebridge_persistence::repo::service_levels;
 use serde_json::json;
 
 use crate::auth::Actor;
@@ -88,8 +88,7 @@ pub async fn file_case(
         key,
         now,
         async |tx| {
-            locks::customer(tx, customer_id).await?;
-            let customer = customers::find_customer(tx, customer_id)
+            let customer = customers::lock_customer(tx, customer_id)
                 .await?
                 .ok_or_else(ApiError::not_found)?;
             let management = customers::management(tx, &customer).await?;

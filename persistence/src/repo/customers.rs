@@ -3,7 +3,7 @@
 use casebridge_domain::{
     CustomerId, DomainId, Management, Relationship, ResellerAccess, SupportTier, visibility,
 };
-use sea_orm::sea_query::{Alias, Expr, Func, JoinType, Order, Query, SelectStatement};
+use sea_orm::sea_query::{Alias, Expr, Func, JoinType, LockType, Order, Query, SelectStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, FromQueryResult,
     QueryFilter,
@@ -267,6 +267,21 @@ pub async fn find_customer(
 ) -> Result<Option<CustomerRecord>, PersistenceError> {
     let mut q = customer_select(None);
     q.and_where(Expr::col((customers::Entity, customers::Column::Id)).eq(id.as_uuid()));
+    Ok(fetch(conn, &q).await?.into_iter().next().map(|(c, _)| c))
+}
+
+/// The customer, its row locked for the rest of the write transaction (see
+/// [`super::locks`]: the customer is the third lock of the canonical order): the lock and the
+/// read in one statement, `SELECT … FOR NO KEY UPDATE OF customers` on PostgreSQL: a
+/// transaction changing the customer is waited for, and the row it committed is what is read.
+/// On SQLite the transaction already holds the database's write lock.
+pub async fn lock_customer(
+    conn: &impl ConnectionTrait,
+    id: CustomerId,
+) -> Result<Option<CustomerRecord>, PersistenceError> {
+    let mut q = customer_select(None);
+    q.and_where(Expr::col((customers::Entity, customers::Column::Id)).eq(id.as_uuid()))
+        .lock_with_tables(LockType::NoKeyUpdate, [customers::Entity]);
     Ok(fetch(conn, &q).await?.into_iter().next().map(|(c, _)| c))
 }
 
