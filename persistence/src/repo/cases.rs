@@ -14,7 +14,8 @@ use casebridge_domain::{
 use sea_orm::sea_query::{Alias, Expr, JoinType, Query, ReturningClause, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ActiveValue, ActiveValue::NotSet, ActiveValue::Set, ColumnTrait,
-    ConnectionTrait, DbBackend, DbErr, EntityTrait, ExprTrait, QueryFilter, Statement, Value,
+    ConnectionTrait, DbBackend, DbErr, EntityTrait, ExprTrait, Iterable, QueryFilter, Statement,
+    Value,
 };
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -691,7 +692,9 @@ pub async fn insert_case(
     let mut insert = Query::insert();
     insert.into_table(cases::Entity);
     let (mut columns, mut values) = (Vec::new(), Vec::new());
-    for column in CASE_COLUMNS {
+    // Every column of the table, not only those a read selects: a column added to the entity
+    // and set above is written, never dropped silently.
+    for column in cases::Column::iter() {
         let value = match row.get(column) {
             _ if matches!(column, cases::Column::CaseNumber) => next_case_number(backend),
             ActiveValue::Set(v) | ActiveValue::Unchanged(v) => Expr::val(v),
