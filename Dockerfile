@@ -11,6 +11,9 @@ COPY . .
 RUN cargo chef prepare --recipe-path recipe.json
 
 FROM chef AS builder
+# The same SQLite build flag as .cargo/config.toml (one page cache per connection, no shared
+# mutex), set before the dependency layer is cooked so that layer is built with it too.
+ENV LIBSQLITE3_FLAGS=-USQLITE_ENABLE_MEMORY_MANAGEMENT
 COPY --from=planner /src/recipe.json recipe.json
 RUN cargo chef cook --release --recipe-path recipe.json -p casebridge-api
 COPY . .
