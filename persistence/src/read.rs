@@ -205,6 +205,10 @@ const STATEMENT_CACHE: usize = 128;
 /// page and its count, a search of a partner's matches take well under a millisecond.
 pub const ON_THREAD_BUDGET: Duration = Duration::from_millis(20);
 
+/// Page cache of each request-thread reader, in KiB (one reader per serving thread stays busy;
+/// a few more open under bursts).
+const READER_CACHE_KIB: i64 = 16 * 1024;
+
 /// SQLite virtual-machine steps between two looks at the clock.
 const PROGRESS_STEPS: std::ffi::c_int = 1_000;
 
@@ -236,6 +240,10 @@ impl SqliteReaders {
         )?;
         conn.busy_timeout(ON_THREAD_BUSY)?;
         conn.pragma_update(None, "query_only", true)?;
+        // Each connection has a page cache of its own (see .cargo/config.toml); SQLite's
+        // default of 2 MB held too little of a million-case file for one keyword search, whose
+        // matches lie on pages of their own: 1.6 ms a search with the cache, 4 ms without.
+        conn.pragma_update(None, "cache_size", -READER_CACHE_KIB)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let deadline = Arc::new(AtomicU64::new(u64::MAX));
         let (epoch, until) = (self.epoch, deadline.clone());
