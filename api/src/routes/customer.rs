@@ -121,8 +121,7 @@ async fn set_reseller_access(
     let (state, actor) = (&state, &actor);
     retrying(|| async move {
         let tx = state.db.begin().await?;
-        locks::customer(&tx, id).await?;
-        let customer = customers::find_customer(&tx, id)
+        let customer = customers::lock_customer(&tx, id)
             .await?
             .ok_or_else(ApiError::not_found)?;
         if access == customer.reseller_access {
@@ -263,8 +262,7 @@ async fn add_support_partner(
     let (state, actor, partner_ref) = (&state, &actor, &partner);
     retrying(|| async move {
         let tx = state.db.begin().await?;
-        locks::customer(&tx, customer.id).await?;
-        let customer = customers::find_customer(&tx, customer.id)
+        let customer = customers::lock_customer(&tx, customer.id)
             .await?
             .ok_or_else(ApiError::not_found)?;
         let management = customers::management(&tx, &customer).await?;

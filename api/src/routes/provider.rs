@@ -614,8 +614,7 @@ async fn transfer_customer(
     retrying(|| async move {
         let (state, actor) = (state_ref, actor_ref);
         let tx = state.db.begin().await?;
-        locks::customer(&tx, id).await?;
-        let customer = customers::find_customer(&tx, id)
+        let customer = customers::lock_customer(&tx, id)
             .await?
             .ok_or_else(ApiError::not_found)?;
         let before = customers::management(&tx, &customer).await?;
