@@ -914,3 +914,194 @@ async fn the_upgrade_strikes_the_records_of_tenures_that_ended_before_it() {
     assert_eq!(listed.iter().map(|c| c.id).collect::<Vec<_>>(), vec![back]);
     assert_eq!(total, 1);
 }
+
+/// How far `partner_seen_case_counts` is from the sum it keeps, recomputed from scratch: the
+/// number of (partner, status, severity) rows on which the two disagree (0 when exact).
+async fn seen_counts_off_by(db: &casebridge_persistence::Database) -> i64 {
+    use sea_orm::{ConnectionTrait, Statement};
+    const SUMMED: &str = "SELECT pc.domain_id, pc.status, pc.severity, SUM(pc.n) AS n \
+        FROM partner_case_counts pc \
+        WHERE EXISTS (SELECT 1 FROM customers c WHERE c.id = pc.customer_id \
+                AND c.reseller_domain_id = pc.domain_id AND c.reseller_access = 'granted') \
+           OR EXISTS (SELECT 1 FROM support_partners p WHERE p.customer_id = pc.customer_id \
+                AND p.partner_domain_id = pc.domain_id) \
+        GROUP BY pc.domain_id, pc.status, pc.severity HAVING SUM(pc.n) <> 0";
+    const KEPT: &str =
+        "SELECT domain_id, status, severity, n FROM partner_seen_case_counts WHERE n <> 0";
+    let sql = format!(
+        "SELECT CAST((SELECT COUNT(*) FROM ({SUMMED} EXCEPT {KEPT}) AS missing) \
+         + (SELECT COUNT(*) FROM ({KEPT} EXCEPT {SUMMED}) AS extra) AS BIGINT) AS off"
+    );
+    let backend = db.writer().get_database_backend();
+    let row = db
+        .writer()
+        .query_one_raw(Statement::from_string(backend, sql))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<i64>("", "off").unwrap()
+}
+
+/// A partner's kept count of the cases it sees, all statuses and severities.
+async fn seen_count(db: &casebridge_persistence::Database, partner: DomainId) -> i64 {
+    use sea_orm::{ConnectionTrait, Statement};
+    let backend = db.writer().get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => {
+            "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM partner_seen_case_counts \
+             WHERE domain_id = $1"
+        }
+        _ => {
+            "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM partner_seen_case_counts \
+             WHERE domain_id = ?"
+        }
+    };
+    let row = db
+        .writer()
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [partner.as_uuid().into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<i64>("", "n").unwrap()
+}
+
+/// The running sum of the cases a partner sees follows every change of either side, including
+/// changes the API never makes (a reseller made support partner of its own customer, a
+/// partnership whose key is rewritten, a count edited in place): the triggers keep it whatever
+/// writes the tables.
+#[tokio::test]
+async fn a_partners_seen_count_follows_every_change_of_either_side() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let fresh = FreshDatabase::new().await;
+    let db = &fresh.db;
+    let backend = db.writer().get_database_backend();
+    let run = async |sql: &str, values: Vec<sea_orm::Value>| {
+        let sql = match backend {
+            // The same statements with PostgreSQL's numbered placeholders.
+            sea_orm::DbBackend::Postgres => {
+                let mut n = 0;
+                sql.chars()
+                    .map(|ch| {
+                        if ch == '?' {
+                            n += 1;
+                            format!("${n}")
+                        } else {
+                            ch.to_string()
+                        }
+                    })
+                    .collect::<String>()
+            }
+            _ => sql.to_owned(),
+        };
+        db.writer()
+            .execute_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await
+            .unwrap();
+    };
+    let now = OffsetDateTime::now_utc();
+    let a = tenant(db, "a.example", Realm::Reseller, now).await;
+    let b = tenant(db, "b.example", Realm::Reseller, now).await;
+    let customer_tenant = tenant(db, "c.example", Realm::Customer, now).await;
+    let c = customers::insert_customer(
+        db.writer(),
+        &NewCustomer {
+            name: "Customer".into(),
+            domain_id: customer_tenant.domain,
+            reseller_domain_id: a.domain,
+            support_tier: SupportTier::Standard,
+            postal_address: PostalAddressData {
+                lines: vec!["1 Street".into()],
+                locality: "Town".into(),
+                region: None,
+                postal_code: None,
+                country_code: "DE".into(),
+            },
+            contact: ContactData {
+                name: "Contact".into(),
+                email: "it@c.example".into(),
+                phone: None,
+            },
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    customers::set_reseller_access(db.writer(), c, ResellerAccess::Granted, now)
+        .await
+        .unwrap();
+    // Two cases recorded for both resellers; only `a` manages the customer.
+    for _ in 0..2 {
+        file_case(
+            db,
+            c,
+            customer_tenant.domain,
+            &a,
+            vec![a.domain, b.domain],
+            a.domain,
+            now,
+        )
+        .await;
+    }
+    let check = async |a_sees: i64, b_sees: i64, step: &str| {
+        assert_eq!(seen_counts_off_by(db).await, 0, "{step}");
+        assert_eq!(seen_count(db, a.domain).await, a_sees, "{step}: a");
+        assert_eq!(seen_count(db, b.domain).await, b_sees, "{step}: b");
+    };
+    check(2, 0, "filed").await;
+    let (ca, cc) = (a.domain.as_uuid(), c.as_uuid());
+    let (cb, at) = (b.domain.as_uuid(), now.unix_timestamp() * 1_000_000);
+    customers::set_reseller_access(db.writer(), c, ResellerAccess::Revoked, now)
+        .await
+        .unwrap();
+    check(0, 0, "access revoked").await;
+    run(
+        "INSERT INTO support_partners (customer_id, partner_domain_id, start_time) VALUES (?, ?, ?)",
+        vec![cc.into(), ca.into(), at.into()],
+    )
+    .await;
+    check(2, 0, "the reseller made a support partner").await;
+    customers::set_reseller_access(db.writer(), c, ResellerAccess::Granted, now)
+        .await
+        .unwrap();
+    check(2, 0, "access granted beside the partnership").await;
+    run(
+        "UPDATE support_partners SET partner_domain_id = ? WHERE customer_id = ? AND partner_domain_id = ?",
+        vec![cb.into(), cc.into(), ca.into()],
+    )
+    .await;
+    check(2, 2, "the partnership rewritten to b").await;
+    run(
+        "UPDATE partner_case_counts SET n = n + 3 WHERE domain_id = ? AND customer_id = ?",
+        vec![cb.into(), cc.into()],
+    )
+    .await;
+    check(2, 5, "b's count edited").await;
+    run(
+        "UPDATE customers SET reseller_domain_id = ? WHERE id = ?",
+        vec![cb.into(), cc.into()],
+    )
+    .await;
+    check(0, 5, "the customer moved to b, still its support partner").await;
+    run(
+        "DELETE FROM support_partners WHERE customer_id = ?",
+        vec![cc.into()],
+    )
+    .await;
+    check(0, 5, "b's partnership ended, b resells with access granted").await;
+    run(
+        "UPDATE customers SET reseller_domain_id = ? WHERE id = ?",
+        vec![ca.into(), cc.into()],
+    )
+    .await;
+    check(2, 0, "the customer moved back to a").await;
+    run(
+        "DELETE FROM partner_case_counts WHERE domain_id = ?",
+        vec![ca.into()],
+    )
+    .await;
+    check(0, 0, "a's counts deleted").await;
+}
