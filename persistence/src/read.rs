@@ -30,13 +30,13 @@ use crate::PersistenceError;
 pub trait ReadRow: Sized + Send {
     /// The row as sea-orm reads it (by column name).
     fn from_orm(row: &QueryResult) -> Result<Self, DbErr>;
-    /// The row as rusqlite reads it, from column `*at` on (by column name; a column where the
-    /// struct expects it is found without a search); `*at` ends past its last column.
-    fn from_sqlite_at(row: &rusqlite::Row<'_>, at: &mut usize) -> rusqlite::Result<Self>;
+    /// The row as rusqlite reads it, its fields found by column name from where `at` stands
+    /// (see [`Columns`]); `at` ends past its last column.
+    fn from_sqlite_at(row: &rusqlite::Row<'_>, at: &mut Columns) -> rusqlite::Result<Self>;
 
     /// The row as rusqlite reads it.
     fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
-        Self::from_sqlite_at(row, &mut 0)
+        Self::from_sqlite_at(row, &mut Columns::default())
     }
 }
 
@@ -47,7 +47,7 @@ impl<A: ReadRow, B: ReadRow> ReadRow for (A, B) {
     }
 
     /// B's columns are looked for after A's, so a name both select reads as each its own.
-    fn from_sqlite_at(row: &rusqlite::Row<'_>, at: &mut usize) -> rusqlite::Result<Self> {
+    fn from_sqlite_at(row: &rusqlite::Row<'_>, at: &mut Columns) -> rusqlite::Result<Self> {
         Ok((A::from_sqlite_at(row, at)?, B::from_sqlite_at(row, at)?))
     }
 }
@@ -78,7 +78,7 @@ macro_rules! read_row {
 
             fn from_sqlite_at(
                 row: &::rusqlite::Row<'_>,
-                at: &mut usize,
+                at: &mut $crate::read::Columns,
             ) -> ::rusqlite::Result<Self> {
                 Ok(Self {
                     $($field: $crate::read::column(row, at, stringify!($field))?),*
@@ -88,21 +88,51 @@ macro_rules! read_row {
     };
 }
 
-/// The column `name` of `row`, looked for first at `*at` (where the struct's order expects it),
-/// then among the columns after it, then among all; `*at` moves past the column found.
+/// Where a row struct's fields stand among its statement's columns. The first row finds each
+/// field's column by name: first where the struct's order expects it, then among the columns
+/// after it, then among all. Every row of a statement has the same columns and a struct reads
+/// its fields in the same order, so the rows after the first read the columns found, without
+/// comparing names again (on a page of cases, 40 name comparisons a row were 6% of the CPU).
+#[derive(Debug, Default)]
+pub struct Columns {
+    /// The column after the last one found.
+    next: usize,
+    /// How many fields of this row were read.
+    read: usize,
+    /// The column of each field, in the order the fields are read.
+    found: Vec<usize>,
+}
+
+impl Columns {
+    /// Starts the next row of the same statement.
+    fn next_row(&mut self) {
+        self.next = 0;
+        self.read = 0;
+    }
+}
+
+/// The column `name` of `row`, the next field `at` reads (see [`Columns`]).
 #[doc(hidden)]
 pub fn column<T: rusqlite::types::FromSql>(
     row: &rusqlite::Row<'_>,
-    at: &mut usize,
+    at: &mut Columns,
     name: &str,
 ) -> rusqlite::Result<T> {
-    let statement = row.as_ref();
-    let named = |i: &usize| statement.column_name(*i).is_ok_and(|found| found == name);
-    let index = match (*at..statement.column_count()).find(named) {
-        Some(i) => i,
-        None => statement.column_index(name)?,
+    let index = match at.found.get(at.read) {
+        Some(&index) => index,
+        None => {
+            let statement = row.as_ref();
+            let named = |i: &usize| statement.column_name(*i).is_ok_and(|found| found == name);
+            let index = match (at.next..statement.column_count()).find(named) {
+                Some(i) => i,
+                None => statement.column_index(name)?,
+            };
+            at.found.push(index);
+            index
+        }
     };
-    *at = index + 1;
+    at.read += 1;
+    at.next = index + 1;
     row.get(index)
 }
 
@@ -351,8 +381,10 @@ fn read_rows<T: ReadRow>(
     let mut prepared = conn.prepare_cached(&sql)?;
     let mut rows = prepared.query(rusqlite::params_from_iter(params.iter()))?;
     let mut out = Vec::new();
+    let mut columns = Columns::default();
     while let Some(row) = rows.next()? {
-        out.push(T::from_sqlite(row)?);
+        out.push(T::from_sqlite_at(row, &mut columns)?);
+        columns.next_row();
     }
     Ok(out)
 }
@@ -645,6 +677,41 @@ mod tests {
         struct N {
             n: i64,
         }
+    }
+
+    crate::read_row! {
+        struct Two {
+            n: i64,
+            m: i64,
+        }
+    }
+
+    /// The rows after the first read the columns the first one found by name: each row its own
+    /// values, in a statement whose columns stand in another order than the struct's fields,
+    /// and for a pair of structs that select the same name.
+    #[tokio::test]
+    async fn every_row_reads_its_own_values_at_the_columns_the_first_found() {
+        let (_dir, db) = sqlite_file().await;
+        let rows_of = |sql: &str| {
+            Statement::from_string(
+                DbBackend::Sqlite,
+                format!("WITH v(x) AS (VALUES (1), (2), (3)) SELECT {sql} FROM v ORDER BY x"),
+            )
+        };
+        let rows: Vec<Two> = db
+            .reads()
+            .rows(rows_of("x * 10 AS m, x AS n"))
+            .await
+            .unwrap();
+        let read: Vec<(i64, i64)> = rows.iter().map(|t| (t.n, t.m)).collect();
+        assert_eq!(read, [(1, 10), (2, 20), (3, 30)]);
+        let pairs: Vec<(Two, N)> = db
+            .reads()
+            .rows(rows_of("x AS n, x * 10 AS m, x * 100 AS n"))
+            .await
+            .unwrap();
+        let read: Vec<(i64, i64, i64)> = pairs.iter().map(|(t, n)| (t.n, t.m, n.n)).collect();
+        assert_eq!(read, [(1, 10, 100), (2, 20, 200), (3, 30, 300)]);
     }
 
     /// A value of a kind the service never stores is refused, not bound as something else.
