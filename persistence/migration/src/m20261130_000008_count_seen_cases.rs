@@ -19,10 +19,15 @@
 //! - a support partnership starts or ends: the partner's counts for the customer enter or leave,
 //!   unless the partner sees the customer as its reseller anyway.
 //!
-//! On PostgreSQL two transactions never move the two sides of one customer at once: every case
-//! write and every change to a customer's management locks the customer first
-//! (`persistence/src/repo/locks.rs`), so each trigger reads a settled other side. SQLite has
-//! one writer.
+//! SQLite only. Its one writer applies changes one transaction at a time, so a row per partner,
+//! status and severity costs the writer a look-up and an update. On PostgreSQL several
+//! transactions write at once, and such a row would be shared by every customer of the
+//! partner: a reseller's filings would queue on it from their partner rows to their commit, and
+//! two changes moving a case between statuses in opposite directions (or two filings recording
+//! the same two partners in opposite orders) would lock its rows in opposite orders, breaking
+//! the one lock order of `persistence/src/repo/locks.rs` (every case write locks its customer
+//! first, and the rows it then writes are that customer's). PostgreSQL keeps summing the
+//! per-customer counts, whose rows belong to one customer each.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -260,70 +265,12 @@ const SQLITE_TRIGGERS: &[&str] = &[
     ),
 ];
 
-const POSTGRES_TRIGGERS: &[&str] = &[
-    concat!(
-        "CREATE FUNCTION partner_seen_case_counts_counted() RETURNS trigger LANGUAGE plpgsql \
-         AS $$ BEGIN \
-         IF TG_OP = 'UPDATE' AND OLD.domain_id = NEW.domain_id \
-           AND OLD.customer_id = NEW.customer_id AND OLD.status = NEW.status \
-           AND OLD.severity = NEW.severity THEN ",
-        add_counts!(concat!(
-            "SELECT NEW.domain_id, NEW.status, NEW.severity, NEW.n - OLD.n \
-             WHERE OLD.n <> NEW.n AND ",
-            seen!("NEW.domain_id", "NEW.customer_id")
-        )),
-        "; RETURN NULL; END IF; \
-         IF TG_OP IN ('UPDATE', 'DELETE') THEN ",
-        add_counts!(concat!(
-            "SELECT OLD.domain_id, OLD.status, OLD.severity, -OLD.n WHERE ",
-            seen!("OLD.domain_id", "OLD.customer_id")
-        )),
-        "; END IF; \
-         IF TG_OP IN ('UPDATE', 'INSERT') THEN ",
-        add_counts!(concat!(
-            "SELECT NEW.domain_id, NEW.status, NEW.severity, NEW.n WHERE ",
-            seen!("NEW.domain_id", "NEW.customer_id")
-        )),
-        "; END IF; \
-         RETURN NULL; END $$"
-    ),
-    "CREATE TRIGGER partner_seen_case_counts_counted \
-     AFTER INSERT OR UPDATE OR DELETE ON partner_case_counts \
-     FOR EACH ROW EXECUTE FUNCTION partner_seen_case_counts_counted()",
-    concat!(
-        "CREATE FUNCTION partner_seen_case_counts_reseller() RETURNS trigger LANGUAGE plpgsql \
-         AS $$ BEGIN ",
-        reseller_changed!(),
-        " RETURN NULL; END $$"
-    ),
-    "CREATE TRIGGER partner_seen_case_counts_reseller \
-     AFTER UPDATE OF reseller_domain_id, reseller_access ON customers FOR EACH ROW \
-     WHEN (OLD.reseller_domain_id IS DISTINCT FROM NEW.reseller_domain_id \
-       OR OLD.reseller_access IS DISTINCT FROM NEW.reseller_access) \
-     EXECUTE FUNCTION partner_seen_case_counts_reseller()",
-    concat!(
-        "CREATE FUNCTION partner_seen_case_counts_partner() RETURNS trigger LANGUAGE plpgsql \
-         AS $$ BEGIN \
-         IF TG_OP IN ('UPDATE', 'DELETE') THEN ",
-        partnership_ended!(),
-        " END IF; \
-         IF TG_OP IN ('UPDATE', 'INSERT') THEN ",
-        partnership_started!(),
-        " END IF; \
-         RETURN NULL; END $$"
-    ),
-    "CREATE TRIGGER partner_seen_case_counts_partner \
-     AFTER INSERT OR DELETE ON support_partners \
-     FOR EACH ROW EXECUTE FUNCTION partner_seen_case_counts_partner()",
-    "CREATE TRIGGER partner_seen_case_counts_partner_moved \
-     AFTER UPDATE OF customer_id, partner_domain_id ON support_partners FOR EACH ROW \
-     WHEN (OLD.customer_id <> NEW.customer_id OR OLD.partner_domain_id <> NEW.partner_domain_id) \
-     EXECUTE FUNCTION partner_seen_case_counts_partner()",
-];
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.get_database_backend() != DbBackend::Sqlite {
+            return Ok(());
+        }
         manager
             .create_table(
                 Table::create()
@@ -351,54 +298,29 @@ impl MigrationTrait for Migration {
             " GROUP BY pc.domain_id, pc.status, pc.severity"
         ))
         .await?;
-        let triggers = match manager.get_database_backend() {
-            DbBackend::Sqlite => SQLITE_TRIGGERS,
-            DbBackend::Postgres => POSTGRES_TRIGGERS,
-            other => {
-                return Err(DbErr::Migration(format!(
-                    "casebridge runs on SQLite and PostgreSQL, not {other:?}"
-                )));
-            }
-        };
-        for sql in triggers {
+        for sql in SQLITE_TRIGGERS {
             db.execute_unprepared(sql).await?;
         }
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        let postgres = manager.get_database_backend() == DbBackend::Postgres;
-        for (trigger, table) in [
-            ("partner_seen_case_counts_counted", "partner_case_counts"),
-            ("partner_seen_case_counts_recounted", "partner_case_counts"),
-            ("partner_seen_case_counts_rekeyed", "partner_case_counts"),
-            ("partner_seen_case_counts_uncounted", "partner_case_counts"),
-            ("partner_seen_case_counts_reseller", "customers"),
-            ("partner_seen_case_counts_partner", "support_partners"),
-            ("partner_seen_case_counts_partner_added", "support_partners"),
-            (
-                "partner_seen_case_counts_partner_removed",
-                "support_partners",
-            ),
-            ("partner_seen_case_counts_partner_moved", "support_partners"),
-        ] {
-            let sql = if postgres {
-                format!("DROP TRIGGER IF EXISTS {trigger} ON {table}")
-            } else {
-                format!("DROP TRIGGER IF EXISTS {trigger}")
-            };
-            db.execute_unprepared(&sql).await?;
+        if manager.get_database_backend() != DbBackend::Sqlite {
+            return Ok(());
         }
-        if postgres {
-            for function in [
-                "partner_seen_case_counts_counted",
-                "partner_seen_case_counts_reseller",
-                "partner_seen_case_counts_partner",
-            ] {
-                db.execute_unprepared(&format!("DROP FUNCTION IF EXISTS {function}()"))
-                    .await?;
-            }
+        let db = manager.get_connection();
+        for trigger in [
+            "partner_seen_case_counts_counted",
+            "partner_seen_case_counts_recounted",
+            "partner_seen_case_counts_rekeyed",
+            "partner_seen_case_counts_uncounted",
+            "partner_seen_case_counts_reseller",
+            "partner_seen_case_counts_partner_added",
+            "partner_seen_case_counts_partner_removed",
+            "partner_seen_case_counts_partner_moved",
+        ] {
+            db.execute_unprepared(&format!("DROP TRIGGER IF EXISTS {trigger}"))
+                .await?;
         }
         manager
             .drop_table(Table::drop().table(PartnerSeenCaseCounts::Table).to_owned())
