@@ -24,6 +24,7 @@ mod m20261130_000005_order_events;
 mod m20261130_000006_create_webhooks;
 mod m20261130_000007_cover_customers_seen_by_reseller;
 mod m20261130_000008_count_seen_cases;
+mod m20261130_000009_number_case_access;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000006_create_webhooks::Migration),
             Box::new(m20261130_000007_cover_customers_seen_by_reseller::Migration),
             Box::new(m20261130_000008_count_seen_cases::Migration),
+            Box::new(m20261130_000009_number_case_access::Migration),
         ]
     }
 }

@@ -22,6 +22,9 @@ pub struct Model {
     pub severity: i16,
     /// Copy of the case's status.
     pub status: String,
+    /// Copy of the case's number: a keyword match (an FTS5 rowid, the case number) finds the
+    /// partner's record of the case without reading the case.
+    pub case_number: i64,
 }
 
 /// No relations are navigated through the ORM; queries join explicitly.

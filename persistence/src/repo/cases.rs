@@ -245,7 +245,7 @@ pub(crate) fn case_select() -> SelectStatement {
     case_select_from(None)
 }
 
-fn matches_alias() -> Alias {
+pub(crate) fn matches_alias() -> Alias {
     Alias::new("matches")
 }
 
@@ -743,6 +743,7 @@ pub async fn insert_case(
             create_time: Set(t),
             severity: Set(new.severity.rank()),
             status: Set(CaseStatus::New.as_str().to_owned()),
+            case_number: Set(number),
         })
         .collect();
     if !rows.is_empty() {

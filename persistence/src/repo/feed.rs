@@ -236,7 +236,7 @@ fn case_seen(viewer: Viewer) -> Option<Expr> {
         Expr::col((cases::Entity, cases::Column::Id))
             .equals((audit_events::Entity, audit_events::Column::CaseId)),
     );
-    restrict_to_viewer(&mut seen, viewer, false);
+    restrict_to_viewer(&mut seen, viewer);
     Some(Expr::exists(seen))
 }
 

@@ -268,6 +268,7 @@ fn access_models(c: &ImportedCase) -> impl Iterator<Item = case_access::ActiveMo
             create_time: Set(to_micros(c.create_time)),
             severity: Set(c.severity.rank()),
             status: Set(c.lifecycle.status.as_str().to_owned()),
+            case_number: Set(c.case_number),
         })
 }
 

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::cases::{CaseRecord, case_select, fetch_cases, from_cases};
+use super::cases::{CaseRecord, case_select, fetch_cases, from_cases, matches_alias};
 use super::search::{drives_from_matches, keyword_matches, search_cases, search_terms};
 use super::to_micros;
 use crate::PersistenceError;
@@ -91,11 +91,7 @@ fn access() -> Alias {
 /// Adds the visibility rule of `casebridge_domain::visibility::can_see` to a select of cases,
 /// and returns the table whose columns carry the sort keys (`case_access` for partners, whose
 /// index serves their list; `cases` otherwise) with its id column.
-pub(crate) fn restrict_to_viewer(
-    q: &mut SelectStatement,
-    viewer: Viewer,
-    after_matches: bool,
-) -> (Alias, Alias) {
+pub(crate) fn restrict_to_viewer(q: &mut SelectStatement, viewer: Viewer) -> (Alias, Alias) {
     match viewer {
         Viewer::Provider => (Alias::new("cases"), Alias::new("id")),
         Viewer::Customer(domain) => {
@@ -115,27 +111,6 @@ pub(crate) fn restrict_to_viewer(
             let recorded = Expr::col((access(), case_access::Column::CaseId))
                 .equals((cases::Entity, cases::Column::Id))
                 .and(Expr::col((access(), case_access::Column::DomainId)).eq(domain.as_uuid()));
-            if after_matches {
-                // Behind keyword matches, `case_access` stays inside the loop over them (a
-                // cross join takes no `ON`: the condition goes to `WHERE`).
-                q.join_as(
-                    JoinType::CrossJoin,
-                    case_access::Entity,
-                    access(),
-                    recorded.clone(),
-                )
-                .and_where(recorded)
-                // …and still managing the customer. A search visits hundreds of matches: the
-                // partner's customers are read once into a set (an `IN` subquery), and each
-                // match costs a look-up in it instead of two, in `customers` and in
-                // `support_partners`. A page of a list visits eleven rows, fewer than building
-                // the set costs: it joins (below).
-                .and_where(
-                    Expr::col((access(), case_access::Column::CustomerId))
-                        .in_subquery(customers_seen_by_partner(domain)),
-                );
-                return (access(), Alias::new("case_id"));
-            }
             q.join_as(JoinType::InnerJoin, case_access::Entity, access(), recorded)
                 // …and still managing the customer, authorised to act for it: the reseller with
                 // access granted, or an active support partner.
@@ -191,6 +166,58 @@ pub(crate) fn restrict_to_viewer(
             (access(), Alias::new("case_id"))
         }
     }
+}
+
+/// The cases a keyword search or its count reads, with the visibility rule applied: from the
+/// keyword matches when a statement should drive from them (`matches`, see
+/// [`super::search::drives_from_matches`]), else from `cases`; returns what
+/// [`restrict_to_viewer`] returns.
+///
+/// A partner's matches go straight to its records of them (`case_access` by partner and case
+/// number) without reading the cases, unless a filter or the order needs a column only the
+/// case has; each record is then checked against the set of customers the partner still
+/// manages, read once (an `IN` subquery) rather than looked up per match: a search visits
+/// hundreds of matches. Both halves of the rule are those [`restrict_to_viewer`] applies.
+pub(crate) fn from_visible(
+    q: &mut SelectStatement,
+    matches: Option<SelectStatement>,
+    query: &CaseQuery,
+) -> (Alias, Alias) {
+    let (matches, domain) = match (matches, query.viewer) {
+        (Some(matches), Viewer::Partner(domain)) => (matches, domain),
+        (matches, viewer) => {
+            from_cases(q, matches);
+            return restrict_to_viewer(q, viewer);
+        }
+    };
+    let record = |c: case_access::Column| Expr::col((access(), c));
+    let recorded = record(case_access::Column::DomainId)
+        .eq(domain.as_uuid())
+        .and(
+            record(case_access::Column::CaseNumber)
+                .equals((matches_alias(), Alias::new("case_number"))),
+        );
+    q.from_subquery(matches, matches_alias())
+        // A cross join keeps `case_access` inside the loop over the matches; it takes no `ON`:
+        // the condition goes to `WHERE`.
+        .join_as(
+            JoinType::CrossJoin,
+            case_access::Entity,
+            access(),
+            recorded.clone(),
+        )
+        .and_where(recorded)
+        .and_where(
+            record(case_access::Column::CustomerId).in_subquery(customers_seen_by_partner(domain)),
+        );
+    // The service-level filter and the due-time order read the case's target.
+    if query.service_level.is_some() || query.order == CaseOrder::FirstResponseDue {
+        q.cross_join(cases::Entity).and_where(
+            Expr::col((cases::Entity, cases::Column::Id))
+                .equals((access(), case_access::Column::CaseId)),
+        );
+    }
+    (access(), Alias::new("case_id"))
 }
 
 /// Adds the query's filters (customer, statuses, severities, update time, keywords) on the
@@ -292,8 +319,7 @@ fn count_query(backend: DbBackend, query: &CaseQuery) -> SelectStatement {
     if has_terms(query) || query.updated_after.is_some() || query.service_level.is_some() {
         let matches = drives_from_matches(backend, query);
         let from_matches = matches.is_some();
-        from_cases(&mut count, matches);
-        let (t, _) = restrict_to_viewer(&mut count, query.viewer, from_matches);
+        let (t, _) = from_visible(&mut count, matches, query);
         add_filters(&mut count, &t, query, backend, from_matches);
         count.expr_as(Expr::cust("COUNT(*)"), Alias::new("n"));
     } else {
@@ -361,7 +387,7 @@ pub async fn list_cases(
         return search_cases(conn, query).await;
     }
     let mut q = case_select();
-    let (t, id_col) = restrict_to_viewer(&mut q, query.viewer, false);
+    let (t, id_col) = restrict_to_viewer(&mut q, query.viewer);
     add_filters(&mut q, &t, query, backend, false);
     let keys = [
         Expr::col((t.clone(), Alias::new("severity"))),

@@ -13,10 +13,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::cases::{CaseRecord, case_select, fetch_cases, from_cases};
-use super::listing::{
-    CaseQuery, add_filters, count_cases, keyset_page, restrict_to_viewer, sort_time,
-};
+use super::cases::{CaseRecord, case_select, fetch_cases};
+use super::listing::{CaseQuery, add_filters, count_cases, from_visible, keyset_page, sort_time};
 use crate::PersistenceError;
 use crate::entities::{case_access, case_comments, cases, customers};
 use crate::read::Reads;
@@ -345,8 +343,7 @@ pub(crate) async fn search_cases(
     let matches = drives_from_matches(backend, query);
     let from_matches = matches.is_some();
     let mut hits = Query::select();
-    from_cases(&mut hits, matches);
-    let (t, id_col) = restrict_to_viewer(&mut hits, query.viewer, from_matches);
+    let (t, id_col) = from_visible(&mut hits, matches, query);
     add_filters(&mut hits, &t, query, backend, from_matches);
     let (hit_id, hit_severity, hit_time) = (
         Alias::new("hit_id"),
