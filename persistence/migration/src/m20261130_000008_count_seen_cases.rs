@@ -45,24 +45,6 @@ enum PartnerSeenCaseCounts {
     N,
 }
 
-/// Whether partner `$d` sees customer `$c` (by management): the same condition on both backends.
-macro_rules! seen {
-    ($d:literal, $c:literal) => {
-        concat!(
-            "(EXISTS (SELECT 1 FROM customers sc WHERE sc.id = ",
-            $c,
-            " AND sc.reseller_domain_id = ",
-            $d,
-            " AND sc.reseller_access = 'granted') \
-             OR EXISTS (SELECT 1 FROM support_partners sp WHERE sp.customer_id = ",
-            $c,
-            " AND sp.partner_domain_id = ",
-            $d,
-            "))"
-        )
-    };
-}
-
 /// Whether customer `$c` has `$d` as an active support partner.
 macro_rules! supported_by {
     ($d:literal, $c:literal) => {
@@ -86,6 +68,14 @@ macro_rules! resold_by {
             $d,
             " AND sc.reseller_access = 'granted')"
         )
+    };
+}
+
+/// Whether partner `$d` sees customer `$c` by management: as its reseller with access granted,
+/// or as an active support partner (the condition the lists' query applies).
+macro_rules! seen {
+    ($d:literal, $c:literal) => {
+        concat!("(", resold_by!($d, $c), " OR ", supported_by!($d, $c), ")")
     };
 }
 

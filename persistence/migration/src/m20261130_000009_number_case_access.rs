@@ -8,9 +8,9 @@
 //! goes straight to it. Timed apart at a million cases (620 matches): 1.35 → 0.84 ms for the
 //! statement that counts the matches and finds the page.
 //!
-//! PostgreSQL's searches start from the case (its GIN index sits beside the case row), so the
-//! index is SQLite's only; the column is kept on both, as every other copy of a case's fields
-//! on `case_access` is.
+//! PostgreSQL plans its searches from statistics and reads the matches as an `IN` list against
+//! the cases (`repo::search::drives_from_matches`), so the index is SQLite's only; the column
+//! is kept on both, as every other copy of a case's fields on `case_access` is.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
