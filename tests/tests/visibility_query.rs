@@ -104,6 +104,28 @@ async fn visible_by_rule(
     out
 }
 
+/// A customer of `reseller` in its own domain, as the worlds create them.
+fn new_customer(name: String, domain: DomainId, reseller: DomainId, email: String) -> NewCustomer {
+    NewCustomer {
+        name,
+        domain_id: domain,
+        reseller_domain_id: reseller,
+        support_tier: SupportTier::Standard,
+        postal_address: PostalAddressData {
+            lines: vec!["1 Street".into()],
+            locality: "Town".into(),
+            region: None,
+            postal_code: None,
+            country_code: "DE".into(),
+        },
+        contact: ContactData {
+            name: "Contact".into(),
+            email,
+            phone: None,
+        },
+    }
+}
+
 /// Every case the list query returns, page by page, with each page's `total_size`.
 async fn visible_by_query(
     db: &casebridge_persistence::Database,
@@ -372,24 +394,12 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
             let reseller = resellers[rng.gen_range(0..resellers.len())].domain;
             let id = customers::insert_customer(
                 db.writer(),
-                &NewCustomer {
-                    name: format!("Customer {i}"),
-                    domain_id: t.domain,
-                    reseller_domain_id: reseller,
-                    support_tier: SupportTier::Standard,
-                    postal_address: PostalAddressData {
-                        lines: vec!["1 Street".into()],
-                        locality: "Town".into(),
-                        region: None,
-                        postal_code: None,
-                        country_code: "DE".into(),
-                    },
-                    contact: ContactData {
-                        name: "Contact".into(),
-                        email: format!("it@c{i}.example"),
-                        phone: None,
-                    },
-                },
+                &new_customer(
+                    format!("Customer {i}"),
+                    t.domain,
+                    reseller,
+                    format!("it@c{i}.example"),
+                ),
                 now,
             )
             .await
@@ -787,24 +797,12 @@ async fn the_upgrade_strikes_the_records_of_tenures_that_ended_before_it() {
     let customer_tenant = tenant(db, "c.example", Realm::Customer, now).await;
     let c = customers::insert_customer(
         db.writer(),
-        &NewCustomer {
-            name: "Customer".into(),
-            domain_id: customer_tenant.domain,
-            reseller_domain_id: a.domain,
-            support_tier: SupportTier::Standard,
-            postal_address: PostalAddressData {
-                lines: vec!["1 Street".into()],
-                locality: "Town".into(),
-                region: None,
-                postal_code: None,
-                country_code: "DE".into(),
-            },
-            contact: ContactData {
-                name: "Contact".into(),
-                email: "it@c.example".into(),
-                phone: None,
-            },
-        },
+        &new_customer(
+            "Customer".into(),
+            customer_tenant.domain,
+            a.domain,
+            "it@c.example".into(),
+        ),
         now,
     )
     .await
@@ -999,24 +997,12 @@ async fn a_partners_seen_count_follows_every_change_of_either_side() {
     let customer_tenant = tenant(db, "c.example", Realm::Customer, now).await;
     let c = customers::insert_customer(
         db.writer(),
-        &NewCustomer {
-            name: "Customer".into(),
-            domain_id: customer_tenant.domain,
-            reseller_domain_id: a.domain,
-            support_tier: SupportTier::Standard,
-            postal_address: PostalAddressData {
-                lines: vec!["1 Street".into()],
-                locality: "Town".into(),
-                region: None,
-                postal_code: None,
-                country_code: "DE".into(),
-            },
-            contact: ContactData {
-                name: "Contact".into(),
-                email: "it@c.example".into(),
-                phone: None,
-            },
-        },
+        &new_customer(
+            "Customer".into(),
+            customer_tenant.domain,
+            a.domain,
+            "it@c.example".into(),
+        ),
         now,
     )
     .await
