@@ -357,7 +357,15 @@ pub(crate) async fn fetch_cases(
     conn: &impl Reads,
     q: &SelectStatement,
 ) -> Result<Vec<CaseRecord>, PersistenceError> {
-    conn.rows::<CaseRow>(conn.backend().build(q))
+    fetch_case_rows(conn, conn.backend().build(q)).await
+}
+
+/// The cases a statement of [`case_select`]'s columns reads.
+pub(crate) async fn fetch_case_rows(
+    conn: &impl Reads,
+    statement: Statement,
+) -> Result<Vec<CaseRecord>, PersistenceError> {
+    conn.rows::<CaseRow>(statement)
         .await?
         .into_iter()
         .map(CaseRecord::try_from)

@@ -1,24 +1,27 @@
 //! Case lists: the visibility rule of `casebridge_domain::visibility::can_see` as a query, the
 //! filters, keyset pagination and the counts (keyword searches go through [`super::search`]).
 
+use std::sync::LazyLock;
+
 use casebridge_domain::{
     CaseStatus, CustomerId, DomainId, ResellerAccess, ServiceLevelState, Severity, Viewer,
 };
 use sea_orm::sea_query::{Alias, Cond, Expr, JoinType, Order, Query, SelectStatement};
-use sea_orm::{DbBackend, ExprTrait};
+use sea_orm::{DbBackend, ExprTrait, Statement, Value};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::cases::{CaseRecord, case_select, fetch_cases, from_cases, matches_alias};
+use super::cases::{CaseRecord, case_select, fetch_case_rows, from_cases, matches_alias};
 use super::search::{drives_from_matches, keyword_matches, search_cases, search_terms};
+use super::template::Templates;
 use super::to_micros;
 use crate::PersistenceError;
 use crate::entities::{case_access, cases, customers, support_partners};
 use crate::read::Reads;
 
 /// The order of a case list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum CaseOrder {
     /// Most recently updated first.
     #[default]
@@ -304,16 +307,27 @@ pub(crate) async fn count_cases(
     query: &CaseQuery,
 ) -> Result<u64, PersistenceError> {
     let backend = conn.backend();
-    let count = count_query(backend, query);
     let total = conn
-        .rows::<Count>(backend.build(&count))
+        .rows::<Count>(count_statement(backend, query))
         .await?
         .first()
         .map_or(0, |c| c.n);
     Ok(u64::try_from(total).unwrap_or(0))
 }
 
-/// The statement of [`count_cases`].
+/// The statement of [`count_cases`]: built once per shape, unless the query has keywords.
+fn count_statement(backend: DbBackend, query: &CaseQuery) -> Statement {
+    if has_terms(query) {
+        return backend.build(&count_query(backend, query));
+    }
+    STATEMENTS.statement(
+        Shape::of(backend, query, Part::Count),
+        || backend.build(&count_query(backend, &query.stand_in())),
+        |v| query.fill(v),
+    )
+}
+
+/// The statement of [`count_cases`], built afresh.
 fn count_query(backend: DbBackend, query: &CaseQuery) -> SelectStatement {
     let mut count = Query::select();
     if has_terms(query) || query.updated_after.is_some() || query.service_level.is_some() {
@@ -386,6 +400,22 @@ pub async fn list_cases(
     if has_terms(query) {
         return search_cases(conn, query).await;
     }
+    let rows = fetch_case_rows(conn, page_statement(backend, query)).await?;
+    let total = count_cases(conn, query).await?;
+    Ok((rows, total))
+}
+
+/// The statement of a page of a list without keywords, built once per shape.
+fn page_statement(backend: DbBackend, query: &CaseQuery) -> Statement {
+    STATEMENTS.statement(
+        Shape::of(backend, query, Part::Page),
+        || backend.build(&page_query(backend, &query.stand_in())),
+        |v| query.fill(v),
+    )
+}
+
+/// The statement of a page of a list without keywords, built afresh.
+fn page_query(backend: DbBackend, query: &CaseQuery) -> SelectStatement {
     let mut q = case_select();
     let (t, id_col) = restrict_to_viewer(&mut q, query.viewer);
     add_filters(&mut q, &t, query, backend, false);
@@ -395,9 +425,143 @@ pub async fn list_cases(
         Expr::col((t.clone(), id_col)),
     ];
     keyset_page(&mut q, query, keys);
-    let rows = fetch_cases(conn, &q).await?;
-    let total = count_cases(conn, query).await?;
-    Ok((rows, total))
+    q
+}
+
+/// The statements of lists without keywords (a page and its count), by shape: their SQL
+/// depends on which filters a list has, its order and whether it continues a page, not on the
+/// values ([`super::template`]). Keyword searches are built per request.
+static STATEMENTS: LazyLock<Templates<Shape>> = LazyLock::new(Templates::new);
+
+/// Which statement of a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Part {
+    Page,
+    Count,
+}
+
+/// What a list's statement text depends on: everything in a [`CaseQuery`] but the values
+/// [`CaseQuery::fill`] replaces (statuses and severities are few and kept as they are).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Shape {
+    /// The backend (`DbBackend` is not `Hash`; the service runs on two).
+    postgres: bool,
+    part: Part,
+    viewer: Viewer,
+    customer: bool,
+    statuses: Vec<CaseStatus>,
+    severities: Vec<Severity>,
+    updated_after: bool,
+    service_level: Option<ServiceLevelState>,
+    order: CaseOrder,
+    after: bool,
+}
+
+impl Shape {
+    fn of(backend: DbBackend, query: &CaseQuery, part: Part) -> Self {
+        Self {
+            postgres: backend == DbBackend::Postgres,
+            part,
+            viewer: query.stand_in_viewer(),
+            customer: query.customer.is_some(),
+            statuses: query.statuses.clone(),
+            severities: query.severities.clone(),
+            updated_after: query.updated_after.is_some(),
+            service_level: query.service_level,
+            order: query.order,
+            after: query.after.is_some(),
+        }
+    }
+}
+
+/// The stand-ins of a list's values (see [`super::template`]): none is a value a list's
+/// statement holds otherwise (its fixed values are the reseller access `granted` and the
+/// statuses and severities of its shape).
+const STAND_IN_DOMAIN: Uuid = Uuid::from_u128(0x5354_414e_442d_494e_2d44_4f4d_4149_4e00);
+const STAND_IN_CUSTOMER: Uuid = Uuid::from_u128(0x5354_414e_442d_494e_2d43_5553_544f_4d00);
+const STAND_IN_CURSOR_ID: Uuid = Uuid::from_u128(0x5354_414e_442d_494e_2d43_5552_534f_5200);
+const STAND_IN_CURSOR_TIME: i64 = i64::MIN + 1;
+const STAND_IN_CURSOR_SEVERITY: i16 = i16::MIN + 1;
+const STAND_IN_LIMIT: u64 = u64::MAX - 1;
+/// Times stand in as instants (the query holds `OffsetDateTime`s), far from any case's.
+const STAND_IN_UPDATED_AFTER: OffsetDateTime =
+    time::macros::datetime!(1901-02-03 04:05:06.000007 UTC);
+const STAND_IN_NOW: OffsetDateTime = time::macros::datetime!(1902-03-04 05:06:07.000008 UTC);
+
+impl CaseQuery {
+    /// The viewer of the query's shape: its kind, with the stand-in domain.
+    fn stand_in_viewer(&self) -> Viewer {
+        let domain = DomainId::from_uuid(STAND_IN_DOMAIN);
+        match self.viewer {
+            Viewer::Provider => Viewer::Provider,
+            Viewer::Customer(_) => Viewer::Customer(domain),
+            Viewer::Partner(_) => Viewer::Partner(domain),
+        }
+    }
+
+    /// The query of the same shape with stand-ins for its values.
+    fn stand_in(&self) -> Self {
+        Self {
+            viewer: self.stand_in_viewer(),
+            customer: self
+                .customer
+                .map(|_| CustomerId::from_uuid(STAND_IN_CUSTOMER)),
+            q: None,
+            statuses: self.statuses.clone(),
+            severities: self.severities.clone(),
+            updated_after: self.updated_after.map(|_| STAND_IN_UPDATED_AFTER),
+            service_level: self.service_level,
+            now: STAND_IN_NOW,
+            order: self.order,
+            after: self.after.map(|_| CaseCursor {
+                severity: STAND_IN_CURSOR_SEVERITY,
+                time: STAND_IN_CURSOR_TIME,
+                id: STAND_IN_CURSOR_ID,
+            }),
+            limit: STAND_IN_LIMIT,
+        }
+    }
+
+    /// Replaces a stand-in of [`Self::stand_in`] with this query's value.
+    fn fill(&self, value: &mut Value) {
+        let domain = match self.viewer {
+            Viewer::Provider => None,
+            Viewer::Customer(d) | Viewer::Partner(d) => Some(d.as_uuid()),
+        };
+        let updated_after = to_micros(STAND_IN_UPDATED_AFTER);
+        let now = to_micros(STAND_IN_NOW);
+        match value {
+            Value::Uuid(Some(u)) => {
+                let actual = match *u {
+                    STAND_IN_DOMAIN => domain,
+                    STAND_IN_CUSTOMER => self.customer.map(|c| c.as_uuid()),
+                    STAND_IN_CURSOR_ID => self.after.map(|c| c.id),
+                    _ => None,
+                };
+                if let Some(actual) = actual {
+                    *u = actual;
+                }
+            }
+            Value::BigInt(Some(n)) => {
+                let actual = match *n {
+                    STAND_IN_CURSOR_TIME => self.after.map(|c| c.time),
+                    n if n == updated_after => self.updated_after.map(to_micros),
+                    n if n == now => Some(to_micros(self.now)),
+                    _ => None,
+                };
+                if let Some(actual) = actual {
+                    *n = actual;
+                }
+            }
+            Value::SmallInt(Some(n)) if *n == STAND_IN_CURSOR_SEVERITY => {
+                if let Some(c) = self.after {
+                    *n = c.severity;
+                }
+            }
+            Value::BigUnsigned(Some(n)) if *n == STAND_IN_LIMIT => *n = self.limit,
+            _ => {}
+        }
+    }
 }
 
 crate::read_row! {
@@ -491,4 +655,113 @@ pub(crate) fn keyset_page(
     q.order_by_expr(time, direction.clone())
         .order_by_expr(id, direction)
         .limit(query.limit);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small deterministic generator (xorshift), so that a failure repeats.
+    struct Numbers(u64);
+
+    impl Numbers {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn uuid(&mut self) -> Uuid {
+            Uuid::from_u64_pair(self.next(), self.next())
+        }
+
+        fn time(&mut self) -> OffsetDateTime {
+            let micros =
+                1_700_000_000_000_000 + i64::try_from(self.next() % (1 << 40)).unwrap_or(0);
+            super::super::from_micros(micros)
+        }
+    }
+
+    /// A query of the shape `bits` picks, with fresh values.
+    fn query(bits: u64, n: &mut Numbers) -> CaseQuery {
+        let bit = |i: u32| bits >> i & 1 == 1;
+        let domain = DomainId::from_uuid(n.uuid());
+        let statuses = [
+            CaseStatus::New,
+            CaseStatus::InProgressSupport,
+            CaseStatus::ActionRequired,
+            CaseStatus::SolutionOffered,
+            CaseStatus::Closed,
+        ];
+        let severities = [Severity::P1, Severity::P2, Severity::P3, Severity::P4];
+        let orders = [
+            CaseOrder::UpdateTimeDesc,
+            CaseOrder::CreateTimeDesc,
+            CaseOrder::Severity,
+            CaseOrder::FirstResponseDue,
+        ];
+        let levels = [
+            None,
+            Some(ServiceLevelState::Running),
+            Some(ServiceLevelState::Met),
+            Some(ServiceLevelState::Breached),
+        ];
+        let pick = |at: u32, of: usize| usize::try_from(bits >> at).unwrap_or(0) % of;
+        CaseQuery {
+            viewer: [
+                Viewer::Provider,
+                Viewer::Customer(domain),
+                Viewer::Partner(domain),
+            ][pick(0, 3)],
+            customer: bit(2).then(|| CustomerId::from_uuid(n.uuid())),
+            q: None,
+            statuses: (0..5u32)
+                .filter(|i| bit(3 + i))
+                .map(|i| statuses[i as usize])
+                .collect(),
+            severities: (0..4u32)
+                .filter(|i| bit(8 + i))
+                .map(|i| severities[i as usize])
+                .collect(),
+            updated_after: bit(12).then(|| n.time()),
+            service_level: levels[pick(13, 4)],
+            now: n.time(),
+            order: orders[pick(15, 4)],
+            after: bit(17).then(|| CaseCursor {
+                severity: i16::try_from(1 + n.next() % 4).unwrap_or(1),
+                time: i64::try_from(n.next() % (1 << 52)).unwrap_or(0),
+                id: n.uuid(),
+            }),
+            limit: 1 + n.next() % 101,
+        }
+    }
+
+    #[test]
+    fn a_list_statement_built_once_is_the_statement_built_afresh_for_the_same_query() {
+        let mut n = Numbers(0x2545_f491_4f6c_dd1d);
+        // Shapes picked at random, and beside each the shapes that differ from it in one
+        // thing (one bit of `query`'s 18), so that a shape whose key missed a difference would
+        // be given its neighbour's statement. Fewer shapes than are kept, each used with
+        // several sets of values: the first use of a shape builds it, the next ones fill it.
+        let shapes = (0..12).flat_map(|_| {
+            let bits = n.next();
+            std::iter::once(bits).chain((0..18).map(move |i| bits ^ 1 << i))
+        });
+        for bits in shapes.collect::<Vec<_>>() {
+            for _ in 0..3 {
+                let query = query(bits, &mut n);
+                for backend in [DbBackend::Sqlite, DbBackend::Postgres] {
+                    let filled = page_statement(backend, &query);
+                    let fresh = backend.build(&page_query(backend, &query));
+                    assert_eq!(filled.sql, fresh.sql, "{query:?}");
+                    assert_eq!(filled.values, fresh.values, "{query:?}");
+                    let filled = count_statement(backend, &query);
+                    let fresh = backend.build(&count_query(backend, &query));
+                    assert_eq!(filled.sql, fresh.sql, "{query:?}");
+                    assert_eq!(filled.values, fresh.values, "{query:?}");
+                }
+            }
+        }
+    }
 }

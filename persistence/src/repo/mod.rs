@@ -19,6 +19,7 @@ pub mod outbox;
 pub mod search;
 pub mod service_levels;
 pub mod sign_in_failures;
+mod template;
 pub mod webhooks;
 
 use time::OffsetDateTime;
