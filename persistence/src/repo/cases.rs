@@ -2,7 +2,7 @@
 //! viewer may see it), filing one, and changing it.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::sync::LazyLock;
 
 use casebridge_domain::case::Escalation;
 use casebridge_domain::service_level::{Hours, ServiceLevelTarget};
@@ -22,6 +22,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::search::{self, IndexEntry};
+use super::template::Templates;
 use super::{from_micros, stored, to_micros};
 use crate::PersistenceError;
 use crate::entities::{
@@ -395,9 +396,8 @@ pub async fn find_visible_case(
         Viewer::Partner(d) => Some(d),
         _ => None,
     };
-    let statement = VISIBLE_CASE.statement(
+    let statement = visible_case_statement(
         conn.backend(),
-        viewer_domain.is_some(),
         id.as_uuid(),
         viewer_domain.map(|d| d.as_uuid()),
     );
@@ -520,61 +520,38 @@ fn visible_case_query(id: Uuid, partner: Option<Uuid>) -> SelectStatement {
     q
 }
 
-/// [`find_visible_case`]'s statement, built once per backend and kind of viewer (its SQL text
-/// does not change from request to request; building it was 7% of a `GET /v1/cases/{id}`'s
-/// CPU): built with stand-in values, which each use replaces with its own.
-static VISIBLE_CASE: Prepared = Prepared::new(visible_case_query);
+/// [`find_visible_case`]'s statement, by backend and whether the viewer is a partner: its SQL
+/// text does not change from request to request (building it was 7% of a
+/// `GET /v1/cases/{id}`'s CPU), so it is built once with stand-in ids ([`super::template`]).
+static VISIBLE_CASE: LazyLock<Templates<(bool, bool)>> = LazyLock::new(Templates::new);
 
-/// A statement of a fixed shape: its SQL text and values built once, with two stand-in ids,
-/// for each backend and whether it has a partner.
-struct Prepared {
-    build: fn(Uuid, Option<Uuid>) -> SelectStatement,
-    built: [OnceLock<Statement>; 4],
-}
-
-/// The stand-ins a [`Prepared`] statement is built with.
+/// The stand-ins [`VISIBLE_CASE`] is built with.
 const STAND_IN_ID: Uuid = Uuid::from_u128(0x5741_4e44_2d49_4e2d_4944);
 const STAND_IN_PARTNER: Uuid = Uuid::from_u128(0x5741_4e44_2d49_4e2d_5041_5254);
 
-impl Prepared {
-    const fn new(build: fn(Uuid, Option<Uuid>) -> SelectStatement) -> Self {
-        Self {
-            build,
-            built: [const { OnceLock::new() }; 4],
-        }
-    }
-
-    /// The statement on `backend` for `id` (and `partner`, when `with_partner`).
-    fn statement(
-        &self,
-        backend: DbBackend,
-        with_partner: bool,
-        id: Uuid,
-        partner: Option<Uuid>,
-    ) -> Statement {
-        let slot = usize::from(backend == DbBackend::Postgres) * 2 + usize::from(with_partner);
-        let template = self.built[slot].get_or_init(|| {
-            backend.build(&(self.build)(
+/// The statement of [`find_visible_case`] on `backend` for `id`, with the facts about
+/// `partner` when the viewer is one.
+fn visible_case_statement(backend: DbBackend, id: Uuid, partner: Option<Uuid>) -> Statement {
+    VISIBLE_CASE.statement(
+        (backend == DbBackend::Postgres, partner.is_some()),
+        || {
+            backend.build(&visible_case_query(
                 STAND_IN_ID,
-                with_partner.then_some(STAND_IN_PARTNER),
+                partner.map(|_| STAND_IN_PARTNER),
             ))
-        });
-        let mut statement = template.clone();
-        if let Some(values) = statement.values.as_mut() {
-            for value in values.0.iter_mut() {
-                if let Value::Uuid(Some(u)) = value {
-                    if *u == STAND_IN_ID {
-                        *u = id;
-                    } else if *u == STAND_IN_PARTNER
-                        && let Some(p) = partner
-                    {
-                        *u = p;
-                    }
+        },
+        |value| {
+            if let Value::Uuid(Some(u)) = value {
+                if *u == STAND_IN_ID {
+                    *u = id;
+                } else if *u == STAND_IN_PARTNER
+                    && let Some(p) = partner
+                {
+                    *u = p;
                 }
             }
-        }
-        statement
-    }
+        },
+    )
 }
 
 /// The partner domains recorded on the case when it was filed.
@@ -904,7 +881,7 @@ mod prepared_tests {
                 // Twice each: the first use builds it, the second reuses it.
                 for _ in 0..2 {
                     let id = Uuid::now_v7();
-                    let reused = VISIBLE_CASE.statement(backend, partner.is_some(), id, partner);
+                    let reused = visible_case_statement(backend, id, partner);
                     let fresh = backend.build(&visible_case_query(id, partner));
                     assert_eq!(reused.sql, fresh.sql);
                     assert_eq!(reused.values, fresh.values);
