@@ -56,5 +56,5 @@ pub async fn list_for(
     Ok(state
         .pages
         .page(request, rows, total_size, |c| CaseCursor::after(c, order))
-        .map(|c| Case::of(&c, now)))
+        .map(|c| Case::from_record(c, now)))
 }

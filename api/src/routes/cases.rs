@@ -202,7 +202,7 @@ async fn list_cases(
     query: ApiQuery<ListCasesQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = cases::list_for(&state, "cases", actor.viewer(), query.filters()?, &*query).await?;
-    Ok(HttpResponse::Ok().json(ListCasesResponse::from(page)))
+    ListCasesResponse::from(page).response()
 }
 
 /// One customer's cases that your domain may see.
@@ -231,7 +231,7 @@ async fn list_customer_cases(
         .ok_or_else(ApiError::not_found)?;
     let filters = query.filters_for(Some(customer));
     let page = cases::list_for(&state, "customer-cases", actor.viewer(), filters, &*query).await?;
-    Ok(HttpResponse::Ok().json(ListCasesResponse::from(page)))
+    ListCasesResponse::from(page).response()
 }
 
 // ---------------------------------------------------------------- one case
