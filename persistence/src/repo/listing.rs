@@ -707,7 +707,8 @@ mod tests {
             Some(ServiceLevelState::Met),
             Some(ServiceLevelState::Breached),
         ];
-        let pick = |at: u32, of: usize| usize::try_from(bits >> at).unwrap_or(0) % of;
+        // The two bits at `at`, as one of `of` choices.
+        let pick = |at: u32, of: usize| usize::try_from(bits >> at & 3).unwrap_or(0) % of;
         CaseQuery {
             viewer: [
                 Viewer::Provider,
@@ -715,7 +716,8 @@ mod tests {
                 Viewer::Partner(domain),
             ][pick(0, 3)],
             customer: bit(2).then(|| CustomerId::from_uuid(n.uuid())),
-            q: None,
+            // Text without a keyword in it lists as no text does.
+            q: bit(18).then(|| "?! --".to_owned()),
             statuses: (0..5u32)
                 .filter(|i| bit(3 + i))
                 .map(|i| statuses[i as usize])
@@ -741,12 +743,12 @@ mod tests {
     fn a_list_statement_built_once_is_the_statement_built_afresh_for_the_same_query() {
         let mut n = Numbers(0x2545_f491_4f6c_dd1d);
         // Shapes picked at random, and beside each the shapes that differ from it in one
-        // thing (one bit of `query`'s 18), so that a shape whose key missed a difference would
+        // thing (one bit of `query`'s 19), so that a shape whose key missed a difference would
         // be given its neighbour's statement. Fewer shapes than are kept, each used with
         // several sets of values: the first use of a shape builds it, the next ones fill it.
         let shapes = (0..12).flat_map(|_| {
             let bits = n.next();
-            std::iter::once(bits).chain((0..18).map(move |i| bits ^ 1 << i))
+            std::iter::once(bits).chain((0..19).map(move |i| bits ^ 1 << i))
         });
         for bits in shapes.collect::<Vec<_>>() {
             for _ in 0..3 {
