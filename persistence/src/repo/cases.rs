@@ -28,7 +28,7 @@ use crate::PersistenceError;
 use crate::entities::{
     case_access, case_classifications, cases, customers, domains, support_partners,
 };
-use crate::read::Reads;
+use crate::read::{ReadRow, Reads};
 
 /// A case as stored, with the names the API shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -358,18 +358,23 @@ pub(crate) async fn fetch_cases(
     conn: &impl Reads,
     q: &SelectStatement,
 ) -> Result<Vec<CaseRecord>, PersistenceError> {
-    fetch_case_rows(conn, conn.backend().build(q)).await
-}
-
-/// The cases a statement of [`case_select`]'s columns reads.
-pub(crate) async fn fetch_case_rows(
-    conn: &impl Reads,
-    statement: Statement,
-) -> Result<Vec<CaseRecord>, PersistenceError> {
-    conn.rows::<CaseRow>(statement)
+    conn.rows::<CaseRow>(conn.backend().build(q))
         .await?
         .into_iter()
         .map(CaseRecord::try_from)
+        .collect()
+}
+
+/// The cases a statement of [`case_select`]'s columns reads, each with the `T` its row also
+/// carries.
+pub(crate) async fn fetch_cases_with<T: ReadRow>(
+    conn: &impl Reads,
+    statement: Statement,
+) -> Result<Vec<(CaseRecord, T)>, PersistenceError> {
+    conn.rows::<(CaseRow, T)>(statement)
+        .await?
+        .into_iter()
+        .map(|(row, with)| Ok((CaseRecord::try_from(row)?, with)))
         .collect()
 }
 

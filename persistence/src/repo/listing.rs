@@ -6,13 +6,15 @@ use std::sync::LazyLock;
 use casebridge_domain::{
     CaseStatus, CustomerId, DomainId, ResellerAccess, ServiceLevelState, Severity, Viewer,
 };
-use sea_orm::sea_query::{Alias, Cond, Expr, JoinType, Order, Query, SelectStatement};
+use sea_orm::sea_query::{
+    Alias, Cond, Expr, JoinType, Order, Query, QueryStatementBuilder, SelectStatement,
+};
 use sea_orm::{DbBackend, ExprTrait, Statement, Value};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::cases::{CaseRecord, case_select, fetch_case_rows, from_cases, matches_alias};
+use super::cases::{CaseRecord, case_select, fetch_cases_with, from_cases, matches_alias};
 use super::search::{drives_from_matches, keyword_matches, search_cases, search_terms};
 use super::template::Templates;
 use super::to_micros;
@@ -400,9 +402,13 @@ pub async fn list_cases(
     if has_terms(query) {
         return search_cases(conn, query).await;
     }
-    let rows = fetch_case_rows(conn, page_statement(backend, query)).await?;
-    let total = count_cases(conn, query).await?;
-    Ok((rows, total))
+    let rows = fetch_cases_with::<Total>(conn, page_statement(backend, query)).await?;
+    // Every row carries the total; a page past the end has none to carry it.
+    let total = match rows.first() {
+        Some((_, total)) => u64::try_from(total.total_size).unwrap_or(0),
+        None => count_cases(conn, query).await?,
+    };
+    Ok((rows.into_iter().map(|(case, _)| case).collect(), total))
 }
 
 /// The statement of a page of a list without keywords, built once per shape.
@@ -414,9 +420,18 @@ fn page_statement(backend: DbBackend, query: &CaseQuery) -> Statement {
     )
 }
 
-/// The statement of a page of a list without keywords, built afresh.
+/// The statement of a page of a list without keywords, built afresh: the page's cases, each
+/// with the list's total (the count of [`count_cases`] as a subquery, which the database runs
+/// once per statement), so that a page and its total are one read.
 fn page_query(backend: DbBackend, query: &CaseQuery) -> SelectStatement {
     let mut q = case_select();
+    q.expr_as(
+        Expr::SubQuery(
+            None,
+            Box::new(count_query(backend, query).into_sub_query_statement()),
+        ),
+        Alias::new("total_size"),
+    );
     let (t, id_col) = restrict_to_viewer(&mut q, query.viewer);
     add_filters(&mut q, &t, query, backend, false);
     let keys = [
@@ -568,6 +583,13 @@ crate::read_row! {
     /// A count.
     struct Count {
         n: i64,
+    }
+}
+
+crate::read_row! {
+    /// The total a page's rows carry beside each case.
+    struct Total {
+        total_size: i64,
     }
 }
 
