@@ -325,7 +325,7 @@ fn count_statement(backend: DbBackend, query: &CaseQuery) -> Statement {
     STATEMENTS.statement(
         Shape::of(backend, query, Part::Count),
         || backend.build(&count_query(backend, &query.stand_in())),
-        |v| query.fill(v),
+        query.filler(),
     )
 }
 
@@ -416,7 +416,7 @@ fn page_statement(backend: DbBackend, query: &CaseQuery) -> Statement {
     STATEMENTS.statement(
         Shape::of(backend, query, Part::Page),
         || backend.build(&page_query(backend, &query.stand_in())),
-        |v| query.fill(v),
+        query.filler(),
     )
 }
 
@@ -456,7 +456,7 @@ enum Part {
 }
 
 /// What a list's statement text depends on: everything in a [`CaseQuery`] but the values
-/// [`CaseQuery::fill`] replaces (statuses and severities are few and kept as they are).
+/// [`CaseQuery::filler`] replaces (statuses and severities are few and kept as they are).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Shape {
     /// The backend (`DbBackend` is not `Hash`; the service runs on two).
@@ -537,15 +537,17 @@ impl CaseQuery {
         }
     }
 
-    /// Replaces a stand-in of [`Self::stand_in`] with this query's value.
-    fn fill(&self, value: &mut Value) {
+    /// What replaces each stand-in of [`Self::stand_in`] with this query's value; the values
+    /// are worked out once, not for each of the statement's values.
+    fn filler(&self) -> impl Fn(&mut Value) + '_ {
         let domain = match self.viewer {
             Viewer::Provider => None,
             Viewer::Customer(d) | Viewer::Partner(d) => Some(d.as_uuid()),
         };
-        let updated_after = to_micros(STAND_IN_UPDATED_AFTER);
-        let now = to_micros(STAND_IN_NOW);
-        match value {
+        let (updated_after_stand_in, now_stand_in) =
+            (to_micros(STAND_IN_UPDATED_AFTER), to_micros(STAND_IN_NOW));
+        let (updated_after, now) = (self.updated_after.map(to_micros), to_micros(self.now));
+        move |value: &mut Value| match value {
             Value::Uuid(Some(u)) => {
                 let actual = match *u {
                     STAND_IN_DOMAIN => domain,
@@ -560,8 +562,8 @@ impl CaseQuery {
             Value::BigInt(Some(n)) => {
                 let actual = match *n {
                     STAND_IN_CURSOR_TIME => self.after.map(|c| c.time),
-                    n if n == updated_after => self.updated_after.map(to_micros),
-                    n if n == now => Some(to_micros(self.now)),
+                    n if n == updated_after_stand_in => updated_after,
+                    n if n == now_stand_in => Some(now),
                     _ => None,
                 };
                 if let Some(actual) = actual {
