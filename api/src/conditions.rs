@@ -88,7 +88,7 @@ impl Idempotency {
     /// than [`KEY_WAIT`].
     pub async fn hold(
         &self,
-        conn: &impl casebridge_persistence::Connection,
+        conn: &impl casebridge_persistence::Writes,
         actor: &Actor,
     ) -> Result<(), ApiError> {
         if locks::idempotency_key(conn, actor.user_id, &self.key, KEY_WAIT).await? {
@@ -103,7 +103,7 @@ impl Idempotency {
     /// `idempotency_key_reused` when the key came with another request.
     pub async fn stored(
         &self,
-        conn: &impl casebridge_persistence::Connection,
+        conn: &impl casebridge_persistence::Writes,
         actor: &Actor,
         now: time::OffsetDateTime,
     ) -> Result<Option<HttpResponse>, ApiError> {
@@ -123,7 +123,7 @@ impl Idempotency {
     /// Keeps the response for replay, in the transaction that made it.
     pub async fn store(
         &self,
-        conn: &impl casebridge_persistence::Connection,
+        conn: &impl casebridge_persistence::Writes,
         actor: &Actor,
         response: &StoredResponse,
         now: time::OffsetDateTime,

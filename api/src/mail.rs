@@ -9,7 +9,7 @@ use casebridge_domain::notification::{CaseNotice, recipients};
 use casebridge_persistence::repo::cases::CaseRecord;
 use casebridge_persistence::repo::identity;
 use casebridge_persistence::repo::outbox::{self, ClaimedMail, Mail};
-use casebridge_persistence::{Connection, PersistenceError};
+use casebridge_persistence::{Connection, PersistenceError, Writes};
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
@@ -49,7 +49,7 @@ pub async fn notify(
 /// notification address the request already holds (`redirect`): no lookup in the filing's
 /// transaction.
 pub async fn notify_filed(
-    conn: &impl Connection,
+    conn: &impl Writes,
     case: &CaseRecord,
     redirect: Option<&EmailAddress>,
     now: OffsetDateTime,
@@ -59,7 +59,7 @@ pub async fn notify_filed(
 
 /// The notice's mail to the creator (or where it redirects its mail) and the subscribers.
 async fn enqueue(
-    conn: &impl Connection,
+    conn: &impl Writes,
     case: &CaseRecord,
     notice: &CaseNotice,
     text: Option<&str>,

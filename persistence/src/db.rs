@@ -15,6 +15,7 @@ use sea_orm::{
 
 use crate::PersistenceError;
 use crate::read::{Reader, SqliteReaders};
+use crate::write::SqliteWriter;
 
 /// Pool sizes and timeouts.
 #[derive(Debug, Clone)]
@@ -60,6 +61,8 @@ pub struct Database {
     sqlite_file: Option<PathBuf>,
     /// On a SQLite file: the readers that read on the request's own thread ([`crate::read`]).
     sqlite_reads: Option<std::sync::Arc<SqliteReaders>>,
+    /// On a SQLite file: the connection write transactions run on ([`crate::write`]).
+    sqlite_writer: Option<std::sync::Arc<SqliteWriter>>,
     /// The lock that makes this process the SQLite file's only user, held while any clone lives.
     _sqlite_lock: Option<std::sync::Arc<std::fs::File>>,
 }
@@ -120,6 +123,9 @@ impl Database {
         let writer_pool = base
             .clone()
             .max_connections(1)
+            // A connection to a local file does not go stale; a check would be one more
+            // hand-off to its thread on every write transaction.
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await
             .map_err(|e| PersistenceError::Unavailable(e.to_string()))?;
@@ -143,11 +149,17 @@ impl Database {
             let max_idle = usize::try_from(pool.max_connections).unwrap_or(usize::MAX);
             Some(std::sync::Arc::new(SqliteReaders::open(&file, max_idle)?))
         };
+        let sqlite_writer = if in_memory {
+            None
+        } else {
+            Some(std::sync::Arc::new(SqliteWriter::open(&file)?))
+        };
         Ok(Self {
             read,
             write,
             backend: Backend::Sqlite,
             sqlite_reads,
+            sqlite_writer,
             sqlite_file: (!in_memory).then_some(file),
             _sqlite_lock: lock,
         })
@@ -182,6 +194,7 @@ impl Database {
             backend: Backend::Postgres,
             sqlite_file: None,
             sqlite_reads: None,
+            sqlite_writer: None,
             _sqlite_lock: None,
         })
     }
@@ -208,6 +221,11 @@ impl Database {
             orm: &self.read,
             sqlite: self.sqlite_reads.as_deref(),
         }
+    }
+
+    /// On a SQLite file, the connection [`Self::begin_write`] writes on.
+    pub(crate) fn sqlite_writer(&self) -> Option<&SqliteWriter> {
+        self.sqlite_writer.as_deref()
     }
 
     /// The connection for writes outside an explicit transaction.

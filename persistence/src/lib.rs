@@ -8,11 +8,13 @@ pub mod entities;
 mod error;
 pub mod read;
 pub mod repo;
+pub mod write;
 
 pub use db::{Backend, Database, PoolSettings};
 pub use error::PersistenceError;
-pub use read::{Reader, Reads};
+pub use read::{Reader, Reads, Writes};
 /// What repository functions run on: a connection or a transaction.
 pub use sea_orm::ConnectionTrait as Connection;
 /// A write transaction.
 pub use sea_orm::DatabaseTransaction as Transaction;
+pub use write::{Write, WriteTransaction};

@@ -137,14 +137,9 @@ pub fn column<T: rusqlite::types::FromSql>(
 }
 
 /// Where a read runs: sea-orm's connection (PostgreSQL, a transaction, an in-memory SQLite
-/// database), or on SQLite the connections of [`SqliteReaders`].
+/// database), on SQLite the connections of [`SqliteReaders`], or a write transaction on the
+/// SQLite writer's own connection ([`crate::write`]).
 pub trait Reads: Sync {
-    /// The sea-orm connection, for reads that have no second path.
-    type Orm: ConnectionTrait + Sync;
-
-    /// The sea-orm connection.
-    fn orm(&self) -> &Self::Orm;
-
     /// The statement's rows.
     fn rows<T: ReadRow>(
         &self,
@@ -152,25 +147,38 @@ pub trait Reads: Sync {
     ) -> impl Future<Output = Result<Vec<T>, PersistenceError>> + Send;
 
     /// Which database engine answers.
-    fn backend(&self) -> DbBackend {
-        self.orm().get_database_backend()
-    }
+    fn backend(&self) -> DbBackend;
+}
+
+/// Where a write runs: a sea-orm connection or transaction, or a write transaction on the
+/// SQLite writer's own connection ([`crate::write`]).
+pub trait Writes: Reads {
+    /// Runs the statement; how many rows it changed.
+    fn run(
+        &self,
+        statement: Statement,
+    ) -> impl Future<Output = Result<u64, PersistenceError>> + Send;
 }
 
 /// Every sea-orm connection and transaction reads through sea-orm.
 impl<C: ConnectionTrait + Sync> Reads for C {
-    type Orm = C;
-
-    fn orm(&self) -> &C {
-        self
-    }
-
     async fn rows<T: ReadRow>(&self, statement: Statement) -> Result<Vec<T>, PersistenceError> {
         self.query_all_raw(statement)
             .await?
             .iter()
             .map(|row| T::from_orm(row).map_err(PersistenceError::from))
             .collect()
+    }
+
+    fn backend(&self) -> DbBackend {
+        self.get_database_backend()
+    }
+}
+
+/// Every sea-orm connection and transaction writes through sea-orm.
+impl<C: ConnectionTrait + Sync> Writes for C {
+    async fn run(&self, statement: Statement) -> Result<u64, PersistenceError> {
+        Ok(self.execute_raw(statement).await?.rows_affected())
     }
 }
 
@@ -182,10 +190,8 @@ pub struct Reader<'a> {
 }
 
 impl Reads for Reader<'_> {
-    type Orm = DatabaseConnection;
-
-    fn orm(&self) -> &DatabaseConnection {
-        self.orm
+    fn backend(&self) -> DbBackend {
+        self.orm.get_database_backend()
     }
 
     async fn rows<T: ReadRow>(&self, statement: Statement) -> Result<Vec<T>, PersistenceError> {
@@ -229,7 +235,7 @@ struct ReaderConnection {
 }
 
 /// Statements a connection keeps prepared (each fixed-shape read is one).
-const STATEMENT_CACHE: usize = 128;
+pub(crate) const STATEMENT_CACHE: usize = 128;
 
 /// How long a read may keep the serving thread before it is read again off it. A case, a
 /// page and its count, a search of a partner's matches take well under a millisecond.
@@ -244,7 +250,7 @@ const PROGRESS_STEPS: std::ffi::c_int = 1_000;
 
 /// How long a read on the serving thread waits for a lock (a checkpoint, another process)
 /// before it is read again off the thread, where sea-orm waits up to 10 s.
-const ON_THREAD_BUSY: Duration = Duration::from_millis(50);
+pub(crate) const ON_THREAD_BUSY: Duration = Duration::from_millis(50);
 
 impl SqliteReaders {
     /// Readers of `file`, opening one now to check that it can be read.
@@ -352,7 +358,7 @@ fn outran_or_locked(err: &rusqlite::Error) -> bool {
 }
 
 /// Why a read on the serving thread failed: SQLite's error, or a value it cannot bind.
-enum Failed {
+pub(crate) enum Failed {
     Sqlite(rusqlite::Error),
     Value(PersistenceError),
 }
@@ -363,7 +369,7 @@ impl From<rusqlite::Error> for Failed {
     }
 }
 
-fn read_rows<T: ReadRow>(
+pub(crate) fn read_rows<T: ReadRow>(
     conn: &rusqlite::Connection,
     statement: &Statement,
 ) -> Result<Vec<T>, Failed> {
@@ -405,7 +411,7 @@ fn inline_limit<'a>(sql: &'a str, values: &'a [Value]) -> (std::borrow::Cow<'a, 
 /// A statement's value as SQLite stores it, exactly as sqlx binds it: booleans as 0/1, UUIDs
 /// as their 16 bytes, JSON as its text. A kind of value this service does not store is an
 /// error, never a guess.
-fn sqlite_value(value: &Value) -> Result<ToSqlOutput<'_>, PersistenceError> {
+pub(crate) fn sqlite_value(value: &Value) -> Result<ToSqlOutput<'_>, PersistenceError> {
     use rusqlite::types::Value as Sql;
     // Text, bytes and UUIDs are bound borrowed, without a copy per read.
     fn borrowed(v: Option<ValueRef<'_>>) -> ToSqlOutput<'_> {
@@ -450,8 +456,8 @@ fn sqlite_value(value: &Value) -> Result<ToSqlOutput<'_>, PersistenceError> {
 }
 
 /// rusqlite's errors as the layer's: a busy or unopenable file is the database unavailable, a
-/// damaged file or a value of the wrong type is corrupt data, anything else a database error.
-fn sqlite_error(err: rusqlite::Error) -> PersistenceError {
+/// unique key's collision a conflict, a damaged file or a value of the wrong type is corrupt data, anything else a database error.
+pub(crate) fn sqlite_error(err: rusqlite::Error) -> PersistenceError {
     use rusqlite::ErrorCode;
     match &err {
         rusqlite::Error::SqliteFailure(e, _)
@@ -461,6 +467,16 @@ fn sqlite_error(err: rusqlite::Error) -> PersistenceError {
             ) =>
         {
             PersistenceError::Unavailable(err.to_string())
+        }
+        // As sea-orm reports a unique key's collision (on a write of [`crate::write`]).
+        rusqlite::Error::SqliteFailure(e, _)
+            if matches!(
+                e.extended_code,
+                rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            ) =>
+        {
+            PersistenceError::Conflict(err.to_string())
         }
         rusqlite::Error::SqliteFailure(e, _)
             if matches!(e.code, ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) =>

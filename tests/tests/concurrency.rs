@@ -451,3 +451,64 @@ async fn a_filing_waits_for_a_revocation_in_flight_and_is_refused_by_it() {
     let listed = app.get_as(&w.reseller, "/v1/cases").await;
     assert_eq!(listed.body["total_size"], 0, "{}", listed.text());
 }
+
+/// A burst of filings, with comments on another case written at the same time: every filing
+/// answered `201` is there when its answer arrives, with a case number of its own, and no
+/// request fails. On SQLite the filings commit in batches on the writer's own connection while
+/// the comments write through sea-orm's; both take turns.
+#[tokio::test]
+async fn a_burst_of_filings_and_comments_all_land_and_each_is_read_on_its_answer() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let other = app
+        .file_case(&w.reseller, &w.customer_id, "Shared drive is slow")
+        .await;
+    let other = other["id"].as_str().unwrap().to_owned();
+    let filings = (0..40).map(|i| {
+        let (api, token) = (app.api.clone(), w.reseller.token.clone());
+        let path = format!("/v1/customers/{}/cases", w.customer_id);
+        async move {
+            let filed = api
+                .post(&path)
+                .token(&token)
+                .json(&casebridge_tests::case_body(&format!("Burst filing {i}")))
+                .send()
+                .await;
+            filed.assert_status(201);
+            let id = filed.body["id"].as_str().unwrap().to_owned();
+            let read = api
+                .get(&format!("/v1/cases/{id}"))
+                .token(&token)
+                .send()
+                .await;
+            read.assert_status(200);
+            assert_eq!(read.body["title"], format!("Burst filing {i}"));
+            (id, filed.body["case_number"].as_i64().unwrap())
+        }
+    });
+    let comments = (0..10).map(|i| {
+        let (api, token, other) = (app.api.clone(), w.reseller.token.clone(), other.clone());
+        async move {
+            api.post(&format!("/v1/cases/{other}/comments"))
+                .token(&token)
+                .json(&json!({ "body": format!("Observation number {i} from the desk.") }))
+                .send()
+                .await
+                .assert_status(201);
+        }
+    });
+    let (filed, _) = tokio::join!(join_all(filings), join_all(comments));
+    let mut numbers: Vec<i64> = filed.iter().map(|(_, n)| *n).collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    assert_eq!(numbers.len(), 40, "every case has a number of its own");
+    let listed = app.get_as(&w.reseller, "/v1/cases?page_size=100").await;
+    assert_eq!(listed.body["total_size"], 41, "{}", listed.text());
+    let comments = app
+        .get_as(
+            &w.reseller,
+            &format!("/v1/cases/{other}/comments?page_size=100"),
+        )
+        .await;
+    assert_eq!(comments.body["total_size"], 10, "{}", comments.text());
+}

@@ -6,7 +6,7 @@ use casebridge_domain::{AttachmentId, CaseId, Viewer};
 use casebridge_persistence::repo::attachments::{self, AttachmentRecord};
 use casebridge_persistence::repo::cases::{self, CaseChanges};
 use casebridge_persistence::repo::{from_micros, to_micros};
-use casebridge_persistence::{Connection, PersistenceError};
+use casebridge_persistence::{Connection, PersistenceError, Transaction};
 use serde_json::json;
 
 use crate::auth::Actor;
@@ -45,7 +45,7 @@ async fn record_attachment(
     let id = record.case_id;
     let now = record.create_time;
     let party = actor.viewer().party();
-    create_once(
+    create_once::<Transaction, _>(
         state,
         actor,
         key,

@@ -7,7 +7,7 @@ use casebridge_domain::{CaseId, CaseStatus, Lifecycle, Party};
 use casebridge_persistence::repo::audit::{self, AuditActor, NewEvent};
 use casebridge_persistence::repo::cases::{self, CaseChanges, CaseRecord};
 use casebridge_persistence::repo::service_levels;
-use casebridge_persistence::{Connection, PersistenceError};
+use casebridge_persistence::{PersistenceError, Writes};
 use time::OffsetDateTime;
 
 use crate::auth::Actor;
@@ -24,7 +24,7 @@ use crate::wire::cases::case_response;
 /// Records a case event in the transaction of the change, and the webhook deliveries it
 /// causes.
 pub async fn record_event(
-    conn: &impl Connection,
+    conn: &impl Writes,
     actor: &AuditActor,
     case: &CaseRecord,
     action: &'static str,
@@ -36,7 +36,7 @@ pub async fn record_event(
 
 /// Records a case event that happened `at` (a breach, at its due time), found `now`.
 pub async fn record_event_at(
-    conn: &impl Connection,
+    conn: &impl Writes,
     actor: &AuditActor,
     case: &CaseRecord,
     action: &'static str,

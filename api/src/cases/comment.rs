@@ -2,6 +2,7 @@
 
 use casebridge_domain::privacy::check_no_personal_data;
 use casebridge_domain::{CaseId, CommentBody, CommentId, Party, Viewer};
+use casebridge_persistence::Transaction;
 use casebridge_persistence::repo::cases::{self, CaseChanges};
 use casebridge_persistence::repo::comments::{self, CommentRecord};
 use casebridge_persistence::repo::{from_micros, to_micros};
@@ -31,7 +32,7 @@ pub async fn add_comment(
 ) -> Result<Outcome, ApiError> {
     let now = state.clock.now();
     let party = actor.viewer().party();
-    create_once(
+    create_once::<Transaction, _>(
         state,
         actor,
         key,

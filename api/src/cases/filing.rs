@@ -9,6 +9,7 @@ use casebridge_domain::{
     Answer, CaseId, CaseTitle, ClassificationId, CustomerId, Description, LanguageCode,
     ProductType, Severity, Subscribers, TimeZone,
 };
+use casebridge_persistence::Write;
 use casebridge_persistence::repo::cases::{self, NewCase};
 use casebridge_persistence::repo::classifications;
 use casebridge_persistence::repo::customers;
@@ -82,7 +83,9 @@ pub async fn file_case(
     filing.check_no_personal_data(actor)?;
     let now = state.clock.now();
     let customer_id = filing.customer_id;
-    create_once(
+    // Written against `Writes` alone, so that on SQLite the whole transaction runs on the
+    // serving thread (casebridge_persistence::write).
+    create_once::<Write, _>(
         state,
         actor,
         key,

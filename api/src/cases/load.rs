@@ -44,7 +44,7 @@ impl Audience {
     /// The audience of `case`, read on `conn` (inside a transaction: as it commits); `None`
     /// when its customer is gone.
     pub async fn of(
-        conn: &impl Connection,
+        conn: &impl Reads,
         case: &CaseRecord,
     ) -> Result<Option<Self>, PersistenceError> {
         let Some(customer) = customers::find_customer(conn, case.customer_id).await? else {
@@ -74,7 +74,7 @@ impl Audience {
 
 /// Loads a case and applies the visibility rule; a case the actor may not see is 404.
 pub async fn visible_case(
-    conn: &impl Connection,
+    conn: &impl Reads,
     viewer: Viewer,
     id: CaseId,
 ) -> Result<VisibleCase, ApiError> {

@@ -5,8 +5,8 @@
 
 use actix_web::HttpResponse;
 use actix_web::http::header;
+use casebridge_persistence::WriteTransaction;
 use casebridge_persistence::repo::idempotency::StoredResponse;
-use casebridge_persistence::{PersistenceError, Transaction};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -87,34 +87,52 @@ pub struct Outcome {
 /// Runs a create once per idempotency key: `admit` decides, inside the transaction, whether
 /// the caller may act (so a replay never outlives the access that made the original) and
 /// hands what it read to `create`, which writes and returns the answer. The whole transaction
-/// runs again when the database aborted it to resolve contention.
-pub async fn create_once<S>(
+/// runs again when the database aborted it to resolve contention. `T` is the kind of
+/// transaction: sea-orm's, or `casebridge_persistence::Write` for creates written against
+/// `Writes` alone (on SQLite, without a hand-off between threads per statement).
+pub async fn create_once<T: WriteTransaction, S>(
     state: &AppState,
     actor: &Actor,
     key: Option<&Idempotency>,
     now: OffsetDateTime,
-    admit: impl AsyncFn(&Transaction) -> Result<S, ApiError>,
-    create: impl AsyncFn(&Transaction, S) -> Result<Created, ApiError>,
+    admit: impl AsyncFn(&T) -> Result<S, ApiError>,
+    create: impl AsyncFn(&T, S) -> Result<Created, ApiError>,
 ) -> Result<Outcome, ApiError> {
     let (admit, create) = (&admit, &create);
     let outcome = retrying(|| async move {
-        let tx = state.db.begin().await?;
-        if let Some(key) = key {
-            key.hold(&tx, actor).await?;
+        let tx = T::begin(&state.db).await?;
+        let decided = async {
+            if let Some(key) = key {
+                key.hold(&tx, actor).await?;
+            }
+            let admitted = admit(&tx).await?;
+            if let Some(key) = key
+                && let Some(replay) = key.stored(&tx, actor, now).await?
+            {
+                return Ok((replay, false, false));
+            }
+            let created = create(&tx, admitted).await?;
+            if let Some(key) = key {
+                key.store(&tx, actor, &created.stored(), now).await?;
+            }
+            let mailed = created.mailed;
+            Ok::<_, ApiError>((created.response(), true, mailed))
         }
-        let admitted = admit(&tx).await?;
-        if let Some(key) = key
-            && let Some(replay) = key.stored(&tx, actor, now).await?
-        {
-            return Ok((replay, false, false));
+        .await;
+        // Every answer, a replay and a refusal too, waits for the transaction's end: on
+        // SQLite it may have read writes of its batch that are not committed yet
+        // (casebridge_persistence::write).
+        match decided {
+            Ok(answer) => {
+                tx.commit().await?;
+                Ok(answer)
+            }
+            Err(err) => {
+                // The refusal is the answer, whatever the rollback met.
+                let _ = tx.rollback().await;
+                Err(err)
+            }
         }
-        let created = create(&tx, admitted).await?;
-        if let Some(key) = key {
-            key.store(&tx, actor, &created.stored(), now).await?;
-        }
-        tx.commit().await.map_err(PersistenceError::from)?;
-        let mailed = created.mailed;
-        Ok((created.response(), true, mailed))
     })
     .await?;
     let (response, created, mailed) = outcome;

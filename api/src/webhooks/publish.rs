@@ -8,7 +8,7 @@ use casebridge_persistence::repo::audit::{self, AuditActor, EventRecord};
 use casebridge_persistence::repo::cases::{self, CaseRecord};
 use casebridge_persistence::repo::identity;
 use casebridge_persistence::repo::webhooks::{self, Candidate, NewDelivery};
-use casebridge_persistence::{Connection, PersistenceError};
+use casebridge_persistence::{Connection, PersistenceError, Reads, Writes};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -35,7 +35,7 @@ pub struct Recorded<'a> {
 }
 
 impl Recorded<'_> {
-    async fn entry(&self, conn: &impl Connection) -> Result<CaseEvent, PersistenceError> {
+    async fn entry(&self, conn: &impl Reads) -> Result<CaseEvent, PersistenceError> {
         let names = identity::domain_names(conn, self.actor.domain_id).await?;
         let record = EventRecord {
             id: self.id,
@@ -74,7 +74,7 @@ fn deliveries(to: &[Candidate], event: EventId, kind: EventType, body: &str) -> 
 /// subscribed to its type of every domain that sees `case` as the change leaves it, with the
 /// case read back as `GET` answers it then.
 pub async fn case_event(
-    conn: &impl Connection,
+    conn: &impl Writes,
     event: &Recorded<'_>,
     case: &CaseRecord,
     now: OffsetDateTime,
@@ -112,7 +112,7 @@ pub async fn case_event(
 /// The candidates whose domain sees the case: the visibility rule, on the case's audience
 /// read inside the transaction.
 async fn seeing(
-    conn: &impl Connection,
+    conn: &impl Reads,
     case: &CaseRecord,
     candidates: Vec<Candidate>,
 ) -> Result<Vec<Candidate>, PersistenceError> {

@@ -6,12 +6,14 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::{NotSet, Set},
     ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait,
 };
 use time::OffsetDateTime;
 
 use super::{from_micros, to_micros};
 use crate::PersistenceError;
 use crate::entities::{audit_events, event_audiences};
+use crate::read::Writes;
 
 /// Who acted.
 #[derive(Debug, Clone, Default)]
@@ -64,7 +66,7 @@ pub struct EventRecord {
 /// Records an event, and the partner domains a customer event is addressed to. Its feed
 /// position is the database's to give (see the entity).
 pub async fn record(
-    conn: &impl ConnectionTrait,
+    conn: &impl Writes,
     actor: &AuditActor,
     event: NewEvent,
     now: OffsetDateTime,
@@ -85,21 +87,20 @@ pub async fn record(
         position_tx: NotSet,
         position_seq: NotSet,
     };
-    audit_events::Entity::insert(model)
-        .exec_without_returning(conn)
+    let backend = conn.backend();
+    conn.run(audit_events::Entity::insert(model).build(backend))
         .await?;
     let mut audience = event.audience;
     audience.sort();
     audience.dedup();
     if !audience.is_empty() {
-        event_audiences::Entity::insert_many(audience.into_iter().map(|domain| {
+        let insert = event_audiences::Entity::insert_many(audience.into_iter().map(|domain| {
             event_audiences::ActiveModel {
                 event_id: Set(id.as_uuid()),
                 domain_id: Set(domain.as_uuid()),
             }
-        }))
-        .exec_without_returning(conn)
-        .await?;
+        }));
+        conn.run(insert.build(backend)).await?;
     }
     Ok(id)
 }

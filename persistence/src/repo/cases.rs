@@ -14,8 +14,8 @@ use casebridge_domain::{
 use sea_orm::sea_query::{Alias, Expr, JoinType, Query, ReturningClause, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ActiveValue, ActiveValue::NotSet, ActiveValue::Set, ColumnTrait,
-    ConnectionTrait, DbBackend, DbErr, EntityTrait, ExprTrait, Iterable, QueryFilter, Statement,
-    Value,
+    ConnectionTrait, DbBackend, DbErr, EntityTrait, ExprTrait, Iterable, QueryFilter, QueryTrait,
+    Statement, Value,
 };
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -28,7 +28,7 @@ use crate::PersistenceError;
 use crate::entities::{
     case_access, case_classifications, cases, customers, domains, support_partners,
 };
-use crate::read::{ReadRow, Reads};
+use crate::read::{ReadRow, Reads, Writes};
 
 /// A case as stored, with the names the API shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -561,16 +561,25 @@ fn visible_case_statement(backend: DbBackend, id: Uuid, partner: Option<Uuid>) -
 
 /// The partner domains recorded on the case when it was filed.
 pub async fn recorded_partners(
-    conn: &impl ConnectionTrait,
+    conn: &impl Reads,
     id: CaseId,
 ) -> Result<Vec<DomainId>, PersistenceError> {
-    Ok(case_access::Entity::find()
+    let select = case_access::Entity::find()
         .filter(case_access::Column::CaseId.eq(id.as_uuid()))
-        .all(conn)
+        .build(conn.backend());
+    Ok(conn
+        .rows::<AccessRow>(select)
         .await?
         .into_iter()
         .map(|r| DomainId::from_uuid(r.domain_id))
         .collect())
+}
+
+crate::read_row! {
+    /// A partner domain recorded on a case.
+    struct AccessRow {
+        domain_id: Uuid,
+    }
 }
 
 /// A case to file.
@@ -637,7 +646,7 @@ fn next_case_number(backend: DbBackend) -> Expr {
 /// trips.
 #[tracing::instrument(skip_all)]
 pub async fn insert_case(
-    conn: &impl ConnectionTrait,
+    conn: &impl Writes,
     new: &NewCase,
     now: OffsetDateTime,
 ) -> Result<CaseRecord, PersistenceError> {
@@ -678,7 +687,7 @@ pub async fn insert_case(
         // Drawn by the statement: see next_case_number.
         case_number: NotSet,
     };
-    let backend = conn.get_database_backend();
+    let backend = conn.backend();
     let mut insert = Query::insert();
     insert.into_table(cases::Entity);
     let (mut columns, mut values) = (Vec::new(), Vec::new());
@@ -737,8 +746,7 @@ pub async fn insert_case(
         })
         .collect();
     if !rows.is_empty() {
-        case_access::Entity::insert_many(rows)
-            .exec_without_returning(conn)
+        conn.run(case_access::Entity::insert_many(rows).build(backend))
             .await?;
     }
     // A new case has no comments yet and its partners and customer are known: one statement.

@@ -3,7 +3,9 @@
 use casebridge_domain::classification::Question;
 use casebridge_domain::{ClassificationId, ProductType};
 use sea_orm::sea_query::{Cond, Expr, LikeExpr};
-use sea_orm::{ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -11,6 +13,7 @@ use super::customers::like_pattern;
 use super::stored;
 use crate::PersistenceError;
 use crate::entities::case_classifications;
+use crate::read::Reads;
 
 /// A case category with its questions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,9 +35,37 @@ struct StoredQuestion {
     required: bool,
 }
 
+crate::read_row! {
+    /// A category as a case's filing reads it.
+    struct ClassificationRow {
+        id: Uuid,
+        display_name: String,
+        product_type: String,
+        questions: String,
+    }
+}
+
+impl From<case_classifications::Model> for ClassificationRow {
+    fn from(m: case_classifications::Model) -> Self {
+        Self {
+            id: m.id,
+            display_name: m.display_name,
+            product_type: m.product_type,
+            questions: m.questions,
+        }
+    }
+}
+
 impl TryFrom<case_classifications::Model> for ClassificationRecord {
     type Error = PersistenceError;
     fn try_from(m: case_classifications::Model) -> Result<Self, Self::Error> {
+        Self::try_from(ClassificationRow::from(m))
+    }
+}
+
+impl TryFrom<ClassificationRow> for ClassificationRecord {
+    type Error = PersistenceError;
+    fn try_from(m: ClassificationRow) -> Result<Self, Self::Error> {
         let questions: Vec<StoredQuestion> = stored(
             "classification questions",
             serde_json::from_str(&m.questions),
@@ -57,12 +88,14 @@ impl TryFrom<case_classifications::Model> for ClassificationRecord {
 
 /// The category with this id.
 pub async fn find_classification(
-    conn: &impl ConnectionTrait,
+    conn: &impl Reads,
     id: ClassificationId,
 ) -> Result<Option<ClassificationRecord>, PersistenceError> {
-    case_classifications::Entity::find_by_id(id.as_uuid())
-        .one(conn)
+    let select = case_classifications::Entity::find_by_id(id.as_uuid()).build(conn.backend());
+    conn.rows::<ClassificationRow>(select)
         .await?
+        .into_iter()
+        .next()
         .map(ClassificationRecord::try_from)
         .transpose()
 }

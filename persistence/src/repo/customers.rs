@@ -5,8 +5,7 @@ use casebridge_domain::{
 };
 use sea_orm::sea_query::{Alias, Expr, Func, JoinType, LockType, Order, Query, SelectStatement};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, FromQueryResult,
-    QueryFilter,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -15,6 +14,7 @@ use uuid::Uuid;
 use super::{from_micros, stored, to_micros};
 use crate::PersistenceError;
 use crate::entities::{case_access, customer_resellers, customers, domains, support_partners};
+use crate::read::Reads;
 
 /// A postal address as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,22 +117,24 @@ pub struct SupportPartnerRecord {
     pub since: OffsetDateTime,
 }
 
-#[derive(Debug, FromQueryResult)]
-struct CustomerRow {
-    id: Uuid,
-    name: String,
-    domain_id: Uuid,
-    domain_name: String,
-    reseller_domain_id: Uuid,
-    reseller_domain_name: String,
-    reseller_access: String,
-    support_tier: String,
-    postal_address: String,
-    contact: String,
-    managed_since: i64,
-    create_time: i64,
-    update_time: i64,
-    partner_since: Option<i64>,
+crate::read_row! {
+    #[derive(Debug)]
+    struct CustomerRow {
+        id: Uuid,
+        name: String,
+        domain_id: Uuid,
+        domain_name: String,
+        reseller_domain_id: Uuid,
+        reseller_domain_name: String,
+        reseller_access: String,
+        support_tier: String,
+        postal_address: String,
+        contact: String,
+        managed_since: i64,
+        create_time: i64,
+        update_time: i64,
+        partner_since: Option<i64>,
+    }
 }
 
 impl CustomerRow {
@@ -247,22 +249,16 @@ fn customer_select(partner: Option<DomainId>) -> SelectStatement {
 }
 
 async fn fetch(
-    conn: &impl ConnectionTrait,
+    conn: &impl Reads,
     q: &SelectStatement,
 ) -> Result<Vec<(CustomerRecord, Option<i64>)>, PersistenceError> {
-    let rows = conn.query_all(q).await?;
-    rows.iter()
-        .map(|row| {
-            CustomerRow::from_query_result(row, "")
-                .map_err(PersistenceError::from)
-                .and_then(CustomerRow::into_record)
-        })
-        .collect()
+    let rows = conn.rows::<CustomerRow>(conn.backend().build(q)).await?;
+    rows.into_iter().map(CustomerRow::into_record).collect()
 }
 
 /// The customer with this id.
 pub async fn find_customer(
-    conn: &impl ConnectionTrait,
+    conn: &impl Reads,
     id: CustomerId,
 ) -> Result<Option<CustomerRecord>, PersistenceError> {
     let mut q = customer_select(None);
@@ -276,7 +272,7 @@ pub async fn find_customer(
 /// transaction changing the customer is waited for, and the row it committed is what is read.
 /// On SQLite the transaction already holds the database's write lock.
 pub async fn lock_customer(
-    conn: &impl ConnectionTrait,
+    conn: &impl Reads,
     id: CustomerId,
 ) -> Result<Option<CustomerRecord>, PersistenceError> {
     let mut q = customer_select(None);
@@ -439,31 +435,45 @@ pub enum ManagedOrAll {
 
 /// The customer's active support partners, by domain name.
 pub async fn support_partners(
-    conn: &impl ConnectionTrait,
+    conn: &impl Reads,
     customer: CustomerId,
 ) -> Result<Vec<SupportPartnerRecord>, PersistenceError> {
-    let partners = support_partners::Entity::find()
-        .filter(support_partners::Column::CustomerId.eq(customer.as_uuid()))
-        .all(conn)
-        .await?;
-    let ids: Vec<Uuid> = partners.iter().map(|p| p.partner_domain_id).collect();
-    let names = if ids.is_empty() {
-        Vec::new()
-    } else {
-        domains::Entity::find()
-            .filter(domains::Column::Id.is_in(ids))
-            .all(conn)
-            .await?
-    };
-    let mut out: Vec<SupportPartnerRecord> = partners
+    // The partners with their domains' names, in one statement.
+    let q = Query::select()
+        .column((
+            support_partners::Entity,
+            support_partners::Column::PartnerDomainId,
+        ))
+        .column((
+            support_partners::Entity,
+            support_partners::Column::StartTime,
+        ))
+        .expr_as(
+            Expr::col((domains::Entity, domains::Column::Name)),
+            "domain_name",
+        )
+        .from(support_partners::Entity)
+        .left_join(
+            domains::Entity,
+            Expr::col((domains::Entity, domains::Column::Id)).equals((
+                support_partners::Entity,
+                support_partners::Column::PartnerDomainId,
+            )),
+        )
+        .and_where(
+            Expr::col((
+                support_partners::Entity,
+                support_partners::Column::CustomerId,
+            ))
+            .eq(customer.as_uuid()),
+        )
+        .to_owned();
+    let rows = conn.rows::<PartnerRow>(conn.backend().build(&q)).await?;
+    let mut out: Vec<SupportPartnerRecord> = rows
         .into_iter()
         .map(|p| SupportPartnerRecord {
             domain_id: DomainId::from_uuid(p.partner_domain_id),
-            domain_name: names
-                .iter()
-                .find(|d| d.id == p.partner_domain_id)
-                .map(|d| d.name.clone())
-                .unwrap_or_default(),
+            domain_name: p.domain_name.unwrap_or_default(),
             since: from_micros(p.start_time),
         })
         .collect();
@@ -471,9 +481,18 @@ pub async fn support_partners(
     Ok(out)
 }
 
+crate::read_row! {
+    /// A support partner, with its domain's name.
+    struct PartnerRow {
+        partner_domain_id: Uuid,
+        start_time: i64,
+        domain_name: Option<String>,
+    }
+}
+
 /// Who manages the customer now, as the rules see it.
 pub async fn management(
-    conn: &impl ConnectionTrait,
+    conn: &impl Reads,
     customer: &CustomerRecord,
 ) -> Result<Management, PersistenceError> {
     let partners = support_partners(conn, customer.id).await?;

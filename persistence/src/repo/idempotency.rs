@@ -2,12 +2,13 @@
 //! the same key and body gets it again.
 
 use casebridge_domain::UserId;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryTrait};
 use time::{Duration, OffsetDateTime};
 
 use super::to_micros;
 use crate::PersistenceError;
 use crate::entities::idempotency_keys;
+use crate::read::{Reads, Writes};
 
 /// How long a key is remembered.
 pub const RETENTION: Duration = Duration::hours(24);
@@ -25,15 +26,14 @@ pub struct StoredResponse {
 
 /// The request hash and response first recorded under a key, if it is still remembered.
 pub async fn find(
-    conn: &impl ConnectionTrait,
+    conn: &impl Reads,
     user: UserId,
     key: &str,
     now: OffsetDateTime,
 ) -> Result<Option<(String, StoredResponse)>, PersistenceError> {
-    let Some(row) = idempotency_keys::Entity::find_by_id((user.as_uuid(), key.to_owned()))
-        .one(conn)
-        .await?
-    else {
+    let select = idempotency_keys::Entity::find_by_id((user.as_uuid(), key.to_owned()))
+        .build(conn.backend());
+    let Some(row) = conn.rows::<KeptRow>(select).await?.into_iter().next() else {
         return Ok(None);
     };
     if row.create_time < to_micros(now - RETENTION) {
@@ -51,10 +51,21 @@ pub async fn find(
     )))
 }
 
+crate::read_row! {
+    /// What a key keeps.
+    struct KeptRow {
+        request_hash: String,
+        response_status: i16,
+        response_body: String,
+        response_headers: String,
+        create_time: i64,
+    }
+}
+
 /// Records the response under the key, in the transaction that made it; `Conflict` when a
 /// concurrent request with the same key won.
 pub async fn store(
-    conn: &impl ConnectionTrait,
+    conn: &impl Writes,
     user: UserId,
     key: &str,
     request_hash: &str,
@@ -62,11 +73,12 @@ pub async fn store(
     now: OffsetDateTime,
 ) -> Result<(), PersistenceError> {
     // Forget expired keys on the way, including an expired one with this very key.
-    idempotency_keys::Entity::delete_many()
+    let backend = conn.backend();
+    let forget = idempotency_keys::Entity::delete_many()
         .filter(idempotency_keys::Column::CreateTime.lt(to_micros(now - RETENTION)))
-        .exec(conn)
-        .await?;
-    idempotency_keys::Entity::insert(idempotency_keys::ActiveModel {
+        .build(backend);
+    conn.run(forget).await?;
+    let insert = idempotency_keys::Entity::insert(idempotency_keys::ActiveModel {
         user_id: Set(user.as_uuid()),
         key: Set(key.to_owned()),
         request_hash: Set(request_hash.to_owned()),
@@ -75,7 +87,7 @@ pub async fn store(
         response_headers: Set(serde_json::to_string(&response.headers).unwrap_or_default()),
         create_time: Set(to_micros(now)),
     })
-    .exec_without_returning(conn)
-    .await?;
+    .build(backend);
+    conn.run(insert).await?;
     Ok(())
 }

@@ -8,7 +8,8 @@ use casebridge_domain::{
 };
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter,
+    QueryOrder, QueryTrait,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -16,6 +17,7 @@ use uuid::Uuid;
 use super::{from_micros, stored, to_micros};
 use crate::PersistenceError;
 use crate::entities::{domains, revoked_tokens, roles, user_roles, users};
+use crate::read::Reads;
 
 /// A tenant domain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -232,20 +234,30 @@ pub async fn find_domain(
 
 /// The names of the domains `ids`, in one query (an id without a domain is left out).
 pub async fn domain_names(
-    conn: &impl ConnectionTrait,
+    conn: &impl Reads,
     ids: impl IntoIterator<Item = DomainId>,
 ) -> Result<HashMap<DomainId, String>, PersistenceError> {
     let ids: BTreeSet<Uuid> = ids.into_iter().map(|d| d.as_uuid()).collect();
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    Ok(domains::Entity::find()
+    let select = domains::Entity::find()
         .filter(domains::Column::Id.is_in(ids))
-        .all(conn)
+        .build(conn.backend());
+    Ok(conn
+        .rows::<NamedDomain>(select)
         .await?
         .into_iter()
         .map(|d| (DomainId::from_uuid(d.id), d.name))
         .collect())
+}
+
+crate::read_row! {
+    /// A domain's name.
+    struct NamedDomain {
+        id: Uuid,
+        name: String,
+    }
 }
 
 /// Whether any domain of the realm exists.

@@ -17,6 +17,7 @@ use casebridge_domain::{CaseId, CustomerId, DomainId, UserId};
 use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
 
 use crate::PersistenceError;
+use crate::read::Reads;
 
 async fn lock(
     conn: &impl ConnectionTrait,
@@ -39,12 +40,12 @@ async fn lock(
 /// another transaction holds it; `false` when it was still held then. Whoever takes the key
 /// after the first request committed finds that request's stored answer.
 pub async fn idempotency_key(
-    conn: &impl ConnectionTrait,
+    conn: &impl Reads,
     user: UserId,
     key: &str,
     wait: std::time::Duration,
 ) -> Result<bool, PersistenceError> {
-    if conn.get_database_backend() != DbBackend::Postgres {
+    if conn.backend() != DbBackend::Postgres {
         return Ok(true);
     }
     let statement = Statement::from_sql_and_values(
@@ -56,11 +57,10 @@ pub async fn idempotency_key(
     let mut pause = std::time::Duration::from_millis(5);
     loop {
         let taken = conn
-            .query_one_raw(statement.clone())
+            .rows::<Taken>(statement.clone())
             .await?
-            .map(|row| row.try_get::<bool>("", "taken"))
-            .transpose()?
-            .unwrap_or(false);
+            .first()
+            .is_some_and(|row| row.taken);
         if taken {
             return Ok(true);
         }
@@ -69,6 +69,13 @@ pub async fn idempotency_key(
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(std::time::Duration::from_millis(100));
+    }
+}
+
+crate::read_row! {
+    /// Whether an advisory lock was taken.
+    struct Taken {
+        taken: bool,
     }
 }
 

@@ -6,7 +6,7 @@ use casebridge_domain::CaseId;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter, Statement,
+    PaginatorTrait, QueryFilter, QueryTrait, Statement,
 };
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::to_micros;
 use crate::PersistenceError;
 use crate::entities::outbox;
+use crate::read::Writes;
 
 /// A mail to one recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +31,7 @@ pub struct Mail {
 
 /// Writes mail into the outbox (in the caller's transaction).
 pub async fn enqueue(
-    conn: &impl ConnectionTrait,
+    conn: &impl Writes,
     mails: &[Mail],
     now: OffsetDateTime,
 ) -> Result<(), PersistenceError> {
@@ -54,8 +55,7 @@ pub async fn enqueue(
             sent_at: Set(None),
         })
         .collect();
-    outbox::Entity::insert_many(rows)
-        .exec_without_returning(conn)
+    conn.run(outbox::Entity::insert_many(rows).build(conn.backend()))
         .await?;
     Ok(())
 }

@@ -17,7 +17,7 @@ use super::cases::{CaseRecord, case_select, fetch_cases};
 use super::listing::{CaseQuery, add_filters, count_cases, from_visible, keyset_page, sort_time};
 use crate::PersistenceError;
 use crate::entities::{case_access, case_comments, cases, customers};
-use crate::read::Reads;
+use crate::read::{Reads, Writes};
 
 // ---------------------------------------------------------------- writing the index
 
@@ -160,18 +160,18 @@ pub(crate) async fn index_many(
 
 /// Writes keyword index entries in one statement; `replace` when they may exist already.
 pub(crate) async fn write_index(
-    conn: &impl ConnectionTrait,
+    conn: &impl Writes,
     entries: &[IndexEntry<'_>],
     replace: bool,
 ) -> Result<(), PersistenceError> {
     if entries.is_empty() {
         return Ok(());
     }
-    let backend = conn.get_database_backend();
+    let backend = conn.backend();
     if replace && backend != DbBackend::Postgres {
         // An FTS5 table has no upsert: the old entry goes first.
         for e in entries {
-            conn.execute_raw(Statement::from_sql_and_values(
+            conn.run(Statement::from_sql_and_values(
                 backend,
                 "DELETE FROM case_search WHERE rowid = ?",
                 [e.case_number.into()],
@@ -211,7 +211,7 @@ pub(crate) async fn write_index(
             rows.join(", ")
         ),
     };
-    conn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+    conn.run(Statement::from_sql_and_values(backend, sql, values))
         .await?;
     Ok(())
 }

@@ -6,17 +6,19 @@ use casebridge_domain::{CaseId, ServiceLevelPolicy, Severity, SupportTier};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, QueryTrait,
 };
 use time::OffsetDateTime;
 
 use super::{from_micros, stored, to_micros};
 use crate::PersistenceError;
 use crate::entities::{cases, service_level_policies};
+use crate::read::Reads;
 
 /// The provider's policy as it stands.
-pub async fn policy(conn: &impl ConnectionTrait) -> Result<ServiceLevelPolicy, PersistenceError> {
-    let rows = service_level_policies::Entity::find().all(conn).await?;
+pub async fn policy(conn: &impl Reads) -> Result<ServiceLevelPolicy, PersistenceError> {
+    let select = service_level_policies::Entity::find().build(conn.backend());
+    let rows = conn.rows::<PolicyRow>(select).await?;
     let entries = rows
         .into_iter()
         .map(|r| {
@@ -36,6 +38,16 @@ pub async fn policy(conn: &impl ConnectionTrait) -> Result<ServiceLevelPolicy, P
         "service level policy",
         ServiceLevelPolicy::from_entries(entries),
     )
+}
+
+crate::read_row! {
+    /// One entry of the policy as stored.
+    struct PolicyRow {
+        support_tier: String,
+        severity: i16,
+        first_response_minutes: i32,
+        hours: String,
+    }
 }
 
 /// Replaces the whole policy (in the caller's transaction). Cases keep the targets they were

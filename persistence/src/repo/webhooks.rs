@@ -10,7 +10,7 @@ use casebridge_domain::{CaseId, CustomerId, DomainId, EventId, EventType};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, ExprTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, Value,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Statement, Value,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -18,6 +18,7 @@ use uuid::Uuid;
 use super::{from_micros, to_micros};
 use crate::PersistenceError;
 use crate::entities::{webhook_deliveries, webhooks};
+use crate::read::{Reads, Writes};
 
 /// A webhook endpoint. Its `Debug` leaves out the secrets.
 #[derive(Clone, PartialEq, Eq)]
@@ -360,17 +361,27 @@ pub struct Candidate {
     pub event_types: BTreeSet<EventType>,
 }
 
+crate::read_row! {
+    /// An endpoint that may receive an event, as read.
+    struct CandidateRow {
+        id: Uuid,
+        domain_id: Uuid,
+        realm: String,
+        event_types: String,
+    }
+}
+
 /// The enabled endpoints of the domains that might see an event about `customer` (and
 /// `case`): every provider domain's, the customer's own domain's, and those of `partners`
 /// and of the partners recorded on the case. Who among them really sees it is the caller's
 /// rule to apply. One indexed query; none at all when no endpoint could qualify.
 pub async fn candidates(
-    conn: &impl ConnectionTrait,
+    conn: &impl Reads,
     customer: CustomerId,
     case: Option<CaseId>,
     partners: &[DomainId],
 ) -> Result<Vec<Candidate>, PersistenceError> {
-    let backend = conn.get_database_backend();
+    let backend = conn.backend();
     let p = |n: usize| match backend {
         DbBackend::Postgres => format!("${n}"),
         _ => "?".to_owned(),
@@ -403,18 +414,17 @@ pub async fn candidates(
          WHERE w.enabled AND (d.realm = 'provider' OR {audience}){hold}"
     );
     let rows = conn
-        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .rows::<CandidateRow>(Statement::from_sql_and_values(backend, sql, values))
         .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Candidate {
-                id: r.try_get("", "id")?,
-                domain_id: DomainId::from_uuid(r.try_get("", "domain_id")?),
-                realm: r.try_get("", "realm")?,
-                event_types: types_of_text(&r.try_get::<String>("", "event_types")?),
-            })
+    Ok(rows
+        .into_iter()
+        .map(|r| Candidate {
+            id: r.id,
+            domain_id: DomainId::from_uuid(r.domain_id),
+            realm: r.realm,
+            event_types: types_of_text(&r.event_types),
         })
-        .collect()
+        .collect())
 }
 
 /// A delivery to write.
@@ -432,7 +442,7 @@ pub struct NewDelivery {
 
 /// Writes deliveries, due at once (in the caller's transaction); their ids.
 pub async fn enqueue(
-    conn: &impl ConnectionTrait,
+    conn: &impl Writes,
     deliveries: Vec<NewDelivery>,
     now: OffsetDateTime,
 ) -> Result<Vec<Uuid>, PersistenceError> {
@@ -461,8 +471,7 @@ pub async fn enqueue(
             delivered_time: Set(None),
         })
         .collect();
-    webhook_deliveries::Entity::insert_many(rows)
-        .exec_without_returning(conn)
+    conn.run(webhook_deliveries::Entity::insert_many(rows).build(conn.backend()))
         .await?;
     Ok(ids)
 }
