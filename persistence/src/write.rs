@@ -100,7 +100,8 @@ impl SqliteWriter {
             conn.pragma_update(None, "synchronous", "FULL")?;
             // Each write transaction is a savepoint of its batch, and a savepoint keeps the
             // pages it changes as they were, to undo them: in memory, not in a temporary file
-            // written on every filing (a quarter of a lone filing's CPU).
+            // written on every filing (measured: 1.10 ms of CPU for a lone filing, 0.77 ms
+            // without).
             conn.pragma_update(None, "temp_store", "MEMORY")?;
             // In-process writers take turns (the module's documentation); only another process
             // can hold the lock, and the serving thread does not wait long for it.
