@@ -456,7 +456,8 @@ pub(crate) fn sqlite_value(value: &Value) -> Result<ToSqlOutput<'_>, Persistence
 }
 
 /// rusqlite's errors as the layer's: a busy or unopenable file is the database unavailable, a
-/// unique key's collision a conflict, a damaged file or a value of the wrong type is corrupt data, anything else a database error.
+/// unique key's collision a conflict, a damaged file or a value of the wrong type corrupt data,
+/// anything else a database error.
 pub(crate) fn sqlite_error(err: rusqlite::Error) -> PersistenceError {
     use rusqlite::ErrorCode;
     match &err {
