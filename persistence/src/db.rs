@@ -351,3 +351,19 @@ const MIGRATION_UNLOCK: &str = "SELECT pg_advisory_unlock(4242000001)";
 async fn tokio_timeout<F: std::future::Future>(limit: Duration, fut: F) -> Option<F::Output> {
     tokio::time::timeout(limit, fut).await.ok()
 }
+
+/// A database on a new SQLite file in a temporary directory (kept while the directory lives),
+/// with `schema` applied through the sqlx writer: for the storage layer's own tests.
+#[cfg(test)]
+pub(crate) async fn scratch_sqlite_file(schema: &str) -> (tempfile::TempDir, Database) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    let db = Database::connect(&url, &PoolSettings::default())
+        .await
+        .expect("a new SQLite file opens");
+    db.writer()
+        .execute_unprepared(schema)
+        .await
+        .expect("the schema applies");
+    (dir, db)
+}

@@ -499,7 +499,7 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::{Database, PoolSettings};
+    use crate::Database;
 
     crate::read_row! {
         #[derive(Debug, PartialEq)]
@@ -515,20 +515,12 @@ mod tests {
     }
 
     async fn sqlite_file() -> (tempfile::TempDir, Database) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let db = Database::connect(&url, &PoolSettings::default())
-            .await
-            .unwrap();
-        db.writer()
-            .execute_unprepared(
-                "CREATE TABLE sample (id uuid_text PRIMARY KEY, small smallint NOT NULL, \
-                 big bigint NOT NULL, flag boolean NOT NULL, name text NOT NULL, note text, \
-                 other uuid_text)",
-            )
-            .await
-            .unwrap();
-        (dir, db)
+        crate::db::scratch_sqlite_file(
+            "CREATE TABLE sample (id uuid_text PRIMARY KEY, small smallint NOT NULL, \
+             big bigint NOT NULL, flag boolean NOT NULL, name text NOT NULL, note text, \
+             other uuid_text)",
+        )
+        .await
     }
 
     /// Rows written through sqlx (as every write is) read the same on both paths, with every

@@ -450,20 +450,12 @@ mod tests {
     }
 
     async fn sqlite_file() -> (tempfile::TempDir, Database) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let db = Database::connect(&url, &PoolSettings::default())
-            .await
-            .unwrap();
-        db.writer()
-            .execute_unprepared(
-                "CREATE TABLE parent (id integer PRIMARY KEY, name text NOT NULL UNIQUE); \
-                 CREATE TABLE child (id integer PRIMARY KEY, \
-                 parent_id integer NOT NULL REFERENCES parent (id))",
-            )
-            .await
-            .unwrap();
-        (dir, db)
+        crate::db::scratch_sqlite_file(
+            "CREATE TABLE parent (id integer PRIMARY KEY, name text NOT NULL UNIQUE); \
+             CREATE TABLE child (id integer PRIMARY KEY, \
+             parent_id integer NOT NULL REFERENCES parent (id))",
+        )
+        .await
     }
 
     fn insert(table: &str, id: i64, other: impl Into<sea_orm::Value>) -> Statement {
