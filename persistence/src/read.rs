@@ -369,10 +369,11 @@ impl From<rusqlite::Error> for Failed {
     }
 }
 
-pub(crate) fn read_rows<T: ReadRow>(
-    conn: &rusqlite::Connection,
-    statement: &Statement,
-) -> Result<Vec<T>, Failed> {
+/// The statement prepared on `conn` (kept for reuse), with its values as SQLite binds them.
+pub(crate) fn prepared<'c, 's>(
+    conn: &'c rusqlite::Connection,
+    statement: &'s Statement,
+) -> Result<(rusqlite::CachedStatement<'c>, Vec<ToSqlOutput<'s>>), Failed> {
     let values = statement
         .values
         .as_ref()
@@ -384,7 +385,14 @@ pub(crate) fn read_rows<T: ReadRow>(
         .map(sqlite_value)
         .collect::<Result<Vec<_>, _>>()
         .map_err(Failed::Value)?;
-    let mut prepared = conn.prepare_cached(&sql)?;
+    Ok((conn.prepare_cached(&sql)?, params))
+}
+
+pub(crate) fn read_rows<T: ReadRow>(
+    conn: &rusqlite::Connection,
+    statement: &Statement,
+) -> Result<Vec<T>, Failed> {
+    let (mut prepared, params) = prepared(conn, statement)?;
     let mut rows = prepared.query(rusqlite::params_from_iter(params.iter()))?;
     let mut out = Vec::new();
     let mut columns = Columns::default();

@@ -34,8 +34,8 @@ use sea_orm::{DatabaseTransaction, DbBackend, Statement};
 use tokio::sync::{OwnedMutexGuard, oneshot};
 
 use crate::read::{
-    Failed, ON_THREAD_BUSY, ReadRow, Reads, STATEMENT_CACHE, Writes, read_rows, sqlite_error,
-    sqlite_value,
+    Failed, ON_THREAD_BUSY, ReadRow, Reads, STATEMENT_CACHE, Writes, prepared, read_rows,
+    sqlite_error,
 };
 use crate::{Database, PersistenceError};
 
@@ -313,16 +313,8 @@ impl Reads for SqliteWrite {
 
 impl Writes for SqliteWrite {
     async fn run(&self, statement: Statement) -> Result<u64, PersistenceError> {
-        let values = statement
-            .values
-            .as_ref()
-            .map_or(&[][..], |v| v.0.as_slice());
-        let params = values
-            .iter()
-            .map(sqlite_value)
-            .collect::<Result<Vec<_>, _>>()?;
         let conn = self.connection()?;
-        let mut prepared = conn.prepare_cached(&statement.sql).map_err(sqlite_error)?;
+        let (mut prepared, params) = prepared(&conn, &statement).map_err(failed)?;
         let changed = prepared
             .execute(rusqlite::params_from_iter(params.iter()))
             .map_err(sqlite_error)?;
