@@ -1,11 +1,13 @@
 //! The periodic clean-up every instance runs: what expired in the database (once per deployment
 //! at a time, see `casebridge_persistence::repo::housekeeping`) and this instance's own staging
-//! files left by uploads that never finished.
+//! files left by uploads that never finished; and the merging of SQLite's keyword index while
+//! nobody waits to write.
 
 use std::path::PathBuf;
 use std::time::Duration as StdDuration;
 
-use casebridge_persistence::repo::{housekeeping, idempotency};
+use casebridge_persistence::repo::{housekeeping, idempotency, search};
+use casebridge_persistence::{Database, PersistenceError};
 use tokio_util::sync::CancellationToken;
 
 use crate::state::{AppState, Limited};
@@ -15,6 +17,11 @@ use crate::storage::sweep_staging;
 const EVERY: StdDuration = StdDuration::from_secs(60);
 /// A staging file untouched this long belongs to an upload that will not finish.
 const STALE_STAGING: StdDuration = StdDuration::from_secs(24 * 3600);
+/// How often the keyword index's merger looks for work.
+const MERGE_EVERY: StdDuration = StdDuration::from_secs(1);
+/// Pages of the keyword index one merge writes: a filing that arrives meanwhile waits for
+/// them (measured in bench/RESULTS.md).
+pub const MERGE_SLICE: u32 = 64;
 
 /// Cleans up every [`EVERY`] until `stop` is cancelled.
 pub async fn run(state: AppState, attachments_root: PathBuf, stop: CancellationToken) {
@@ -48,4 +55,43 @@ pub async fn run(state: AppState, attachments_root: PathBuf, stop: CancellationT
             );
         }
     }
+}
+
+/// Merges SQLite's keyword index while it has something to merge and nobody waits to write,
+/// every [`MERGE_EVERY`] until `stop` is cancelled. The filings' commits only add to the index
+/// (`search::merge_index`); this is where its b-trees are merged, off the requests' path.
+pub async fn merge_keyword_index(db: Database, stop: CancellationToken) {
+    if db.backend() != casebridge_persistence::Backend::Sqlite {
+        return;
+    }
+    let mut tick = tokio::time::interval(MERGE_EVERY);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        match merge_while_idle(&db, &stop).await {
+            Ok(0) => {}
+            Ok(slices) => tracing::debug!(slices, "keyword index merged"),
+            Err(e) => {
+                tracing::warn!(error = %e, "merging the keyword index failed; trying again later")
+            }
+        }
+    }
+}
+
+/// Merges the keyword index a slice at a time for as long as there is something to merge, no
+/// write transaction is waiting and `stop` is not cancelled; the slices that merged something.
+pub async fn merge_while_idle(
+    db: &Database,
+    stop: &CancellationToken,
+) -> Result<u32, PersistenceError> {
+    let mut slices = 0;
+    while !stop.is_cancelled()
+        && !db.writes_waiting()
+        && search::merge_index(db, MERGE_SLICE).await?
+    {
+        slices += 1;
+    }
+    Ok(slices)
 }

@@ -179,6 +179,7 @@ impl Application {
             }
         };
         let (cleanup_state, breach_state) = (state.clone(), state.clone());
+        let index_db = state.db.clone();
         let (hook_state, hook_wake) = (state.clone(), state.webhook_wake.clone());
         let breach_sweep = settings.breach_sweep;
         let attachments_root = settings.data_dir.join("attachments");
@@ -188,6 +189,7 @@ impl Application {
                 BackgroundTask::spawn(|stop| {
                     housekeeping::run(cleanup_state, attachments_root, stop)
                 }),
+                BackgroundTask::spawn(|stop| housekeeping::merge_keyword_index(index_db, stop)),
                 BackgroundTask::spawn(|stop| breaches::run(breach_state, breach_sweep, stop)),
                 BackgroundTask::spawn(|stop| deliver::run(hook_state, sender, hook_wake, stop)),
             ])

@@ -421,6 +421,13 @@ impl Database {
         let pool = self.writer().get_sqlite_connection_pool();
         Ok(Write::Sqlite(writer.begin(pool).await?))
     }
+
+    /// Whether write transactions are waiting for the SQLite writer's connection: work that
+    /// can wait (merging the keyword index) gives way to them. Never, elsewhere.
+    pub fn writes_waiting(&self) -> bool {
+        self.sqlite_writer()
+            .is_some_and(|w| w.queued.load(Ordering::SeqCst) > 0)
+    }
 }
 
 #[cfg(test)]
@@ -587,6 +594,29 @@ mod tests {
         assert!(!waiting.is_finished(), "the writer waits for its turn");
         orm.commit().await.unwrap();
         assert_eq!(waiting.await.unwrap(), 3);
+    }
+
+    /// Work that can wait (the keyword index's merging) sees a write transaction queued for the
+    /// connection, and only while it is.
+    #[tokio::test]
+    async fn a_queued_write_transaction_is_seen_waiting() {
+        let (_dir, db) = sqlite_file().await;
+        assert!(!db.writes_waiting());
+        let tx = db.begin_write().await.unwrap();
+        assert!(!db.writes_waiting(), "the one writing does not wait");
+        let waiting = {
+            let db = db.clone();
+            tokio::spawn(async move { db.begin_write().await.unwrap().commit().await })
+        };
+        let mut polls = 0;
+        while !db.writes_waiting() {
+            assert!(polls < 500, "the second transaction is never seen waiting");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            polls += 1;
+        }
+        tx.commit().await.unwrap();
+        waiting.await.unwrap().unwrap();
+        assert!(!db.writes_waiting());
     }
 
     /// Counts the commits of the writer's connection.

@@ -789,3 +789,74 @@ async fn a_closed_case_accepts_no_changes_but_a_thank_you_comment() {
         .await
         .assert_problem(422, "follow_up_requires_closed_case");
 }
+
+/// Whether SQLite's keyword index holds b-trees to merge: a merge, tried and rolled back, that
+/// changed more than the row of its own command (FTS5's documented test of work done).
+async fn merges_pending(db: &casebridge_persistence::Database) -> bool {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+    let tx = db.writer().begin().await.unwrap();
+    let changes = async |tx: &sea_orm::DatabaseTransaction| -> i64 {
+        tx.query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "SELECT total_changes() AS n",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get("", "n")
+        .unwrap()
+    };
+    let before = changes(&tx).await;
+    tx.execute_unprepared("INSERT INTO case_search (case_search, rank) VALUES ('merge', 1000)")
+        .await
+        .unwrap();
+    let pending = changes(&tx).await - before >= 2;
+    tx.rollback().await.unwrap();
+    pending
+}
+
+#[tokio::test]
+async fn the_keyword_index_is_merged_off_the_filings_path_and_finds_the_same_cases() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    // Filed one after the other: on SQLite each commit adds a b-tree of its own to the index
+    // and merges nothing.
+    for i in 0..12 {
+        app.file_case(&w.reseller, &w.customer_id, &format!("Quota warning {i}"))
+            .await;
+    }
+    let found = app.get_as(&w.reseller, "/v1/cases?q=quota").await;
+    assert_eq!(found.body["total_size"], 12);
+    if app.backend == casebridge_persistence::Backend::Sqlite {
+        use sea_orm::{ConnectionTrait, DbBackend, Statement};
+        let automerge = app
+            .db
+            .reader()
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT v FROM case_search_config WHERE k = 'automerge'",
+            ))
+            .await
+            .unwrap()
+            .expect("the setting is stored")
+            .try_get::<i64>("", "v")
+            .unwrap();
+        assert_eq!(automerge, 0, "a commit merges nothing");
+        // The server merges them in the background, while nobody writes (each second).
+        let mut waited = 0;
+        while merges_pending(&app.db).await {
+            assert!(waited < 100, "the server never merged the keyword index");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            waited += 1;
+        }
+    }
+    // Nothing is left to merge, on either engine, and the search finds the same cases.
+    assert!(
+        !casebridge_persistence::repo::search::merge_index(&app.db, 1000)
+            .await
+            .unwrap()
+    );
+    let again = app.get_as(&w.reseller, "/v1/cases?q=quota").await;
+    assert_eq!(again.body["total_size"], 12);
+    assert_eq!(TestApp::case_ids(&again), TestApp::case_ids(&found));
+}

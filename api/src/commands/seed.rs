@@ -15,10 +15,10 @@ use casebridge_domain::{
     DomainId, DomainName, EmailAddress, EscalationReason, Justification, Lifecycle, Party,
     ProductType, Realm, ResellerAccess, RoleRef, Severity, SupportTier, UserId,
 };
-use casebridge_persistence::repo::classifications;
 use casebridge_persistence::repo::customers::{self, ContactData, NewCustomer, PostalAddressData};
 use casebridge_persistence::repo::identity::{self, NewUser};
 use casebridge_persistence::repo::legacy::{self, BulkOrigin, ImportedCase, ImportedComment};
+use casebridge_persistence::repo::{classifications, search};
 use casebridge_persistence::{Connection as _, Database, PersistenceError};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -835,6 +835,9 @@ pub async fn seed(db: &Database, o: &SeedOptions) -> Result<SeedSummary, SeedErr
             );
         }
     }
+    // The commits above only added to the keyword index; a server would merge it while idle,
+    // but what is measured next is the index settled.
+    search::merge_index_fully(db).await?;
     if db.backend() == casebridge_persistence::Backend::Postgres {
         // What autovacuum would do a little later: flush the keyword index's pending list into
         // the GIN tree and gather statistics, so that what is measured next is the steady

@@ -25,6 +25,7 @@ mod m20261130_000006_create_webhooks;
 mod m20261130_000007_cover_customers_seen_by_reseller;
 mod m20261130_000008_count_seen_cases;
 mod m20261130_000009_number_case_access;
+mod m20261201_000001_defer_keyword_merges;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000007_cover_customers_seen_by_reseller::Migration),
             Box::new(m20261130_000008_count_seen_cases::Migration),
             Box::new(m20261130_000009_number_case_access::Migration),
+            Box::new(m20261201_000001_defer_keyword_merges::Migration),
         ]
     }
 }

@@ -15,9 +15,10 @@ use uuid::Uuid;
 
 use super::cases::{CaseRecord, case_select, fetch_cases};
 use super::listing::{CaseQuery, add_filters, count_cases, from_visible, keyset_page, sort_time};
-use crate::PersistenceError;
 use crate::entities::{case_access, case_comments, cases, customers};
 use crate::read::{Reads, Writes};
+use crate::write::WriteTransaction;
+use crate::{Backend, Database, PersistenceError};
 
 // ---------------------------------------------------------------- writing the index
 
@@ -214,6 +215,57 @@ pub(crate) async fn write_index(
     conn.run(Statement::from_sql_and_values(backend, sql, values))
         .await?;
     Ok(())
+}
+
+crate::read_row! {
+    /// SQLite's count of the rows its connection has changed since it opened.
+    struct TotalChanges {
+        changes: i64,
+    }
+}
+
+/// Merges about `pages` pages of SQLite's keyword index into fewer, larger b-trees, in one
+/// write transaction, and says whether there was anything to merge. A commit only adds its
+/// entries' b-tree to the index (migration `m20261201_000001_defer_keyword_merges`); this is
+/// where they are merged, a level at a time once it holds FTS5's `usermerge` (4) of them,
+/// whenever the service finds the writer idle (`api::housekeeping`) and at the end of a bulk
+/// load. PostgreSQL has nothing to merge.
+pub async fn merge_index(db: &Database, pages: u32) -> Result<bool, PersistenceError> {
+    if db.backend() != Backend::Sqlite {
+        return Ok(false);
+    }
+    let tx = db.begin_write().await?;
+    let before = total_changes(&tx).await?;
+    tx.run(Statement::from_sql_and_values(
+        DbBackend::Sqlite,
+        "INSERT INTO case_search (case_search, rank) VALUES ('merge', ?)",
+        [pages.into()],
+    ))
+    .await?;
+    // FTS5's own test of work done: a merge that wrote nothing changed at most the one row of
+    // the command itself.
+    let merged = total_changes(&tx).await? - before >= 2;
+    tx.commit().await?;
+    Ok(merged)
+}
+
+/// Merges SQLite's keyword index as far as [`merge_index`] goes, slice after slice: for the
+/// end of a bulk load, before anyone searches.
+pub async fn merge_index_fully(db: &Database) -> Result<(), PersistenceError> {
+    /// Pages per transaction: large, as nobody waits.
+    const BULK: u32 = 10_000;
+    while merge_index(db, BULK).await? {}
+    Ok(())
+}
+
+async fn total_changes(tx: &impl Writes) -> Result<i64, PersistenceError> {
+    let rows: Vec<TotalChanges> = tx
+        .rows(Statement::from_string(
+            DbBackend::Sqlite,
+            "SELECT total_changes() AS changes",
+        ))
+        .await?;
+    Ok(rows.first().map_or(0, |r| r.changes))
 }
 
 /// A case's PostgreSQL index document from its `{title}`, `{body}` and `{qualified}`
