@@ -452,14 +452,66 @@ async fn a_filing_waits_for_a_revocation_in_flight_and_is_refused_by_it() {
     assert_eq!(listed.body["total_size"], 0, "{}", listed.text());
 }
 
+/// Filings of one customer share its lock: one in flight does not hold up the next, and a
+/// change to the customer (its reseller's access revoked) waits for both. PostgreSQL only:
+/// SQLite runs one write transaction at a time, which the burst test below puts to work.
+#[tokio::test]
+async fn filings_of_one_customer_run_side_by_side_and_a_revocation_waits_for_them() {
+    use casebridge_domain::CustomerId;
+    use casebridge_persistence::repo::customers;
+
+    let app = spawn_app().await;
+    if app.backend != casebridge_persistence::Backend::Postgres {
+        return;
+    }
+    let w = app.world().await;
+    let customer: CustomerId = w.customer_id.parse().unwrap();
+    // A filing in flight: its transaction holds the customer as the API's filing does.
+    let in_flight = app.db.begin().await.unwrap();
+    customers::share_customer(&in_flight, customer)
+        .await
+        .unwrap()
+        .unwrap();
+    let filed = tokio::time::timeout(
+        Duration::from_secs(10),
+        app.post_as(
+            &w.reseller,
+            &format!("/v1/customers/{}/cases", w.customer_id),
+            casebridge_tests::case_body("Calendar invitations arrive late"),
+        ),
+    )
+    .await
+    .expect("a filing does not wait for another filing of the customer");
+    filed.assert_status(201);
+
+    let (api, token) = (app.api.clone(), w.customer_admin.token.clone());
+    let revocation = tokio::spawn(async move {
+        api.put("/v1/customer/reseller-access")
+            .token(&token)
+            .json(&json!({ "granted": false }))
+            .send()
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !revocation.is_finished(),
+        "the revocation waits for the filing in flight"
+    );
+    in_flight.commit().await.unwrap();
+    revocation.await.unwrap().assert_status(200);
+}
+
 /// A burst of filings, with comments on another case written at the same time: every filing
 /// answered `201` is there when its answer arrives, with a case number of its own, and no
 /// request fails. On SQLite the filings commit in batches on the writer's own connection while
-/// the comments write through sea-orm's; both take turns.
+/// the comments write through sea-orm's; both take turns. On PostgreSQL they run side by side,
+/// each recording two partners whose counts all of them update at their commits.
 #[tokio::test]
 async fn a_burst_of_filings_and_comments_all_land_and_each_is_read_on_its_answer() {
     let app = spawn_app().await;
     let w = app.world().await;
+    app.add_support_partner(&w.customer_admin, "helpdesk.example")
+        .await;
     let other = app
         .file_case(&w.reseller, &w.customer_id, "Shared drive is slow")
         .await;
@@ -504,6 +556,9 @@ async fn a_burst_of_filings_and_comments_all_land_and_each_is_read_on_its_answer
     assert_eq!(numbers.len(), 40, "every case has a number of its own");
     let listed = app.get_as(&w.reseller, "/v1/cases?page_size=100").await;
     assert_eq!(listed.body["total_size"], 41, "{}", listed.text());
+    assert_eq!(TestApp::case_ids(&listed).len(), 41);
+    let partner = app.get_as(&w.partner, "/v1/cases?page_size=100").await;
+    assert_eq!(partner.body["total_size"], 41, "{}", partner.text());
     let comments = app
         .get_as(
             &w.reseller,

@@ -91,7 +91,7 @@ pub async fn file_case(
         key,
         now,
         async |tx| {
-            let customer = customers::lock_customer(tx, customer_id)
+            let customer = customers::share_customer(tx, customer_id)
                 .await?
                 .ok_or_else(ApiError::not_found)?;
             let management = customers::management(tx, &customer).await?;

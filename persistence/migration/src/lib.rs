@@ -26,6 +26,7 @@ mod m20261130_000007_cover_customers_seen_by_reseller;
 mod m20261130_000008_count_seen_cases;
 mod m20261130_000009_number_case_access;
 mod m20261201_000001_defer_keyword_merges;
+mod m20261201_000002_count_cases_at_commit;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000008_count_seen_cases::Migration),
             Box::new(m20261130_000009_number_case_access::Migration),
             Box::new(m20261201_000001_defer_keyword_merges::Migration),
+            Box::new(m20261201_000002_count_cases_at_commit::Migration),
         ]
     }
 }

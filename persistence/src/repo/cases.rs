@@ -731,8 +731,11 @@ pub async fn insert_case(
         .ok_or_else(|| PersistenceError::Corrupt("the filed case was not returned".to_owned()))
         .and_then(CaseRecord::try_from)?;
     let number = case.case_number;
-    let rows: Vec<case_access::ActiveModel> = new
-        .partner_domains
+    // In domain order: on PostgreSQL the partners' count rows are updated in this order at the
+    // commit, the same in every filing (see persistence/src/repo/locks.rs).
+    let mut partners = new.partner_domains.clone();
+    partners.sort_unstable();
+    let rows: Vec<case_access::ActiveModel> = partners
         .iter()
         .map(|d| case_access::ActiveModel {
             domain_id: Set(d.as_uuid()),

@@ -281,6 +281,22 @@ pub async fn lock_customer(
     Ok(fetch(conn, &q).await?.into_iter().next().map(|(c, _)| c))
 }
 
+/// The customer, its row share-locked for the rest of the write transaction (the third lock
+/// of [`super::locks`]'s order, taken to file a case): `SELECT … FOR SHARE OF customers` on
+/// PostgreSQL. Filings of one customer hold it side by side; a transaction changing the
+/// customer or its cases (which locks it with [`lock_customer`]) waits for them, or they for
+/// it, so a filing decides on the authorisation that stands until it commits. On SQLite the
+/// transaction already holds the database's write lock.
+pub async fn share_customer(
+    conn: &impl Reads,
+    id: CustomerId,
+) -> Result<Option<CustomerRecord>, PersistenceError> {
+    let mut q = customer_select(None);
+    q.and_where(Expr::col((customers::Entity, customers::Column::Id)).eq(id.as_uuid()))
+        .lock_with_tables(LockType::Share, [customers::Entity]);
+    Ok(fetch(conn, &q).await?.into_iter().next().map(|(c, _)| c))
+}
+
 /// The customer whose own domain this is.
 pub async fn find_customer_by_domain(
     conn: &impl ConnectionTrait,

@@ -4,12 +4,17 @@
 //! 1. the idempotency key of the request (an advisory lock: the row does not exist yet);
 //! 2. the domain whose users or roles change;
 //! 3. the customer whose relationships or cases change (every case write locks its customer
-//!    first, so the running case counts of one customer are written by one transaction at a
-//!    time, and the customer's authorisation cannot change under a decision);
+//!    first, so the customer's authorisation cannot change under a decision, and a change to
+//!    its cases' counts is made by one transaction at a time). Filings share that lock
+//!    (`customers::share_customer`): they only add to the counts, and PostgreSQL applies
+//!    their additions at the commit (migration `m20261201_000002_count_cases_at_commit`), each
+//!    filing to its customer's row and then to its partners' rows in domain order, so that
+//!    filings of one customer never wait on each other in a cycle;
 //! 4. then the rows the transaction writes.
 //!
 //! On PostgreSQL these are `FOR NO KEY UPDATE` row locks (they do not block the foreign-key
-//! checks of concurrent inserts) and transaction-scoped advisory locks. On SQLite they are no-ops:
+//! checks of concurrent inserts), a filing's `FOR SHARE`, and transaction-scoped advisory
+//! locks. On SQLite they are no-ops:
 //! every write transaction already holds the database's one write lock from its first statement
 //! (`BEGIN IMMEDIATE` on the single writer connection).
 
