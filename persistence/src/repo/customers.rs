@@ -275,10 +275,7 @@ pub async fn lock_customer(
     conn: &impl Reads,
     id: CustomerId,
 ) -> Result<Option<CustomerRecord>, PersistenceError> {
-    let mut q = customer_select(None);
-    q.and_where(Expr::col((customers::Entity, customers::Column::Id)).eq(id.as_uuid()))
-        .lock_with_tables(LockType::NoKeyUpdate, [customers::Entity]);
-    Ok(fetch(conn, &q).await?.into_iter().next().map(|(c, _)| c))
+    locked_customer(conn, id, LockType::NoKeyUpdate).await
 }
 
 /// The customer, its row share-locked for the rest of the write transaction (the third lock
@@ -291,9 +288,19 @@ pub async fn share_customer(
     conn: &impl Reads,
     id: CustomerId,
 ) -> Result<Option<CustomerRecord>, PersistenceError> {
+    locked_customer(conn, id, LockType::Share).await
+}
+
+/// The customer, read and locked with `lock` in one statement (PostgreSQL; SQLite has no row
+/// locks).
+async fn locked_customer(
+    conn: &impl Reads,
+    id: CustomerId,
+    lock: LockType,
+) -> Result<Option<CustomerRecord>, PersistenceError> {
     let mut q = customer_select(None);
     q.and_where(Expr::col((customers::Entity, customers::Column::Id)).eq(id.as_uuid()))
-        .lock_with_tables(LockType::Share, [customers::Entity]);
+        .lock_with_tables(lock, [customers::Entity]);
     Ok(fetch(conn, &q).await?.into_iter().next().map(|(c, _)| c))
 }
 
