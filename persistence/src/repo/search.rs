@@ -60,6 +60,16 @@ impl<'a> IndexEntry<'a> {
     }
 }
 
+impl IndexEntry<'_> {
+    /// The same entry under the case's number, once it is known.
+    pub(crate) fn numbered(self, case_number: i64) -> Self {
+        Self {
+            case_number,
+            ..self
+        }
+    }
+}
+
 /// Rewrites the case's keyword index entry from its title, description and comments, in the
 /// caller's transaction.
 pub async fn reindex(conn: &impl ConnectionTrait, id: CaseId) -> Result<(), PersistenceError> {
@@ -266,6 +276,31 @@ async fn total_changes(tx: &impl Writes) -> Result<i64, PersistenceError> {
         ))
         .await?;
     Ok(rows.first().map_or(0, |r| r.changes))
+}
+
+/// On PostgreSQL, the `INSERT` of a new case's entry that takes the case's number from the
+/// `RETURNING` of the `filed` query the caller's statement names (see `cases::insert_case`),
+/// with its three parameters numbered from `$first`; the entry's own number is not used.
+pub(crate) fn insert_filed_entry(
+    entry: &IndexEntry<'_>,
+    filed: &str,
+    first: usize,
+) -> (String, [Value; 3]) {
+    let document = PG_DOCUMENT
+        .replace("{title}", &format!("${first}"))
+        .replace("{body}", &format!("${}", first + 1))
+        .replace("{qualified}", &format!("${}", first + 2));
+    (
+        format!(
+            "INSERT INTO case_search (case_number, document) \
+             SELECT {filed}.case_number, {document} FROM {filed}"
+        ),
+        [
+            entry.title.into(),
+            entry.body.as_str().into(),
+            entry.qualified.as_str().into(),
+        ],
+    )
 }
 
 /// A case's PostgreSQL index document from its `{title}`, `{body}` and `{qualified}`
