@@ -19,9 +19,9 @@ const EVERY: StdDuration = StdDuration::from_secs(60);
 const STALE_STAGING: StdDuration = StdDuration::from_secs(24 * 3600);
 /// How often the keyword index's merger looks for work.
 const MERGE_EVERY: StdDuration = StdDuration::from_secs(1);
-/// Pages of the keyword index one merge writes: a filing that arrives meanwhile waits for
-/// them (measured in bench/RESULTS.md).
-pub const MERGE_SLICE: u32 = 64;
+/// Pages of the keyword index one merge writes (FTS5 pages, about 4 KB each): small, since a
+/// filing that arrives meanwhile waits for them.
+const MERGE_SLICE: u32 = 64;
 
 /// Cleans up every [`EVERY`] until `stop` is cancelled.
 pub async fn run(state: AppState, attachments_root: PathBuf, stop: CancellationToken) {
