@@ -82,7 +82,7 @@ pub async fn merge_keyword_index(db: Database, stop: CancellationToken) {
 
 /// Merges the keyword index a slice at a time for as long as there is something to merge, no
 /// write transaction is waiting and `stop` is not cancelled; the slices that merged something.
-pub async fn merge_while_idle(
+async fn merge_while_idle(
     db: &Database,
     stop: &CancellationToken,
 ) -> Result<u32, PersistenceError> {

@@ -21,62 +21,60 @@ use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-/// The triggers, as (name, table, events and condition): the functions stay as they are.
-const TRIGGERS: &[(&str, &str, &str)] = &[
-    (
-        "partner_case_counts_insert_delete",
-        "case_access",
-        "AFTER INSERT OR DELETE ON case_access",
-    ),
-    (
-        "partner_case_counts_update",
-        "case_access",
-        "AFTER UPDATE OF domain_id, customer_id, status, severity ON case_access",
-    ),
-    (
-        "customer_case_counts_insert_delete",
-        "cases",
-        "AFTER INSERT OR DELETE ON cases",
-    ),
-    (
-        "customer_case_counts_update",
-        "cases",
-        "AFTER UPDATE OF customer_id, status, severity ON cases",
-    ),
+/// A count trigger as migration 6 created it; only its kind and timing change here.
+struct Trigger {
+    name: &'static str,
+    table: &'static str,
+    events: &'static str,
+    /// For an update: only a change of what is counted counts.
+    condition: &'static str,
+    /// Its function, unchanged.
+    function: &'static str,
+}
+
+const TRIGGERS: &[Trigger] = &[
+    Trigger {
+        name: "partner_case_counts_insert_delete",
+        table: "case_access",
+        events: "AFTER INSERT OR DELETE ON case_access",
+        condition: "",
+        function: "partner_case_counts_apply()",
+    },
+    Trigger {
+        name: "partner_case_counts_update",
+        table: "case_access",
+        events: "AFTER UPDATE OF domain_id, customer_id, status, severity ON case_access",
+        condition: "WHEN (OLD.domain_id IS DISTINCT FROM NEW.domain_id \
+                 OR OLD.customer_id IS DISTINCT FROM NEW.customer_id \
+                 OR OLD.status IS DISTINCT FROM NEW.status \
+                 OR OLD.severity IS DISTINCT FROM NEW.severity)",
+        function: "partner_case_counts_apply()",
+    },
+    Trigger {
+        name: "customer_case_counts_insert_delete",
+        table: "cases",
+        events: "AFTER INSERT OR DELETE ON cases",
+        condition: "",
+        function: "customer_case_counts_apply()",
+    },
+    Trigger {
+        name: "customer_case_counts_update",
+        table: "cases",
+        events: "AFTER UPDATE OF customer_id, status, severity ON cases",
+        condition: "WHEN (OLD.customer_id IS DISTINCT FROM NEW.customer_id \
+                 OR OLD.status IS DISTINCT FROM NEW.status \
+                 OR OLD.severity IS DISTINCT FROM NEW.severity)",
+        function: "customer_case_counts_apply()",
+    },
 ];
-
-/// The condition of an update trigger: only a change of what is counted counts.
-fn condition(name: &str) -> &'static str {
-    match name {
-        "partner_case_counts_update" => {
-            "WHEN (OLD.domain_id IS DISTINCT FROM NEW.domain_id \
-             OR OLD.customer_id IS DISTINCT FROM NEW.customer_id \
-             OR OLD.status IS DISTINCT FROM NEW.status OR OLD.severity IS DISTINCT FROM NEW.severity)"
-        }
-        "customer_case_counts_update" => {
-            "WHEN (OLD.customer_id IS DISTINCT FROM NEW.customer_id \
-             OR OLD.status IS DISTINCT FROM NEW.status OR OLD.severity IS DISTINCT FROM NEW.severity)"
-        }
-        _ => "",
-    }
-}
-
-/// The trigger function of a trigger.
-fn function(name: &str) -> &'static str {
-    if name.starts_with("partner") {
-        "partner_case_counts_apply()"
-    } else {
-        "customer_case_counts_apply()"
-    }
-}
 
 async fn recreate(manager: &SchemaManager<'_>, at_commit: bool) -> Result<(), DbErr> {
     if manager.get_database_backend() != DbBackend::Postgres {
         return Ok(());
     }
     let db = manager.get_connection();
-    for (name, table, events) in TRIGGERS {
-        db.execute_unprepared(&format!("DROP TRIGGER {name} ON {table}"))
+    for t in TRIGGERS {
+        db.execute_unprepared(&format!("DROP TRIGGER {} ON {}", t.name, t.table))
             .await?;
         let (kind, timing) = if at_commit {
             ("CONSTRAINT TRIGGER", "DEFERRABLE INITIALLY DEFERRED")
@@ -84,9 +82,8 @@ async fn recreate(manager: &SchemaManager<'_>, at_commit: bool) -> Result<(), Db
             ("TRIGGER", "")
         };
         db.execute_unprepared(&format!(
-            "CREATE {kind} {name} {events} {timing} FOR EACH ROW {} EXECUTE FUNCTION {}",
-            condition(name),
-            function(name)
+            "CREATE {kind} {} {} {timing} FOR EACH ROW {} EXECUTE FUNCTION {}",
+            t.name, t.events, t.condition, t.function
         ))
         .await?;
     }
