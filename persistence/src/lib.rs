@@ -3,6 +3,7 @@
 //! `entities/` holds one file per table and nothing else; `repo/` holds the queries, one file
 //! per aggregate, and the conversions to and from the domain's types.
 
+pub mod append;
 mod db;
 pub mod entities;
 mod error;

@@ -158,6 +158,17 @@ pub trait Writes: Reads {
         &self,
         statement: Statement,
     ) -> impl Future<Output = Result<u64, PersistenceError>> + Send;
+
+    /// Runs an `INSERT` into a table the transaction never reads back, of
+    /// [`crate::append::APPEND_ONLY`]: a [`crate::Write`] on PostgreSQL sends it with its next
+    /// statement or its commit, one round trip less (see [`crate::append`]); elsewhere it
+    /// runs at once.
+    fn append(
+        &self,
+        statement: Statement,
+    ) -> impl Future<Output = Result<(), PersistenceError>> + Send {
+        async move { self.run(statement).await.map(|_| ()) }
+    }
 }
 
 /// Every sea-orm connection and transaction reads through sea-orm.

@@ -33,6 +33,7 @@ use sea_orm::sqlx::pool::{Pool, PoolConnection};
 use sea_orm::{DatabaseTransaction, DbBackend, Statement};
 use tokio::sync::{OwnedMutexGuard, oneshot};
 
+use crate::append::Held;
 use crate::read::{
     Failed, ON_THREAD_BUSY, ReadRow, Reads, STATEMENT_CACHE, Writes, prepared, read_rows,
     sqlite_error,
@@ -333,8 +334,9 @@ fn failed(failed: Failed) -> PersistenceError {
 /// connection, elsewhere sea-orm's.
 #[derive(Debug)]
 pub enum Write {
-    /// sea-orm's transaction (PostgreSQL, an in-memory SQLite database).
-    Orm(DatabaseTransaction),
+    /// sea-orm's transaction (PostgreSQL, an in-memory SQLite database), and the inserts it
+    /// holds to send with its next statement ([`crate::append`]).
+    Orm(DatabaseTransaction, Held),
     /// On the SQLite writer's connection.
     Sqlite(SqliteWrite),
 }
@@ -342,14 +344,20 @@ pub enum Write {
 impl Reads for Write {
     async fn rows<T: ReadRow>(&self, statement: Statement) -> Result<Vec<T>, PersistenceError> {
         match self {
-            Write::Orm(tx) => tx.rows(statement).await,
+            Write::Orm(tx, held) => {
+                let (first, statement) = held.carry(statement);
+                if let Some(first) = first {
+                    tx.run(first).await?;
+                }
+                tx.rows(statement).await
+            }
             Write::Sqlite(tx) => tx.rows(statement).await,
         }
     }
 
     fn backend(&self) -> DbBackend {
         match self {
-            Write::Orm(tx) => Reads::backend(tx),
+            Write::Orm(tx, _) => Reads::backend(tx),
             Write::Sqlite(tx) => tx.backend(),
         }
     }
@@ -358,8 +366,24 @@ impl Reads for Write {
 impl Writes for Write {
     async fn run(&self, statement: Statement) -> Result<u64, PersistenceError> {
         match self {
-            Write::Orm(tx) => tx.run(statement).await,
+            Write::Orm(tx, held) => {
+                let (first, statement) = held.carry(statement);
+                if let Some(first) = first {
+                    tx.run(first).await?;
+                }
+                tx.run(statement).await
+            }
             Write::Sqlite(tx) => tx.run(statement).await,
+        }
+    }
+
+    async fn append(&self, statement: Statement) -> Result<(), PersistenceError> {
+        match self {
+            Write::Orm(_, held) => match held.hold(statement) {
+                None => Ok(()),
+                Some(statement) => self.run(statement).await.map(|_| ()),
+            },
+            Write::Sqlite(tx) => tx.run(statement).await.map(|_| ()),
         }
     }
 }
@@ -397,14 +421,19 @@ impl WriteTransaction for Write {
 
     async fn commit(self) -> Result<(), PersistenceError> {
         match self {
-            Write::Orm(tx) => Ok(tx.commit().await?),
+            Write::Orm(tx, held) => {
+                if let Some(last) = held.take() {
+                    tx.run(last).await?;
+                }
+                Ok(tx.commit().await?)
+            }
             Write::Sqlite(tx) => tx.end(true).await,
         }
     }
 
     async fn rollback(self) -> Result<(), PersistenceError> {
         match self {
-            Write::Orm(tx) => Ok(tx.rollback().await?),
+            Write::Orm(tx, _) => Ok(tx.rollback().await?),
             Write::Sqlite(tx) => tx.end(false).await,
         }
     }
@@ -416,7 +445,7 @@ impl Database {
     /// (the module's documentation); elsewhere sea-orm's, as [`Database::begin`].
     pub async fn begin_write(&self) -> Result<Write, PersistenceError> {
         let Some(writer) = self.sqlite_writer() else {
-            return Ok(Write::Orm(self.begin().await?));
+            return Ok(Write::Orm(self.begin().await?, Held::default()));
         };
         let pool = self.writer().get_sqlite_connection_pool();
         Ok(Write::Sqlite(writer.begin(pool).await?))
@@ -505,7 +534,10 @@ mod tests {
         let memory = Database::connect("sqlite::memory:", &PoolSettings::default())
             .await
             .unwrap();
-        assert!(matches!(memory.begin_write().await.unwrap(), Write::Orm(_)));
+        assert!(matches!(
+            memory.begin_write().await.unwrap(),
+            Write::Orm(..)
+        ));
     }
 
     /// A committed transaction is read by every connection; one dropped without a commit, or

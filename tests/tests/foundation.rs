@@ -217,3 +217,110 @@ async fn setting(conn: &impl sea_orm::ConnectionTrait, sql: &str) -> String {
         .or_else(|_| row.try_get_by_index::<String>(0))
         .expect("a value")
 }
+
+casebridge_persistence::read_row! {
+    struct Count {
+        n: i64,
+    }
+}
+
+async fn count(conn: &impl casebridge_persistence::Reads, table: &str) -> i64 {
+    let statement = sea_orm::Statement::from_string(
+        conn.backend(),
+        format!("SELECT COUNT(*) AS n FROM {table}"),
+    );
+    let rows: Vec<Count> = conn.rows(statement).await.expect("a count");
+    rows[0].n
+}
+
+/// Rows appended to the audit trail and the outbox (on PostgreSQL held and sent with the
+/// transaction's next statement, casebridge_persistence::append) are written exactly as if run
+/// at once: a statement of the same transaction that reads their table sees them, the commit
+/// keeps them, a rollback drops them, and a held insert that fails fails the transaction.
+#[tokio::test]
+async fn appended_rows_are_read_committed_and_undone_like_any_write() {
+    use casebridge_persistence::WriteTransaction;
+    use casebridge_persistence::repo::audit::{self, AuditActor, NewEvent};
+    use casebridge_persistence::repo::outbox::{self, Mail};
+
+    let fresh = casebridge_tests::FreshDatabase::new().await;
+    let db = &fresh.db;
+    let now = time::OffsetDateTime::now_utc();
+    let mail = |to: &str| Mail {
+        recipient: to.to_owned(),
+        subject: "subject".to_owned(),
+        body: "body, costs $1".to_owned(),
+        case_id: None,
+    };
+    let event = |audience: Vec<casebridge_domain::DomainId>| NewEvent {
+        action: "customer.test",
+        subject_type: "customer",
+        subject_id: "c".to_owned(),
+        customer_id: None,
+        case_id: None,
+        details: serde_json::json!({}),
+        audience,
+    };
+    let domain = casebridge_domain::DomainId::generate();
+    casebridge_persistence::repo::identity::insert_domain(
+        db.writer(),
+        domain,
+        &"appended.example".parse().unwrap(),
+        casebridge_domain::Realm::Reseller,
+        now,
+    )
+    .await
+    .unwrap();
+
+    let tx = db.begin_write().await.unwrap();
+    outbox::enqueue(&tx, &[mail("a@example.com"), mail("b@example.com")], now)
+        .await
+        .unwrap();
+    assert_eq!(
+        count(&tx, "outbox").await,
+        2,
+        "a read of the table sees them"
+    );
+    outbox::enqueue(&tx, &[mail("c@example.com")], now)
+        .await
+        .unwrap();
+    audit::record(&tx, &AuditActor::default(), event(vec![domain]), now)
+        .await
+        .unwrap();
+    // Carries the three held inserts (the mail, the event and its audience).
+    assert!(count(&tx, "domains").await >= 1);
+    tx.commit().await.unwrap();
+    let reads = db.reads();
+    assert_eq!(count(&reads, "outbox").await, 3);
+    assert_eq!(count(&reads, "audit_events").await, 1);
+    assert_eq!(count(&reads, "event_audiences").await, 1);
+
+    // Held until the commit, and dropped with the rollback.
+    let tx = db.begin_write().await.unwrap();
+    outbox::enqueue(&tx, &[mail("d@example.com")], now)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(count(&reads, "outbox").await, 3);
+
+    // An audience that is no domain breaks a foreign key: the transaction fails (at the held
+    // insert's carrier or its commit) and leaves nothing.
+    let tx = db.begin_write().await.unwrap();
+    outbox::enqueue(&tx, &[mail("e@example.com")], now)
+        .await
+        .unwrap();
+    let written = audit::record(
+        &tx,
+        &AuditActor::default(),
+        event(vec![casebridge_domain::DomainId::generate()]),
+        now,
+    )
+    .await;
+    let failed = match written {
+        Err(_) => true,
+        Ok(_) => tx.commit().await.is_err(),
+    };
+    assert!(failed, "the broken insert fails the transaction");
+    assert_eq!(count(&reads, "outbox").await, 3);
+    assert_eq!(count(&reads, "audit_events").await, 1);
+}

@@ -154,6 +154,9 @@ pub async fn file_case(
             };
             let case = cases::insert_case(tx, &new, now).await?;
             let id = case.id;
+            // The mail first: on PostgreSQL the mail and the event are held and go with the
+            // event's look-up of webhooks, one round trip (casebridge_persistence::append).
+            mail::notify_filed(tx, &case, actor.notification_email.as_ref(), now).await?;
             record_event(
                 tx,
                 &actor.audit(),
@@ -163,7 +166,6 @@ pub async fn file_case(
                 now,
             )
             .await?;
-            mail::notify_filed(tx, &case, actor.notification_email.as_ref(), now).await?;
             Ok(
                 Created::new(format!("/v1/cases/{id}"), &Case::of(&case, now))?
                     .with_etag(etag(case.version))

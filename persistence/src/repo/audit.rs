@@ -88,7 +88,8 @@ pub async fn record(
         position_seq: NotSet,
     };
     let backend = conn.backend();
-    conn.run(audit_events::Entity::insert(model).build(backend))
+    // Appended (crate::append): nothing in the transaction reads its own event back.
+    conn.append(audit_events::Entity::insert(model).build(backend))
         .await?;
     let mut audience = event.audience;
     audience.sort();
@@ -100,7 +101,7 @@ pub async fn record(
                 domain_id: Set(domain.as_uuid()),
             }
         }));
-        conn.run(insert.build(backend)).await?;
+        conn.append(insert.build(backend)).await?;
     }
     Ok(id)
 }

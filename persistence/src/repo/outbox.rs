@@ -55,7 +55,8 @@ pub async fn enqueue(
             sent_at: Set(None),
         })
         .collect();
-    conn.run(outbox::Entity::insert_many(rows).build(conn.backend()))
+    // Appended (crate::append): a transaction never reads back the mail it queues.
+    conn.append(outbox::Entity::insert_many(rows).build(conn.backend()))
         .await?;
     Ok(())
 }
