@@ -216,3 +216,64 @@ async fn a_reseller_s_day_runs_with_its_requests_spread_over_two_instances() {
     assert_eq!(case.body["status"], reopened.body["status"]);
     assert_eq!(case.header("etag"), reopened.header("etag"));
 }
+
+/// `GET /v1/cases/{id}` reads the token's standing in the case's own statement on PostgreSQL
+/// (auth::actor::Carrying): a token signed out, or whose user lost its roles, through the
+/// other instance is refused there at once, with 401 before anything about the case (not
+/// even that it does not exist). On SQLite, one instance: the same through it.
+#[tokio::test]
+async fn a_case_read_carries_the_token_s_standing_and_refuses_a_revoked_one_first() {
+    let app = spawn_app().await;
+    let sibling = second_instance(&app).await;
+    let reader = sibling.as_ref().map_or(&app.api, |b| &b.api);
+    let w = app.world().await;
+    let case = app
+        .file_case(&w.reseller, &w.customer_id, "Calendar sync fails")
+        .await;
+    let id = case["id"].as_str().unwrap();
+    let status = |path: String, token: String| async move {
+        reader.get(&path).token(&token).send().await.status.as_u16()
+    };
+    let case_path = format!("/v1/cases/{id}");
+    let unknown = format!("/v1/cases/{}", uuid::Uuid::now_v7());
+    let malformed = "/v1/cases/not-an-id".to_owned();
+    let leaving = app
+        .user_with_roles(&w.reseller, "leaving", &["reseller_admin"])
+        .await;
+    let demoted = app
+        .user_with_roles(&w.reseller, "demoted", &["reseller_admin"])
+        .await;
+    for token in [&leaving.token, &demoted.token] {
+        assert_eq!(status(case_path.clone(), token.clone()).await, 200);
+    }
+    assert_eq!(status(unknown.clone(), leaving.token.clone()).await, 404);
+    assert_eq!(status(malformed.clone(), leaving.token.clone()).await, 400);
+    // The other domain's admin does not see the case.
+    assert_eq!(
+        status(case_path.clone(), w.other_reseller.token.clone()).await,
+        404
+    );
+
+    app.api
+        .post("/v1/auth/logout")
+        .token(&leaving.token)
+        .send()
+        .await
+        .assert_status(204);
+    for path in [case_path.clone(), unknown, malformed] {
+        assert_eq!(
+            status(path.clone(), leaving.token.clone()).await,
+            401,
+            "{path}"
+        );
+    }
+
+    app.api
+        .put(&format!("/v1/admin/users/{}/roles", demoted.user_id))
+        .token(&w.reseller.token)
+        .json(&json!({"roles": []}))
+        .send()
+        .await
+        .assert_status(200);
+    assert_eq!(status(case_path, demoted.token.clone()).await, 401);
+}

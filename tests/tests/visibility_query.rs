@@ -11,6 +11,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use casebridge_persistence::repo::identity::{Standing, StandingProbe};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use casebridge_domain::EventType;
@@ -713,6 +714,25 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
                 assert_eq!(
                     read, same,
                     "seed {seed}, {viewer:?}, case {id}: the read paths differ"
+                );
+                // And carrying a token's standing (PostgreSQL's GET) changes nothing of it.
+                let probe = StandingProbe {
+                    user: casebridge_domain::UserId::generate(),
+                    jti: uuid::Uuid::now_v7(),
+                };
+                let (carried, standing) =
+                    cases::find_visible_case_carrying(&db.reads(), *id, viewer, Some(probe))
+                        .await
+                        .unwrap();
+                // No such user: read as gone on PostgreSQL; SQLite carries nothing.
+                let expected = match db.backend() {
+                    casebridge_persistence::Backend::Postgres => Standing::Read(None),
+                    casebridge_persistence::Backend::Sqlite => Standing::NotRead,
+                };
+                assert_eq!(standing, expected);
+                assert_eq!(
+                    read, carried,
+                    "seed {seed}, {viewer:?}, case {id}: the carrying read differs"
                 );
                 assert_eq!(
                     read.map(|c| c.id),

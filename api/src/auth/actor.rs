@@ -163,13 +163,40 @@ fn bearer_token(req: &HttpRequest) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// The outcome of authenticating a request's token, reached before its handler's extractors run.
-struct Authenticated(Result<Actor, ApiError>);
+/// The outcome of authenticating a request's token, reached before its handler's extractors
+/// run: the actor, or, on a route whose handler carries the token's standing in its own read
+/// ([`CARRYING_ROUTES`]), the token's claims checked against everything but that standing.
+enum Authenticated {
+    Done(Result<Actor, ApiError>),
+    Claimed(Result<Claimed, ApiError>),
+}
+
+/// The routes whose handlers read the token's standing in their own statement on PostgreSQL,
+/// through [`Carrying`]: for them the middleware leaves the standing unread. A handler of such
+/// a route that takes [`Actor`] or [`Authorized`] instead still gets it checked, by the
+/// extractor, in a statement of its own.
+const CARRYING_ROUTES: &[(&str, &str)] = &[("GET", "/v1/cases/{case_id}")];
+
+fn carries_standing(req: &ServiceRequest) -> bool {
+    // Compiled once: a pattern compiles to a regex, which costs more than the round trip
+    // saved.
+    static ROUTES: std::sync::LazyLock<Vec<(&str, actix_web::dev::ResourceDef)>> =
+        std::sync::LazyLock::new(|| {
+            CARRYING_ROUTES
+                .iter()
+                .map(|(method, path)| (*method, actix_web::dev::ResourceDef::new(*path)))
+                .collect()
+        });
+    ROUTES
+        .iter()
+        .any(|(method, route)| req.method().as_str() == *method && route.is_match(req.path()))
+}
 
 /// Middleware: authenticates a request that carries a bearer token before anything else of
 /// the request is read. Extractors of one handler run side by side, and authentication may
 /// wait on the database; done here, a refused token is what the caller hears, never a
-/// complaint about a body the caller had no right to send.
+/// complaint about a body the caller had no right to send. On a route of [`CARRYING_ROUTES`]
+/// the standing is left to the handler's read (it is a `GET`: there is no body).
 pub async fn authenticate_first(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -177,8 +204,12 @@ pub async fn authenticate_first(
     let token = bearer_token(req.request()).map(str::to_owned);
     let state = req.app_data::<web::Data<AppState>>().cloned();
     if let (Some(token), Some(state)) = (token, state) {
-        let outcome = authenticate(&state, &token).await;
-        req.extensions_mut().insert(Authenticated(outcome));
+        let outcome = if carries_standing(&req) {
+            Authenticated::Claimed(claim(&state, &token).await)
+        } else {
+            Authenticated::Done(authenticate(&state, &token).await)
+        };
+        req.extensions_mut().insert(outcome);
     }
     next.call(req).await
 }
@@ -188,17 +219,22 @@ impl FromRequest for Actor {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        if let Some(Authenticated(outcome)) = req.extensions_mut().remove::<Authenticated>() {
-            return Box::pin(std::future::ready(outcome));
-        }
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let outcome = req.extensions_mut().remove::<Authenticated>();
         let token = bearer_token(req).map(str::to_owned);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
-            let token = token.ok_or_else(|| {
-                ApiError::unauthenticated("Send a token as Authorization: Bearer <token>.")
-            })?;
-            authenticate(&state, &token).await
+            match outcome {
+                Some(Authenticated::Done(outcome)) => outcome,
+                // Safe by default: a handler that does not carry the standing has it checked.
+                Some(Authenticated::Claimed(claimed)) => claimed?.stand(&state).await,
+                None => {
+                    let token = token.ok_or_else(|| {
+                        ApiError::unauthenticated("Send a token as Authorization: Bearer <token>.")
+                    })?;
+                    authenticate(&state, &token).await
+                }
+            }
         })
     }
 }
@@ -210,71 +246,153 @@ fn refused(reason: &str) -> ApiError {
 
 /// Checks a token and the state of its user.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Actor, ApiError> {
+    claim(state, token).await?.stand(state).await
+}
+
+/// A token whose signature, claims and cached user state were checked, but not yet (on
+/// PostgreSQL) its standing: whether it was signed out, or its user suspended or its token
+/// version moved, through another instance. Only [`Claimed::stand`] and [`Claimed::admit`]
+/// make an [`Actor`] of it.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    claims: crate::auth::jwt::Claims,
+    user_id: UserId,
+    jti: Uuid,
+    record: Arc<AuthRecord>,
+    now: OffsetDateTime,
+}
+
+/// Checks a token against everything but its standing (see [`Claimed`]).
+async fn claim(state: &AppState, token: &str) -> Result<Claimed, ApiError> {
     let now = state.clock.now();
     let claims = state.tokens.verify(token, now)?;
     let user_id: UserId = claims.sub.parse().map_err(|_| refused("bad subject"))?;
     let jti = Uuid::parse_str(&claims.jti).map_err(|_| refused("bad token id"))?;
-    let mut record = state
+    let record = state
         .auth_cache
         .get(&state.db, user_id, now)
         .await?
         .ok_or_else(|| refused("user no longer exists"))?;
-    if state.db.backend() == Backend::Postgres {
+    Ok(Claimed {
+        claims,
+        user_id,
+        jti,
+        record,
+        now,
+    })
+}
+
+impl Claimed {
+    /// What a read carries to answer the standing in its own statement: on PostgreSQL, where
+    /// several instances may share the database; `None` on SQLite, where the cached state is
+    /// the whole truth.
+    pub fn probe(&self, state: &AppState) -> Option<identity::StandingProbe> {
+        (state.db.backend() == Backend::Postgres).then_some(identity::StandingProbe {
+            user: self.user_id,
+            jti: self.jti,
+        })
+    }
+
+    /// Who the token speaks for, as the visibility rule sees it: a user's domain and realm
+    /// never change, so this holds whatever the standing.
+    pub fn viewer(&self) -> Viewer {
+        Viewer::of(self.record.domain.realm, self.record.domain.id)
+    }
+
+    /// The actor, its standing read in a statement of its own (PostgreSQL).
+    pub async fn stand(self, state: &AppState) -> Result<Actor, ApiError> {
+        if state.db.backend() != Backend::Postgres {
+            return self.admitted(self.record.clone());
+        }
+        let standing = identity::token_standing(state.db.reader(), self.user_id, self.jti).await?;
+        self.settle(state, standing).await
+    }
+
+    /// The actor, on the standing a read carried; when it carried none ([`Standing::NotRead`]),
+    /// read in a statement of its own, as [`Claimed::stand`].
+    ///
+    /// [`Standing::NotRead`]: identity::Standing::NotRead
+    pub async fn admit(
+        self,
+        state: &AppState,
+        standing: identity::Standing,
+    ) -> Result<Actor, ApiError> {
+        match standing {
+            identity::Standing::Read(_) if state.db.backend() != Backend::Postgres => {
+                self.admitted(self.record.clone())
+            }
+            identity::Standing::Read(standing) => self.settle(state, standing).await,
+            identity::Standing::NotRead => self.stand(state).await,
+        }
+    }
+
+    /// The actor on PostgreSQL, given the token's standing (`None`: the user is gone).
+    async fn settle(
+        self,
+        state: &AppState,
+        standing: Option<identity::TokenStanding>,
+    ) -> Result<Actor, ApiError> {
         // Several instances may share this database, and a logout, suspension or role change
         // may have gone through another one: what revokes a token is read on every request
-        // (one indexed statement); the rest of the cached state is reloaded when it moved.
-        let standing = identity::token_standing(state.db.reader(), user_id, jti)
-            .await?
-            .ok_or_else(|| refused("user no longer exists"))?;
+        // (one indexed statement, or a part of the request's own read); the rest of the cached
+        // state is reloaded when it moved.
+        let standing = standing.ok_or_else(|| refused("user no longer exists"))?;
         if standing.revoked {
             return Err(refused("token revoked"));
         }
+        let mut record = self.record.clone();
         if standing.token_version != record.user.token_version
             || standing.suspended != record.user.suspended
         {
-            state.auth_cache.invalidate(user_id);
+            state.auth_cache.invalidate(self.user_id);
             record = state
                 .auth_cache
-                .get(&state.db, user_id, now)
+                .get(&state.db, self.user_id, self.now)
                 .await?
                 .ok_or_else(|| refused("user no longer exists"))?;
         }
+        self.admitted(record)
     }
-    if record.domain.name.as_str() != claims.aud {
-        return Err(refused("audience is not the user's domain"));
+
+    /// The actor, when the token holds against `record`.
+    fn admitted(&self, record: Arc<AuthRecord>) -> Result<Actor, ApiError> {
+        let (claims, jti) = (&self.claims, self.jti);
+        if record.domain.name.as_str() != claims.aud {
+            return Err(refused("audience is not the user's domain"));
+        }
+        if record.domain.realm.as_str() != claims.realm {
+            return Err(refused("realm does not match"));
+        }
+        if record.user.suspended {
+            return Err(refused("user suspended"));
+        }
+        if record.user.token_version != claims.ver {
+            return Err(refused("token version superseded"));
+        }
+        if record.revoked.contains(&jti) {
+            return Err(refused("token revoked"));
+        }
+        let held: Vec<HeldRole> = record.roles.iter().map(|r| r.held.clone()).collect();
+        Ok(Actor {
+            user_id: self.user_id,
+            email: record.user.email.clone(),
+            display_name: record.user.display_name.clone(),
+            notification_email: record.user.notification_email.clone(),
+            domain_id: record.domain.id,
+            domain: record.domain.name.clone(),
+            realm: record.domain.realm,
+            access: Access::derive(record.domain.realm, &held)
+                .with_password_change_required(record.user.must_change_password),
+            roles: record
+                .roles
+                .iter()
+                .map(|r| (r.held.clone(), r.name.clone()))
+                .collect(),
+            jti,
+            token_expires_at: OffsetDateTime::from_unix_timestamp(claims.exp)
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        })
     }
-    if record.domain.realm.as_str() != claims.realm {
-        return Err(refused("realm does not match"));
-    }
-    if record.user.suspended {
-        return Err(refused("user suspended"));
-    }
-    if record.user.token_version != claims.ver {
-        return Err(refused("token version superseded"));
-    }
-    if record.revoked.contains(&jti) {
-        return Err(refused("token revoked"));
-    }
-    let held: Vec<HeldRole> = record.roles.iter().map(|r| r.held.clone()).collect();
-    Ok(Actor {
-        user_id,
-        email: record.user.email.clone(),
-        display_name: record.user.display_name.clone(),
-        notification_email: record.user.notification_email.clone(),
-        domain_id: record.domain.id,
-        domain: record.domain.name.clone(),
-        realm: record.domain.realm,
-        access: Access::derive(record.domain.realm, &held)
-            .with_password_change_required(record.user.must_change_password),
-        roles: record
-            .roles
-            .iter()
-            .map(|r| (r.held.clone(), r.name.clone()))
-            .collect(),
-        jti,
-        token_expires_at: OffsetDateTime::from_unix_timestamp(claims.exp)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH),
-    })
 }
 
 /// Capabilities as types, so that a handler states what it needs in its signature and the
@@ -336,6 +454,93 @@ impl<R: capability::Requirement + 'static> FromRequest for Authorized<R> {
             let actor = actor.await?;
             actor.require(R::CAPABILITY)?;
             Ok(Authorized(actor, std::marker::PhantomData))
+        })
+    }
+}
+
+/// An actor with the capability `R`, whose token's standing the handler's own read carries on
+/// PostgreSQL (the route is one of [`CARRYING_ROUTES`]): one round trip instead of two. The
+/// handler reads as [`Carrying::viewer`], with [`Carrying::probe`], and then
+/// [`Carrying::admit`]s on the standing its read found, before it answers anything, errors
+/// included (a refused token is what the caller hears). Only `admit` and `stand` give the
+/// [`Authorized`] actor.
+#[derive(Debug)]
+pub struct Carrying<R> {
+    token: CarriedToken,
+    requirement: std::marker::PhantomData<R>,
+}
+
+#[derive(Debug)]
+enum CarriedToken {
+    /// The standing is the handler's to read.
+    Claimed(Claimed),
+    /// Already checked (the middleware did not know the route).
+    Stood(Actor),
+}
+
+impl<R: capability::Requirement> Carrying<R> {
+    /// Who reads, as the visibility rule sees it.
+    pub fn viewer(&self) -> Viewer {
+        match &self.token {
+            CarriedToken::Claimed(claimed) => claimed.viewer(),
+            CarriedToken::Stood(actor) => actor.viewer(),
+        }
+    }
+
+    /// What the read carries to answer the token's standing; `None` when it need not.
+    pub fn probe(&self, state: &AppState) -> Option<identity::StandingProbe> {
+        match &self.token {
+            CarriedToken::Claimed(claimed) => claimed.probe(state),
+            CarriedToken::Stood(_) => None,
+        }
+    }
+
+    /// The actor, on the standing the read found (read now if it found none), when it has
+    /// the capability `R`.
+    pub async fn admit(
+        self,
+        state: &AppState,
+        standing: identity::Standing,
+    ) -> Result<Authorized<R>, ApiError> {
+        let actor = match self.token {
+            CarriedToken::Claimed(claimed) => claimed.admit(state, standing).await?,
+            CarriedToken::Stood(actor) => actor,
+        };
+        actor.require(R::CAPABILITY)?;
+        Ok(Authorized(actor, std::marker::PhantomData))
+    }
+
+    /// The actor, its standing read in a statement of its own: for a request the handler
+    /// answers without reading.
+    pub async fn stand(self, state: &AppState) -> Result<Authorized<R>, ApiError> {
+        self.admit(state, identity::Standing::NotRead).await
+    }
+}
+
+impl<R: capability::Requirement + 'static> FromRequest for Carrying<R> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let outcome = req.extensions_mut().remove::<Authenticated>();
+        let token = bearer_token(req).map(str::to_owned);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
+            let token = match outcome {
+                Some(Authenticated::Claimed(claimed)) => CarriedToken::Claimed(claimed?),
+                Some(Authenticated::Done(actor)) => CarriedToken::Stood(actor?),
+                None => {
+                    let token = token.ok_or_else(|| {
+                        ApiError::unauthenticated("Send a token as Authorization: Bearer <token>.")
+                    })?;
+                    CarriedToken::Claimed(claim(&state, &token).await?)
+                }
+            };
+            Ok(Carrying {
+                token,
+                requirement: std::marker::PhantomData,
+            })
         })
     }
 }

@@ -10,6 +10,7 @@ use casebridge_persistence::repo::attachments::AttachmentRecord;
 use casebridge_persistence::repo::cases::{self, CaseRecord};
 use casebridge_persistence::repo::comments::CommentRecord;
 use casebridge_persistence::repo::customers::{self, CustomerRecord};
+use casebridge_persistence::repo::identity::{Standing, StandingProbe};
 use casebridge_persistence::repo::{identity, locks, to_micros};
 use casebridge_persistence::{Connection, PersistenceError, Reads};
 
@@ -186,4 +187,16 @@ pub async fn contributions<R: Contribution, V>(
         let domain = r.contributor_domain().and_then(|d| names.get(&d).cloned());
         view(&r, domain)
     }))
+}
+
+/// [`seen_case`], carrying the standing of `probe`'s token in the same read (PostgreSQL):
+/// the case if the viewer sees it, and the standing the read found. The caller settles the
+/// standing before it answers, a 404 included.
+pub async fn seen_case_carrying(
+    conn: &impl Reads,
+    viewer: Viewer,
+    id: CaseId,
+    probe: Option<StandingProbe>,
+) -> Result<(Option<CaseRecord>, Standing), ApiError> {
+    Ok(cases::find_visible_case_carrying(conn, id, viewer, probe).await?)
 }

@@ -19,6 +19,8 @@ pub use change::{Decision, change_case, lifecycle_change, record_event};
 pub use comment::add_comment;
 pub use filing::{Filing, file_case};
 pub use listing::list_for;
-pub use load::{VisibleCase, locked_case, participants, seen_case, visible_case};
+pub use load::{
+    VisibleCase, locked_case, participants, seen_case, seen_case_carrying, visible_case,
+};
 pub use once::{Created, Outcome, create_once};
 pub use timeline::timeline;

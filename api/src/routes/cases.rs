@@ -16,10 +16,10 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::actor::Authorized;
 use crate::auth::actor::capability::{WorkCases, WorkCustomerCases};
+use crate::auth::actor::{Authorized, Carrying};
 use crate::cases::{
-    self, Decision, Filing, change_case, lifecycle_change, participants, seen_case,
+    self, Decision, Filing, change_case, lifecycle_change, participants, seen_case_carrying,
 };
 use crate::conditions::Idempotency;
 use crate::extract::{ApiJson, ApiQuery, path_param};
@@ -251,10 +251,22 @@ async fn list_customer_cases(
 #[tracing::instrument(skip_all, fields(case_id = %path.case_id))]
 async fn get_case(
     state: web::Data<AppState>,
-    actor: Authorized<WorkCases>,
+    actor: Carrying<WorkCases>,
     path: web::Path<CasePath>,
 ) -> Result<HttpResponse, ApiError> {
-    let case = seen_case(&state.db.reads(), actor.viewer(), case_id(&path)?).await?;
+    // The token's standing rides in the case's read (PostgreSQL): it is settled before any
+    // answer, a 404 included.
+    let id = match case_id(&path) {
+        Ok(id) => id,
+        Err(e) => {
+            actor.stand(&state).await?;
+            return Err(e);
+        }
+    };
+    let (case, standing) =
+        seen_case_carrying(&state.db.reads(), actor.viewer(), id, actor.probe(&state)).await?;
+    actor.admit(&state, standing).await?;
+    let case = case.ok_or_else(ApiError::not_found)?;
     Ok(case_response(
         actix_web::http::StatusCode::OK,
         &case,

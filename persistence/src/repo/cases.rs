@@ -21,6 +21,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::identity::{self, Carried, Standing, StandingProbe};
 use super::search::{self, IndexEntry};
 use super::template::Templates;
 use super::{from_micros, stored, to_micros};
@@ -397,23 +398,61 @@ pub async fn find_visible_case(
     id: CaseId,
     viewer: Viewer,
 ) -> Result<Option<CaseRecord>, PersistenceError> {
-    let viewer_domain = match viewer {
-        Viewer::Partner(d) => Some(d),
-        _ => None,
-    };
-    let statement = visible_case_statement(
-        conn.backend(),
-        id.as_uuid(),
-        viewer_domain.map(|d| d.as_uuid()),
-    );
-    let Some((row, facts)) = conn
+    let statement = visible_case_statement(conn.backend(), id.as_uuid(), partner_of(viewer), None);
+    match conn
         .rows::<(CaseRow, AudienceFacts)>(statement)
         .await?
         .into_iter()
         .next()
-    else {
-        return Ok(None);
+    {
+        Some(row) => judged(viewer, row),
+        None => Ok(None),
+    }
+}
+
+/// [`find_visible_case`], carrying the standing of `probe`'s token in the same statement on
+/// PostgreSQL (one round trip for both: see [`identity::carrying_standing`]). Without a probe,
+/// or on SQLite, the standing is [`Standing::NotRead`].
+pub async fn find_visible_case_carrying(
+    conn: &impl Reads,
+    id: CaseId,
+    viewer: Viewer,
+    probe: Option<StandingProbe>,
+) -> Result<(Option<CaseRecord>, Standing), PersistenceError> {
+    let backend = conn.backend();
+    let Some(probe) = probe.filter(|_| backend == DbBackend::Postgres) else {
+        return Ok((
+            find_visible_case(conn, id, viewer).await?,
+            Standing::NotRead,
+        ));
     };
+    let statement = visible_case_statement(backend, id.as_uuid(), partner_of(viewer), Some(probe));
+    let carried = conn
+        .rows::<Carried<(CaseRow, AudienceFacts)>>(statement)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| PersistenceError::Corrupt("the standing was not answered".to_owned()))?;
+    let case = match carried.row {
+        Some(row) => judged(viewer, row)?,
+        None => None,
+    };
+    Ok((case, Standing::Read(carried.standing)))
+}
+
+fn partner_of(viewer: Viewer) -> Option<Uuid> {
+    match viewer {
+        Viewer::Partner(d) => Some(d.as_uuid()),
+        _ => None,
+    }
+}
+
+/// The case of a [`visible_case_query`] row, if `viewer` sees it by the visibility rule.
+fn judged(
+    viewer: Viewer,
+    (row, facts): (CaseRow, AudienceFacts),
+) -> Result<Option<CaseRecord>, PersistenceError> {
+    let viewer_domain = partner_of(viewer).map(DomainId::from_uuid);
     let case = CaseRecord::try_from(row)?;
     // Both flags are 0 unless the viewer is a partner, and only a partner's domain is listed.
     let (recorded, supports) = (facts.viewer_recorded != 0, facts.viewer_supports != 0);
@@ -525,34 +564,57 @@ fn visible_case_query(id: Uuid, partner: Option<Uuid>) -> SelectStatement {
     q
 }
 
-/// [`find_visible_case`]'s statement, by backend and whether the viewer is a partner: its SQL
-/// text does not change from request to request (building it was 7% of a
-/// `GET /v1/cases/{id}`'s CPU), so it is built once with stand-in ids ([`super::template`]).
-static VISIBLE_CASE: LazyLock<Templates<(bool, bool)>> = LazyLock::new(Templates::new);
+/// [`find_visible_case`]'s statement, by backend, whether the viewer is a partner and whether
+/// it carries a token's standing: its SQL text does not change from request to request
+/// (building it was 7% of a `GET /v1/cases/{id}`'s CPU), so it is built once with stand-in
+/// ids ([`super::template`]).
+static VISIBLE_CASE: LazyLock<Templates<(bool, bool, bool)>> = LazyLock::new(Templates::new);
 
 /// The stand-ins [`VISIBLE_CASE`] is built with.
 const STAND_IN_ID: Uuid = Uuid::from_u128(0x5741_4e44_2d49_4e2d_4944);
 const STAND_IN_PARTNER: Uuid = Uuid::from_u128(0x5741_4e44_2d49_4e2d_5041_5254);
+const STAND_IN_USER: Uuid = Uuid::from_u128(0x5741_4e44_2d49_4e2d_5553_4552);
+const STAND_IN_TOKEN: Uuid = Uuid::from_u128(0x5741_4e44_2d49_4e2d_544f_4b45);
 
 /// The statement of [`find_visible_case`] on `backend` for `id`, with the facts about
-/// `partner` when the viewer is one.
-fn visible_case_statement(backend: DbBackend, id: Uuid, partner: Option<Uuid>) -> Statement {
+/// `partner` when the viewer is one, and the standing of `probe`'s token when given
+/// (PostgreSQL only).
+fn visible_case_statement(
+    backend: DbBackend,
+    id: Uuid,
+    partner: Option<Uuid>,
+    probe: Option<StandingProbe>,
+) -> Statement {
     VISIBLE_CASE.statement(
-        (backend == DbBackend::Postgres, partner.is_some()),
+        (
+            backend == DbBackend::Postgres,
+            partner.is_some(),
+            probe.is_some(),
+        ),
         || {
-            backend.build(&visible_case_query(
+            let query = backend.build(&visible_case_query(
                 STAND_IN_ID,
                 partner.map(|_| STAND_IN_PARTNER),
-            ))
+            ));
+            if probe.is_none() {
+                return query;
+            }
+            let mut values = query.values.map(|v| v.0).unwrap_or_default();
+            let sql = identity::carrying_standing(&query.sql, values.len());
+            values.extend([STAND_IN_USER.into(), STAND_IN_TOKEN.into()]);
+            Statement::from_sql_and_values(backend, sql, values)
         },
         |value| {
             if let Value::Uuid(Some(u)) = value {
-                if *u == STAND_IN_ID {
-                    *u = id;
-                } else if *u == STAND_IN_PARTNER
-                    && let Some(p) = partner
-                {
-                    *u = p;
+                let with = match *u {
+                    STAND_IN_ID => Some(id),
+                    STAND_IN_PARTNER => partner,
+                    STAND_IN_USER => probe.map(|p| p.user.as_uuid()),
+                    STAND_IN_TOKEN => probe.map(|p| p.jti),
+                    _ => None,
+                };
+                if let Some(with) = with {
+                    *u = with;
                 }
             }
         },
@@ -948,10 +1010,24 @@ mod prepared_tests {
                 // Twice each: the first use builds it, the second reuses it.
                 for _ in 0..2 {
                     let id = Uuid::now_v7();
-                    let reused = visible_case_statement(backend, id, partner);
+                    let reused = visible_case_statement(backend, id, partner, None);
                     let fresh = backend.build(&visible_case_query(id, partner));
                     assert_eq!(reused.sql, fresh.sql);
                     assert_eq!(reused.values, fresh.values);
+                    // Carrying a token's standing: the same query inside, the probe's ids
+                    // after its values.
+                    let probe = StandingProbe {
+                        user: UserId::generate(),
+                        jti: Uuid::now_v7(),
+                    };
+                    let carried = visible_case_statement(backend, id, partner, Some(probe));
+                    let mut values = fresh.values.clone().map(|v| v.0).unwrap_or_default();
+                    assert_eq!(
+                        carried.sql,
+                        identity::carrying_standing(&fresh.sql, values.len())
+                    );
+                    values.extend([probe.user.as_uuid().into(), probe.jti.into()]);
+                    assert_eq!(carried.values.map(|v| v.0), Some(values));
                 }
             }
         }

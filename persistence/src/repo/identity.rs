@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::{from_micros, stored, to_micros};
 use crate::PersistenceError;
 use crate::entities::{domains, revoked_tokens, roles, user_roles, users};
-use crate::read::Reads;
+use crate::read::{Columns, ReadRow, Reads};
 
 /// A tenant domain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -819,6 +819,96 @@ pub async fn token_standing(
     })
     .transpose()
     .map_err(|e: sea_orm::DbErr| e.into())
+}
+
+/// A token whose standing a read carries in its own statement, on PostgreSQL: one round trip
+/// for the read and the check that [`token_standing`] would make in a second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StandingProbe {
+    /// The token's user.
+    pub user: UserId,
+    /// The token's id.
+    pub jti: Uuid,
+}
+
+/// What a read that carried a probe found of the token's standing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// No probe was carried: the caller checks the standing, or has checked it.
+    NotRead,
+    /// Read in the statement: `None` when the user no longer exists.
+    Read(Option<TokenStanding>),
+}
+
+/// `sql` (a PostgreSQL query with `values` parameters that answers at most one row) wrapped
+/// so that it answers exactly one row: the token's standing, as [`token_standing`] reads it
+/// (its user's id and the token's id are the parameters after `values`), and the query's row
+/// beside it, if it found one. Read it with [`Carried`].
+pub(crate) fn carrying_standing(sql: &str, values: usize) -> String {
+    let (user, jti) = (values + 1, values + 2);
+    format!(
+        "SELECT u.token_version AS standing_token_version, u.suspended AS standing_suspended, \
+           EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = ${jti}) AS standing_revoked, \
+           q.* \
+         FROM (SELECT 1) AS one \
+         LEFT JOIN users u ON u.id = ${user} \
+         LEFT JOIN LATERAL (SELECT TRUE AS carried_row, carried.* FROM ({sql}) AS carried) q \
+           ON TRUE"
+    )
+}
+
+/// A row of a statement built by [`carrying_standing`]: the standing, and the query's row `T`
+/// if it had one.
+#[derive(Debug)]
+pub struct Carried<T> {
+    /// The token's standing.
+    pub standing: Option<TokenStanding>,
+    /// The query's row.
+    pub row: Option<T>,
+}
+
+crate::read_row! {
+    /// The standing columns of [`carrying_standing`].
+    struct StandingCells {
+        standing_token_version: Option<i64>,
+        standing_suspended: Option<bool>,
+        standing_revoked: bool,
+        carried_row: Option<bool>,
+    }
+}
+
+impl StandingCells {
+    fn standing(&self) -> Option<TokenStanding> {
+        Some(TokenStanding {
+            token_version: self.standing_token_version?,
+            suspended: self.standing_suspended?,
+            revoked: self.standing_revoked,
+        })
+    }
+}
+
+impl<T: ReadRow> ReadRow for Carried<T> {
+    fn from_orm(row: &sea_orm::QueryResult) -> Result<Self, sea_orm::DbErr> {
+        let cells = StandingCells::from_orm(row)?;
+        let found = cells.carried_row == Some(true);
+        Ok(Self {
+            standing: cells.standing(),
+            row: if found { Some(T::from_orm(row)?) } else { None },
+        })
+    }
+
+    fn from_sqlite_at(row: &rusqlite::Row<'_>, at: &mut Columns) -> rusqlite::Result<Self> {
+        let cells = StandingCells::from_sqlite_at(row, at)?;
+        let found = cells.carried_row == Some(true);
+        Ok(Self {
+            standing: cells.standing(),
+            row: if found {
+                Some(T::from_sqlite_at(row, at)?)
+            } else {
+                None
+            },
+        })
+    }
 }
 
 /// Renames a domain.
