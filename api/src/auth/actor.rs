@@ -219,24 +219,39 @@ impl FromRequest for Actor {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let outcome = req.extensions_mut().remove::<Authenticated>();
-        let token = bearer_token(req).map(str::to_owned);
+        let token = carried_token(req);
         Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
-            match outcome {
-                Some(Authenticated::Done(outcome)) => outcome,
+            match token.await? {
                 // Safe by default: a handler that does not carry the standing has it checked.
-                Some(Authenticated::Claimed(claimed)) => claimed?.stand(&state).await,
-                None => {
-                    let token = token.ok_or_else(|| {
-                        ApiError::unauthenticated("Send a token as Authorization: Bearer <token>.")
-                    })?;
-                    authenticate(&state, &token).await
-                }
+                (CarriedToken::Claimed(claimed), state) => claimed.stand(&state).await,
+                (CarriedToken::Stood(actor), _) => Ok(actor),
             }
         })
     }
+}
+
+/// The request's token as the middleware left it (claimed, or already standing), or claimed
+/// here when the middleware did not run; with the application state.
+fn carried_token(
+    req: &HttpRequest,
+) -> LocalBoxFuture<'static, Result<(CarriedToken, web::Data<AppState>), ApiError>> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let outcome = req.extensions_mut().remove::<Authenticated>();
+    let token = bearer_token(req).map(str::to_owned);
+    Box::pin(async move {
+        let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
+        let token = match outcome {
+            Some(Authenticated::Claimed(claimed)) => CarriedToken::Claimed(claimed?),
+            Some(Authenticated::Done(actor)) => CarriedToken::Stood(actor?),
+            None => {
+                let token = token.ok_or_else(|| {
+                    ApiError::unauthenticated("Send a token as Authorization: Bearer <token>.")
+                })?;
+                CarriedToken::Claimed(claim(&state, &token).await?)
+            }
+        };
+        Ok((token, state))
+    })
 }
 
 fn refused(reason: &str) -> ApiError {
@@ -472,9 +487,9 @@ pub struct Carrying<R> {
 
 #[derive(Debug)]
 enum CarriedToken {
-    /// The standing is the handler's to read.
+    /// The standing is still to read.
     Claimed(Claimed),
-    /// Already checked (the middleware did not know the route).
+    /// Already checked (the route carries no standing).
     Stood(Actor),
 }
 
@@ -522,23 +537,10 @@ impl<R: capability::Requirement + 'static> FromRequest for Carrying<R> {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let outcome = req.extensions_mut().remove::<Authenticated>();
-        let token = bearer_token(req).map(str::to_owned);
+        let token = carried_token(req);
         Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
-            let token = match outcome {
-                Some(Authenticated::Claimed(claimed)) => CarriedToken::Claimed(claimed?),
-                Some(Authenticated::Done(actor)) => CarriedToken::Stood(actor?),
-                None => {
-                    let token = token.ok_or_else(|| {
-                        ApiError::unauthenticated("Send a token as Authorization: Bearer <token>.")
-                    })?;
-                    CarriedToken::Claimed(claim(&state, &token).await?)
-                }
-            };
             Ok(Carrying {
-                token,
+                token: token.await?.0,
                 requirement: std::marker::PhantomData,
             })
         })
