@@ -277,3 +277,76 @@ async fn a_case_read_carries_the_token_s_standing_and_refuses_a_revoked_one_firs
         .assert_status(200);
     assert_eq!(status(case_path, demoted.token.clone()).await, 401);
 }
+
+/// `GET /v1/cases` reads the token's standing in its page's own statement on PostgreSQL, as
+/// the case read does: a token signed out, or whose user lost its roles, through the other
+/// instance is refused there at once, with 401 before anything about the list: a bad
+/// parameter or page token, an empty page (which has no row to carry the standing) and a
+/// keyword search (which reads it apart) included. On SQLite, one instance: the same through it.
+#[tokio::test]
+async fn a_case_list_carries_the_token_s_standing_and_refuses_a_revoked_one_first() {
+    let app = spawn_app().await;
+    let sibling = second_instance(&app).await;
+    let reader = sibling.as_ref().map_or(&app.api, |b| &b.api);
+    let w = app.world().await;
+    let case = app
+        .file_case(&w.reseller, &w.customer_id, "Calendar sync fails")
+        .await;
+    let list = |path: &'static str, token: String| async move {
+        let answer = reader.get(path).token(&token).send().await;
+        (answer.status.as_u16(), answer.body)
+    };
+    let page = "/v1/cases?page_size=5";
+    let lists = [
+        (page, 200),
+        ("/v1/cases?status=closed", 200),
+        ("/v1/cases?q=calendar", 200),
+        ("/v1/cases?status=bogus", 400),
+        ("/v1/cases?page_token=not-a-token", 400),
+    ];
+    let leaving = app
+        .user_with_roles(&w.reseller, "leaving", &["reseller_admin"])
+        .await;
+    let demoted = app
+        .user_with_roles(&w.reseller, "demoted", &["reseller_admin"])
+        .await;
+    for (path, expected) in lists {
+        assert_eq!(
+            list(path, leaving.token.clone()).await.0,
+            expected,
+            "{path}"
+        );
+    }
+    for token in [&leaving.token, &demoted.token] {
+        let (status, body) = list(page, token.clone()).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["total_size"], 1, "{body}");
+        assert_eq!(body["cases"][0]["id"], case["id"], "{body}");
+    }
+    let (_, empty) = list("/v1/cases?status=closed", leaving.token.clone()).await;
+    assert_eq!(empty["total_size"], 0, "{empty}");
+    // The other domain's admin sees none of it.
+    let (_, other) = list(page, w.other_reseller.token.clone()).await;
+    assert_eq!(other["total_size"], 0, "{other}");
+
+    app.api
+        .post("/v1/auth/logout")
+        .token(&leaving.token)
+        .send()
+        .await
+        .assert_status(204);
+    for (path, _) in lists {
+        assert_eq!(list(path, leaving.token.clone()).await.0, 401, "{path}");
+    }
+
+    app.api
+        .put(&format!("/v1/admin/users/{}/roles", demoted.user_id))
+        .token(&w.reseller.token)
+        .json(&json!({"roles": []}))
+        .send()
+        .await
+        .assert_status(200);
+    for (path, _) in lists {
+        assert_eq!(list(path, demoted.token.clone()).await.0, 401, "{path}");
+    }
+}

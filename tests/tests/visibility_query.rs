@@ -159,6 +159,34 @@ async fn visible_by_query(
             (page.clone(), total),
             "{viewer:?} {filter:?}: the read paths differ"
         );
+        // And carrying a token's standing (PostgreSQL's My cases) changes nothing of it. The
+        // page carries it when it has a row and is not a keyword search (which reads apart).
+        let probe = StandingProbe {
+            user: casebridge_domain::UserId::generate(),
+            jti: uuid::Uuid::now_v7(),
+        };
+        let (carried, carried_total, standing) =
+            listing::list_cases_carrying(&db.reads(), &query, Some(probe))
+                .await
+                .unwrap();
+        assert_eq!(
+            (carried, carried_total),
+            (page.clone(), total),
+            "{viewer:?} {filter:?}: the carrying read differs"
+        );
+        // No such user: read as gone on PostgreSQL.
+        let carries = db.backend() == casebridge_persistence::Backend::Postgres
+            && filter.q.is_none()
+            && !page.is_empty();
+        assert_eq!(
+            standing,
+            if carries {
+                Standing::Read(None)
+            } else {
+                Standing::NotRead
+            },
+            "{viewer:?} {filter:?}"
+        );
         // An update-time bound that every case meets counts the matching cases themselves
         // (not the running counts): the same page and total, on both paths.
         let bounded = CaseQuery {

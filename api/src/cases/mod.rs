@@ -18,7 +18,7 @@ pub use attach::{ReceivedFile, attach, check_room};
 pub use change::{Decision, change_case, lifecycle_change, record_event};
 pub use comment::add_comment;
 pub use filing::{Filing, file_case};
-pub use listing::list_for;
+pub use listing::{ListRequest, list_for};
 pub use load::{
     VisibleCase, locked_case, participants, seen_case, seen_case_carrying, visible_case,
 };

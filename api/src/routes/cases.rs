@@ -198,10 +198,23 @@ impl CreateCaseRequest {
 #[tracing::instrument(skip_all)]
 async fn list_cases(
     state: web::Data<AppState>,
-    actor: Authorized<WorkCustomerCases>,
-    query: ApiQuery<ListCasesQuery>,
+    actor: Carrying<WorkCustomerCases>,
+    query: Result<ApiQuery<ListCasesQuery>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = cases::list_for(&state, "cases", actor.viewer(), query.filters()?, &*query).await?;
+    // The token's standing rides in the page's read (PostgreSQL): it is settled before any
+    // answer, a bad parameter or page token included.
+    let list = query.and_then(|query| {
+        cases::ListRequest::new(&state, "cases", actor.viewer(), query.filters()?, &*query)
+    });
+    let list = match list {
+        Ok(list) => list,
+        Err(e) => {
+            actor.stand(&state).await?;
+            return Err(e);
+        }
+    };
+    let (page, standing) = list.page(&state, actor.probe(&state)).await?;
+    actor.admit(&state, standing).await?;
     ListCasesResponse::from(page).response()
 }
 

@@ -6,7 +6,7 @@ use casebridge_domain::{
     BuiltInRole, DisplayName, DomainId, DomainName, EmailAddress, HeldRole, Privilege, Realm,
     RoleId, RoleName, RoleRef, UserId,
 };
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::{Alias, Expr, Query, QueryStatementBuilder, SelectStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter,
     QueryOrder, QueryTrait,
@@ -857,6 +857,65 @@ pub(crate) fn carrying_standing(sql: &str, values: usize) -> String {
     )
 }
 
+/// Adds the token's standing, as [`token_standing`] reads it, to `q` as three columns, for a
+/// PostgreSQL statement that answers any number of rows (a page of a list): subqueries that
+/// name nothing of the outer query, which PostgreSQL runs once for the statement, not per row
+/// (`InitPlan`). The list keeps its own `ORDER BY` and `LIMIT`, which a wrapper as
+/// [`carrying_standing`] would have to restate. A statement that answers no row carries no
+/// standing: its caller reads it with [`token_standing`]. Read the columns with
+/// [`StandingColumns`].
+pub(crate) fn add_standing_columns(q: &mut SelectStatement, probe: StandingProbe) {
+    let user = |column: users::Column| {
+        Expr::SubQuery(
+            None,
+            Box::new(
+                Query::select()
+                    .column((users::Entity, column))
+                    .from(users::Entity)
+                    .and_where(
+                        Expr::col((users::Entity, users::Column::Id)).eq(probe.user.as_uuid()),
+                    )
+                    .to_owned()
+                    .into_sub_query_statement(),
+            ),
+        )
+    };
+    let revoked = Query::select()
+        .expr(Expr::val(1))
+        .from(revoked_tokens::Entity)
+        .and_where(Expr::col((revoked_tokens::Entity, revoked_tokens::Column::Jti)).eq(probe.jti))
+        .to_owned();
+    q.expr_as(
+        user(users::Column::TokenVersion),
+        Alias::new("standing_token_version"),
+    )
+    .expr_as(
+        user(users::Column::Suspended),
+        Alias::new("standing_suspended"),
+    )
+    .expr_as(Expr::exists(revoked), Alias::new("standing_revoked"));
+}
+
+crate::read_row! {
+    /// The columns of [`add_standing_columns`].
+    pub(crate) struct StandingColumns {
+        standing_token_version: Option<i64>,
+        standing_suspended: Option<bool>,
+        standing_revoked: bool,
+    }
+}
+
+impl StandingColumns {
+    /// The standing read: `None` when the user no longer exists.
+    pub(crate) fn standing(&self) -> Option<TokenStanding> {
+        Some(TokenStanding {
+            token_version: self.standing_token_version?,
+            suspended: self.standing_suspended?,
+            revoked: self.standing_revoked,
+        })
+    }
+}
+
 /// A row of a statement built by [`carrying_standing`]: the standing, and the query's row `T`
 /// if it had one.
 #[derive(Debug)]
@@ -868,40 +927,28 @@ pub struct Carried<T> {
 }
 
 crate::read_row! {
-    /// The standing columns of [`carrying_standing`].
-    struct StandingCells {
-        standing_token_version: Option<i64>,
-        standing_suspended: Option<bool>,
-        standing_revoked: bool,
+    /// Whether a statement built by [`carrying_standing`] found the query's row (after the
+    /// [`StandingColumns`]).
+    struct CarriedRow {
         carried_row: Option<bool>,
-    }
-}
-
-impl StandingCells {
-    fn standing(&self) -> Option<TokenStanding> {
-        Some(TokenStanding {
-            token_version: self.standing_token_version?,
-            suspended: self.standing_suspended?,
-            revoked: self.standing_revoked,
-        })
     }
 }
 
 impl<T: ReadRow> ReadRow for Carried<T> {
     fn from_orm(row: &sea_orm::QueryResult) -> Result<Self, sea_orm::DbErr> {
-        let cells = StandingCells::from_orm(row)?;
-        let found = cells.carried_row == Some(true);
+        let standing = StandingColumns::from_orm(row)?.standing();
+        let found = CarriedRow::from_orm(row)?.carried_row == Some(true);
         Ok(Self {
-            standing: cells.standing(),
+            standing,
             row: if found { Some(T::from_orm(row)?) } else { None },
         })
     }
 
     fn from_sqlite_at(row: &rusqlite::Row<'_>, at: &mut Columns) -> rusqlite::Result<Self> {
-        let cells = StandingCells::from_sqlite_at(row, at)?;
-        let found = cells.carried_row == Some(true);
+        let standing = StandingColumns::from_sqlite_at(row, at)?.standing();
+        let found = CarriedRow::from_sqlite_at(row, at)?.carried_row == Some(true);
         Ok(Self {
-            standing: cells.standing(),
+            standing,
             row: if found {
                 Some(T::from_sqlite_at(row, at)?)
             } else {

@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::cases::{CaseRecord, case_select, fetch_cases_with, from_cases, matches_alias};
+use super::identity::{self, Standing, StandingColumns, StandingProbe};
 use super::search::{drives_from_matches, keyword_matches, search_cases, search_terms};
 use super::template::Templates;
 use super::to_micros;
@@ -393,37 +394,93 @@ fn count_query(backend: DbBackend, query: &CaseQuery) -> SelectStatement {
 }
 
 /// A page of the cases the viewer sees, and how many match in all.
-#[tracing::instrument(skip_all)]
 pub async fn list_cases(
     conn: &impl Reads,
     query: &CaseQuery,
 ) -> Result<(Vec<CaseRecord>, u64), PersistenceError> {
+    let (page, total, _) = list_cases_carrying(conn, query, None).await?;
+    Ok((page, total))
+}
+
+/// [`list_cases`], carrying the standing of `probe`'s token in the page's own statement on
+/// PostgreSQL (see [`identity::add_standing_columns`]): one round trip for both. The standing
+/// is [`Standing::NotRead`] without a probe, on SQLite, for a keyword search and for a page
+/// with no case on it (there is no row to carry it).
+#[tracing::instrument(skip_all)]
+pub async fn list_cases_carrying(
+    conn: &impl Reads,
+    query: &CaseQuery,
+    probe: Option<StandingProbe>,
+) -> Result<(Vec<CaseRecord>, u64, Standing), PersistenceError> {
     let backend = conn.backend();
     if has_terms(query) {
-        return search_cases(conn, query).await;
+        let (page, total) = search_cases(conn, query).await?;
+        return Ok((page, total, Standing::NotRead));
     }
-    let rows = fetch_cases_with::<Total>(conn, page_statement(backend, query)).await?;
+    let probe = probe.filter(|_| backend == DbBackend::Postgres);
+    let statement = page_statement(backend, query, probe);
+    let (rows, standing) = if probe.is_some() {
+        let rows = fetch_cases_with::<(Total, StandingColumns)>(conn, statement).await?;
+        let standing = rows.first().map_or(Standing::NotRead, |(_, (_, s))| {
+            Standing::Read(s.standing())
+        });
+        let rows = rows.into_iter().map(|(case, (total, _))| (case, total));
+        (rows.collect::<Vec<_>>(), standing)
+    } else {
+        let rows = fetch_cases_with::<Total>(conn, statement).await?;
+        (rows, Standing::NotRead)
+    };
     // Every row carries the total; a page past the end has none to carry it.
     let total = match rows.first() {
         Some((_, total)) => u64::try_from(total.total_size).unwrap_or(0),
         None => count_cases(conn, query).await?,
     };
-    Ok((rows.into_iter().map(|(case, _)| case).collect(), total))
+    Ok((
+        rows.into_iter().map(|(case, _)| case).collect(),
+        total,
+        standing,
+    ))
 }
 
-/// The statement of a page of a list without keywords, built once per shape.
-fn page_statement(backend: DbBackend, query: &CaseQuery) -> Statement {
+/// The statement of a page of a list without keywords, built once per shape (carrying the
+/// standing of `probe`'s token or not is part of the shape).
+fn page_statement(
+    backend: DbBackend,
+    query: &CaseQuery,
+    probe: Option<StandingProbe>,
+) -> Statement {
+    let fill = query.filler();
     STATEMENTS.statement(
-        Shape::of(backend, query, Part::Page),
-        || backend.build(&page_query(backend, &query.stand_in())),
-        query.filler(),
+        Shape::of(
+            backend,
+            query,
+            Part::Page {
+                carrying: probe.is_some(),
+            },
+        ),
+        || {
+            let stand_in = probe.map(|_| STAND_IN_PROBE);
+            backend.build(&page_query(backend, &query.stand_in(), stand_in))
+        },
+        |value| match (value, probe) {
+            (Value::Uuid(Some(u)), Some(probe)) if *u == STAND_IN_PROBE.user.as_uuid() => {
+                *u = probe.user.as_uuid();
+            }
+            (Value::Uuid(Some(u)), Some(probe)) if *u == STAND_IN_PROBE.jti => *u = probe.jti,
+            (value, _) => fill(value),
+        },
     )
 }
 
 /// The statement of a page of a list without keywords, built afresh: the page's cases, each
 /// with the list's total (the count of [`count_cases`] as a subquery, which the database runs
-/// once per statement), so that a page and its total are one read.
-fn page_query(backend: DbBackend, query: &CaseQuery) -> SelectStatement {
+/// once per statement), so that a page and its total are one read; and with the standing of
+/// `probe`'s token when given (PostgreSQL).
+fn page_query(
+    backend: DbBackend,
+    query: &CaseQuery,
+    probe: Option<StandingProbe>,
+) -> SelectStatement {
     let mut q = case_select();
     q.expr_as(
         Expr::SubQuery(
@@ -432,6 +489,9 @@ fn page_query(backend: DbBackend, query: &CaseQuery) -> SelectStatement {
         ),
         Alias::new("total_size"),
     );
+    if let Some(probe) = probe {
+        identity::add_standing_columns(&mut q, probe);
+    }
     let (t, id_col) = restrict_to_viewer(&mut q, query.viewer);
     add_filters(&mut q, &t, query, backend, false);
     let keys = [
@@ -451,7 +511,7 @@ static STATEMENTS: LazyLock<Templates<Shape>> = LazyLock::new(Templates::new);
 /// Which statement of a list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Part {
-    Page,
+    Page { carrying: bool },
     Count,
 }
 
@@ -498,6 +558,12 @@ const STAND_IN_CURSOR_ID: Uuid = Uuid::from_u128(0x5354_414e_442d_494e_2d43_5552
 const STAND_IN_CURSOR_TIME: i64 = i64::MIN + 1;
 const STAND_IN_CURSOR_SEVERITY: i16 = i16::MIN + 1;
 const STAND_IN_LIMIT: u64 = u64::MAX - 1;
+const STAND_IN_PROBE: StandingProbe = StandingProbe {
+    user: casebridge_domain::UserId::from_uuid(Uuid::from_u128(
+        0x5354_414e_442d_494e_2d55_5345_5200_0000,
+    )),
+    jti: Uuid::from_u128(0x5354_414e_442d_494e_2d54_4f4b_454e_0000),
+};
 /// Times stand in as instants (the query holds `OffsetDateTime`s), far from any case's.
 const STAND_IN_UPDATED_AFTER: OffsetDateTime =
     time::macros::datetime!(1901-02-03 04:05:06.000007 UTC);
@@ -767,19 +833,24 @@ mod tests {
     fn a_list_statement_built_once_is_the_statement_built_afresh_for_the_same_query() {
         let mut n = Numbers(0x2545_f491_4f6c_dd1d);
         // Shapes picked at random, and beside each the shapes that differ from it in one
-        // thing (one bit of `query`'s 19), so that a shape whose key missed a difference would
+        // thing (one bit of `query`'s 19, or carrying a token's standing), so that a shape
+        // whose key missed a difference would
         // be given its neighbour's statement. Fewer shapes than are kept, each used with
         // several sets of values: the first use of a shape builds it, the next ones fill it.
         let shapes = (0..12).flat_map(|_| {
             let bits = n.next();
-            std::iter::once(bits).chain((0..19).map(move |i| bits ^ 1 << i))
+            std::iter::once(bits).chain((0..20).map(move |i| bits ^ 1 << i))
         });
         for bits in shapes.collect::<Vec<_>>() {
             for _ in 0..3 {
                 let query = query(bits, &mut n);
+                let probe = (bits >> 19 & 1 == 1).then(|| StandingProbe {
+                    user: casebridge_domain::UserId::from_uuid(n.uuid()),
+                    jti: n.uuid(),
+                });
                 for backend in [DbBackend::Sqlite, DbBackend::Postgres] {
-                    let filled = page_statement(backend, &query);
-                    let fresh = backend.build(&page_query(backend, &query));
+                    let filled = page_statement(backend, &query, probe);
+                    let fresh = backend.build(&page_query(backend, &query, probe));
                     assert_eq!(filled.sql, fresh.sql, "{query:?}");
                     assert_eq!(filled.values, fresh.values, "{query:?}");
                     let filled = count_statement(backend, &query);
