@@ -455,6 +455,25 @@ async fn only_the_provider_s_super_admin_sets_service_levels_and_bad_entries_nam
         .file_case(&w.reseller, &w.customer_id, "Docs slow")
         .await;
     assert!(p2.get("service_level").is_none(), "{p2}");
+    // With no entry at all, a filing still finds its category (read in the same statement as
+    // the policy) and gets no target; an unknown category is still refused.
+    put(&w.provider, json!({"policies": []}))
+        .await
+        .assert_status(200);
+    let mut body = case_body("Mail down once more");
+    body["severity"] = json!("P1");
+    let c = app.try_file_case(&w.reseller, &w.customer_id, body).await;
+    c.assert_status(201);
+    assert!(c.body.get("service_level").is_none(), "{}", c.text());
+    assert_eq!(
+        c.body["classification"]["display_name"],
+        "Gmail > Mail delivery > Messages bounced"
+    );
+    let mut unknown = case_body("Mail down once more");
+    unknown["classification_id"] = json!("0193a5c0-0000-7000-8000-0000000fffff");
+    app.try_file_case(&w.reseller, &w.customer_id, unknown)
+        .await
+        .assert_problem(422, "invalid_request");
 }
 
 /// Waits (up to 10 s) for the sweep to record `n` breaches of the case.

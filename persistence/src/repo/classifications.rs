@@ -3,9 +3,7 @@
 use casebridge_domain::classification::Question;
 use casebridge_domain::{ClassificationId, ProductType};
 use sea_orm::sea_query::{Cond, Expr, LikeExpr};
-use sea_orm::{
-    ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-};
+use sea_orm::{ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -13,7 +11,6 @@ use super::customers::like_pattern;
 use super::stored;
 use crate::PersistenceError;
 use crate::entities::case_classifications;
-use crate::read::Reads;
 
 /// A case category with its questions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,11 +34,11 @@ struct StoredQuestion {
 
 crate::read_row! {
     /// A category as a case's filing reads it.
-    struct ClassificationRow {
-        id: Uuid,
-        display_name: String,
-        product_type: String,
-        questions: String,
+    pub(crate) struct ClassificationRow {
+        pub(crate) id: Uuid,
+        pub(crate) display_name: String,
+        pub(crate) product_type: String,
+        pub(crate) questions: String,
     }
 }
 
@@ -84,20 +81,6 @@ impl TryFrom<ClassificationRow> for ClassificationRecord {
                 .collect(),
         })
     }
-}
-
-/// The category with this id.
-pub async fn find_classification(
-    conn: &impl Reads,
-    id: ClassificationId,
-) -> Result<Option<ClassificationRecord>, PersistenceError> {
-    let select = case_classifications::Entity::find_by_id(id.as_uuid()).build(conn.backend());
-    conn.rows::<ClassificationRow>(select)
-        .await?
-        .into_iter()
-        .next()
-        .map(ClassificationRecord::try_from)
-        .transpose()
 }
 
 /// A page of categories matching every word of `q` (in the name or keywords), by name.

@@ -2,14 +2,16 @@
 //! breaches of running targets, recorded once on the timeline whatever the number of instances.
 
 use casebridge_domain::service_level::{Hours, ServiceLevelEntry, ServiceLevelTarget};
-use casebridge_domain::{CaseId, ServiceLevelPolicy, Severity, SupportTier};
+use casebridge_domain::{CaseId, ClassificationId, ServiceLevelPolicy, Severity, SupportTier};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait,
+    QuerySelect, QueryTrait, Statement,
 };
 use time::OffsetDateTime;
+use uuid::Uuid;
 
+use super::classifications::{ClassificationRecord, ClassificationRow};
 use super::{from_micros, stored, to_micros};
 use crate::PersistenceError;
 use crate::entities::{cases, service_level_policies};
@@ -18,7 +20,52 @@ use crate::read::Reads;
 /// The provider's policy as it stands.
 pub async fn policy(conn: &impl Reads) -> Result<ServiceLevelPolicy, PersistenceError> {
     let select = service_level_policies::Entity::find().build(conn.backend());
-    let rows = conn.rows::<PolicyRow>(select).await?;
+    policy_of(conn.rows::<PolicyRow>(select).await?)
+}
+
+/// What a filing reads before it writes, in one statement (one round trip on PostgreSQL): the
+/// category with this id, and the provider's policy as it stands. The statement answers a row
+/// per entry of the policy, each with the category's columns beside it, and one row when the
+/// policy is empty; the category's columns are empty when there is no such category.
+pub async fn classification_and_policy(
+    conn: &impl Reads,
+    classification: ClassificationId,
+) -> Result<(Option<ClassificationRecord>, ServiceLevelPolicy), PersistenceError> {
+    let backend = conn.backend();
+    let sql = format!(
+        "SELECT c.id, c.display_name, c.product_type, c.questions, \
+           p.support_tier, p.severity, p.first_response_minutes, p.hours \
+         FROM (SELECT 1 AS one) AS one \
+         LEFT JOIN case_classifications c ON c.id = {} \
+         LEFT JOIN service_level_policies p ON TRUE",
+        match backend {
+            sea_orm::DbBackend::Postgres => "$1",
+            _ => "?1",
+        }
+    );
+    let rows = conn
+        .rows::<(MaybeClassification, MaybeEntry)>(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [classification.as_uuid().into()],
+        ))
+        .await?;
+    let mut found = None;
+    let mut entries = Vec::with_capacity(rows.len());
+    for (category, entry) in rows {
+        if found.is_none() {
+            found = category.row();
+        }
+        entries.extend(entry.row());
+    }
+    let found = found.map(ClassificationRecord::try_from).transpose()?;
+    Ok((found, policy_of(entries)?))
+}
+
+/// The policy of its stored entries.
+fn policy_of(
+    rows: impl IntoIterator<Item = PolicyRow>,
+) -> Result<ServiceLevelPolicy, PersistenceError> {
     let entries = rows
         .into_iter()
         .map(|r| {
@@ -38,6 +85,48 @@ pub async fn policy(conn: &impl Reads) -> Result<ServiceLevelPolicy, Persistence
         "service level policy",
         ServiceLevelPolicy::from_entries(entries),
     )
+}
+
+crate::read_row! {
+    /// The category's columns of [`classification_and_policy`], empty when there is none.
+    struct MaybeClassification {
+        id: Option<Uuid>,
+        display_name: Option<String>,
+        product_type: Option<String>,
+        questions: Option<String>,
+    }
+}
+
+impl MaybeClassification {
+    fn row(self) -> Option<ClassificationRow> {
+        Some(ClassificationRow {
+            id: self.id?,
+            display_name: self.display_name?,
+            product_type: self.product_type?,
+            questions: self.questions?,
+        })
+    }
+}
+
+crate::read_row! {
+    /// The policy's columns of [`classification_and_policy`], empty when it has no entry.
+    struct MaybeEntry {
+        support_tier: Option<String>,
+        severity: Option<i16>,
+        first_response_minutes: Option<i32>,
+        hours: Option<String>,
+    }
+}
+
+impl MaybeEntry {
+    fn row(self) -> Option<PolicyRow> {
+        Some(PolicyRow {
+            support_tier: self.support_tier?,
+            severity: self.severity?,
+            first_response_minutes: self.first_response_minutes?,
+            hours: self.hours?,
+        })
+    }
 }
 
 crate::read_row! {
