@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use casebridge_persistence::Backend;
-use casebridge_tests::{PASSWORD, Sibling, TestApp, TestClient, spawn_app};
+use casebridge_tests::{PASSWORD, Session, Sibling, TestApp, TestClient, World, spawn_app};
 use serde_json::json;
 
 /// The second instance on PostgreSQL; on SQLite, checks that it refuses to start and says why.
@@ -217,49 +217,99 @@ async fn a_reseller_s_day_runs_with_its_requests_spread_over_two_instances() {
     assert_eq!(case.header("etag"), reopened.header("etag"));
 }
 
+/// What the tests of the carried standing share: a case the reseller filed, and two of its
+/// admins whose standing changes through the first instance while another one (on
+/// PostgreSQL; on SQLite, one instance, the same) is asked.
+struct StandingStage {
+    app: TestApp,
+    sibling: Option<Sibling>,
+    w: World,
+    case: serde_json::Value,
+    /// Signed out by [`StandingStage::sign_out`].
+    leaving: Session,
+    /// Stripped of every role by [`StandingStage::demote`].
+    demoted: Session,
+}
+
+impl StandingStage {
+    async fn new() -> Self {
+        let app = spawn_app().await;
+        let sibling = second_instance(&app).await;
+        let w = app.world().await;
+        let case = app
+            .file_case(&w.reseller, &w.customer_id, "Calendar sync fails")
+            .await;
+        let leaving = app
+            .user_with_roles(&w.reseller, "leaving", &["reseller_admin"])
+            .await;
+        let demoted = app
+            .user_with_roles(&w.reseller, "demoted", &["reseller_admin"])
+            .await;
+        StandingStage {
+            app,
+            sibling,
+            w,
+            case,
+            leaving,
+            demoted,
+        }
+    }
+
+    /// The instance that is asked.
+    fn reader(&self) -> &TestClient {
+        self.sibling.as_ref().map_or(&self.app.api, |b| &b.api)
+    }
+
+    /// Signs `leaving` out, through the first instance.
+    async fn sign_out(&self) {
+        self.app
+            .api
+            .post("/v1/auth/logout")
+            .token(&self.leaving.token)
+            .send()
+            .await
+            .assert_status(204);
+    }
+
+    /// Takes every role from `demoted`, through the first instance.
+    async fn demote(&self) {
+        self.app
+            .api
+            .put(&format!("/v1/admin/users/{}/roles", self.demoted.user_id))
+            .token(&self.w.reseller.token)
+            .json(&json!({"roles": []}))
+            .send()
+            .await
+            .assert_status(200);
+    }
+}
+
 /// `GET /v1/cases/{id}` reads the token's standing in the case's own statement on PostgreSQL
 /// (auth::actor::Carrying): a token signed out, or whose user lost its roles, through the
 /// other instance is refused there at once, with 401 before anything about the case (not
 /// even that it does not exist). On SQLite, one instance: the same through it.
 #[tokio::test]
 async fn a_case_read_carries_the_token_s_standing_and_refuses_a_revoked_one_first() {
-    let app = spawn_app().await;
-    let sibling = second_instance(&app).await;
-    let reader = sibling.as_ref().map_or(&app.api, |b| &b.api);
-    let w = app.world().await;
-    let case = app
-        .file_case(&w.reseller, &w.customer_id, "Calendar sync fails")
-        .await;
-    let id = case["id"].as_str().unwrap();
-    let status = |path: String, token: String| async move {
-        reader.get(&path).token(&token).send().await.status.as_u16()
+    let stage = StandingStage::new().await;
+    let (leaving, demoted) = (&stage.leaving, &stage.demoted);
+    let status = |path: String, token: String| {
+        let reader = stage.reader();
+        async move { reader.get(&path).token(&token).send().await.status.as_u16() }
     };
+    let id = stage.case["id"].as_str().unwrap();
     let case_path = format!("/v1/cases/{id}");
     let unknown = format!("/v1/cases/{}", uuid::Uuid::now_v7());
     let malformed = "/v1/cases/not-an-id".to_owned();
-    let leaving = app
-        .user_with_roles(&w.reseller, "leaving", &["reseller_admin"])
-        .await;
-    let demoted = app
-        .user_with_roles(&w.reseller, "demoted", &["reseller_admin"])
-        .await;
     for token in [&leaving.token, &demoted.token] {
         assert_eq!(status(case_path.clone(), token.clone()).await, 200);
     }
     assert_eq!(status(unknown.clone(), leaving.token.clone()).await, 404);
     assert_eq!(status(malformed.clone(), leaving.token.clone()).await, 400);
     // The other domain's admin does not see the case.
-    assert_eq!(
-        status(case_path.clone(), w.other_reseller.token.clone()).await,
-        404
-    );
+    let other = stage.w.other_reseller.token.clone();
+    assert_eq!(status(case_path.clone(), other).await, 404);
 
-    app.api
-        .post("/v1/auth/logout")
-        .token(&leaving.token)
-        .send()
-        .await
-        .assert_status(204);
+    stage.sign_out().await;
     for path in [case_path.clone(), unknown, malformed] {
         assert_eq!(
             status(path.clone(), leaving.token.clone()).await,
@@ -268,13 +318,7 @@ async fn a_case_read_carries_the_token_s_standing_and_refuses_a_revoked_one_firs
         );
     }
 
-    app.api
-        .put(&format!("/v1/admin/users/{}/roles", demoted.user_id))
-        .token(&w.reseller.token)
-        .json(&json!({"roles": []}))
-        .send()
-        .await
-        .assert_status(200);
+    stage.demote().await;
     assert_eq!(status(case_path, demoted.token.clone()).await, 401);
 }
 
@@ -285,16 +329,14 @@ async fn a_case_read_carries_the_token_s_standing_and_refuses_a_revoked_one_firs
 /// keyword search (which reads it apart) included. On SQLite, one instance: the same through it.
 #[tokio::test]
 async fn a_case_list_carries_the_token_s_standing_and_refuses_a_revoked_one_first() {
-    let app = spawn_app().await;
-    let sibling = second_instance(&app).await;
-    let reader = sibling.as_ref().map_or(&app.api, |b| &b.api);
-    let w = app.world().await;
-    let case = app
-        .file_case(&w.reseller, &w.customer_id, "Calendar sync fails")
-        .await;
-    let list = |path: &'static str, token: String| async move {
-        let answer = reader.get(path).token(&token).send().await;
-        (answer.status.as_u16(), answer.body)
+    let stage = StandingStage::new().await;
+    let (leaving, demoted) = (&stage.leaving, &stage.demoted);
+    let list = |path: &'static str, token: String| {
+        let reader = stage.reader();
+        async move {
+            let answer = reader.get(path).token(&token).send().await;
+            (answer.status.as_u16(), answer.body)
+        }
     };
     let page = "/v1/cases?page_size=5";
     let lists = [
@@ -304,12 +346,6 @@ async fn a_case_list_carries_the_token_s_standing_and_refuses_a_revoked_one_firs
         ("/v1/cases?status=bogus", 400),
         ("/v1/cases?page_token=not-a-token", 400),
     ];
-    let leaving = app
-        .user_with_roles(&w.reseller, "leaving", &["reseller_admin"])
-        .await;
-    let demoted = app
-        .user_with_roles(&w.reseller, "demoted", &["reseller_admin"])
-        .await;
     for (path, expected) in lists {
         assert_eq!(
             list(path, leaving.token.clone()).await.0,
@@ -321,31 +357,20 @@ async fn a_case_list_carries_the_token_s_standing_and_refuses_a_revoked_one_firs
         let (status, body) = list(page, token.clone()).await;
         assert_eq!(status, 200);
         assert_eq!(body["total_size"], 1, "{body}");
-        assert_eq!(body["cases"][0]["id"], case["id"], "{body}");
+        assert_eq!(body["cases"][0]["id"], stage.case["id"], "{body}");
     }
     let (_, empty) = list("/v1/cases?status=closed", leaving.token.clone()).await;
     assert_eq!(empty["total_size"], 0, "{empty}");
     // The other domain's admin sees none of it.
-    let (_, other) = list(page, w.other_reseller.token.clone()).await;
+    let (_, other) = list(page, stage.w.other_reseller.token.clone()).await;
     assert_eq!(other["total_size"], 0, "{other}");
 
-    app.api
-        .post("/v1/auth/logout")
-        .token(&leaving.token)
-        .send()
-        .await
-        .assert_status(204);
+    stage.sign_out().await;
     for (path, _) in lists {
         assert_eq!(list(path, leaving.token.clone()).await.0, 401, "{path}");
     }
 
-    app.api
-        .put(&format!("/v1/admin/users/{}/roles", demoted.user_id))
-        .token(&w.reseller.token)
-        .json(&json!({"roles": []}))
-        .send()
-        .await
-        .assert_status(200);
+    stage.demote().await;
     for (path, _) in lists {
         assert_eq!(list(path, demoted.token.clone()).await.0, 401, "{path}");
     }
