@@ -6,7 +6,9 @@ use std::collections::{HashMap, HashSet};
 
 use casebridge_domain::{CaseId, CustomerId, DomainId, Viewer};
 use casebridge_migration::keyword::{self, ScopeKind};
-use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement};
+use sea_orm::sea_query::{
+    Alias, CommonTableExpression, Expr, Query, QueryStatementBuilder, SelectStatement,
+};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
     Statement, Value,
@@ -418,10 +420,17 @@ pub(crate) fn drives_from_matches(
 }
 
 /// A keyword search in one pass over its matches. Counting them for `total_size` visits every
-/// visible match anyway, so the same pass yields the page: an inner query keeps each visible
-/// match's sort keys and counts them all (`COUNT(*) OVER ()`, computed before the outer
-/// query's cursor and limit), the outer one takes the page; then only the page's cases are
-/// read whole. A page past the end has no row to carry the count, which is then counted apart.
+/// visible match anyway, so the same pass yields the page: a materialised common table
+/// expression keeps each visible match's sort keys once, the statement counts all of it (an
+/// uncorrelated subquery, run once) and takes the page from it past the cursor; then only the
+/// page's cases are read whole. A page past the end has no row to carry the count, which is
+/// then counted apart.
+///
+/// The table expression rather than a window (`COUNT(*) OVER ()` over the matches, then the
+/// page): SQLite buffers a window's rows through a machinery of its own that cost more than
+/// the matches' index look-ups. Counted with callgrind at a million cases (reseller-000,
+/// "calendar", 620 matches), the statement executes 7.97 million instructions instead of 9.27
+/// million.
 pub(crate) async fn search_cases(
     conn: &impl Reads,
     query: &CaseQuery,
@@ -442,13 +451,22 @@ pub(crate) async fn search_cases(
             Expr::col((t.clone(), Alias::new("severity"))),
             hit_severity.clone(),
         )
-        .expr_as(sort_time(query.order, &t), hit_time.clone())
-        .expr_as(Expr::cust("COUNT(*) OVER ()"), Alias::new("hit_total"));
+        .expr_as(sort_time(query.order, &t), hit_time.clone());
     let h = Alias::new("hits");
+    let mut all = CommonTableExpression::new();
+    all.table_name(h.clone()).query(hits).materialized(true);
+    let count = Query::select()
+        .expr(Expr::cust("COUNT(*)"))
+        .from(h.clone())
+        .to_owned();
     let mut page = Query::select();
     page.column((h.clone(), hit_id.clone()))
-        .column((h.clone(), Alias::new("hit_total")))
-        .from_subquery(hits, h.clone());
+        .expr_as(
+            Expr::SubQuery(None, Box::new(count.into_sub_query_statement())),
+            Alias::new("hit_total"),
+        )
+        .from(h.clone())
+        .with_cte(all);
     let keys = [
         Expr::col((h.clone(), hit_severity)),
         Expr::col((h.clone(), hit_time)),
