@@ -28,6 +28,7 @@ mod m20261130_000009_number_case_access;
 mod m20261201_000001_defer_keyword_merges;
 mod m20261201_000002_count_cases_at_commit;
 mod m20261202_000001_cover_keyword_matches;
+mod m20261202_000002_index_partner_matches_on_postgres;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_defer_keyword_merges::Migration),
             Box::new(m20261201_000002_count_cases_at_commit::Migration),
             Box::new(m20261202_000001_cover_keyword_matches::Migration),
+            Box::new(m20261202_000002_index_partner_matches_on_postgres::Migration),
         ]
     }
 }
