@@ -18,8 +18,9 @@
 //! domain_id)` alone, 5.55 million with this one.
 //!
 //! What it costs: an update of a case rewrites this entry of each of its records, as it
-//! already rewrites three others that hold the update time. PostgreSQL never had the index
-//! (its searches are planned from statistics): nothing to do there.
+//! already rewrites three others that hold the update time. PostgreSQL never had
+//! `ix_case_access_number`: nothing to do there here (its own `ix_case_access_match`, led by
+//! the domain, is migration `m20261202_000002`).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
