@@ -42,6 +42,9 @@ impl From<DbErr> for PersistenceError {
         if is_contention(&err) {
             return PersistenceError::Contention(err.to_string());
         }
+        if is_connection_lost(&err) {
+            return PersistenceError::Unavailable(err.to_string());
+        }
         match err.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(detail)) => PersistenceError::Conflict(detail),
             _ => match err {
@@ -67,6 +70,27 @@ fn is_contention(err: &DbErr) -> bool {
         sea_orm::sqlx::Error::Database(db) => {
             matches!(db.code().as_deref(), Some("40P01" | "40001"))
         }
+        _ => false,
+    }
+}
+
+/// The connection broke under the statement: an I/O error on its socket, or PostgreSQL
+/// ending the session (SQLSTATE class 08, connection exception; 57P01–57P03, an administrator,
+/// a crash or a start-up shutting it). A pooled connection is handed to a request unchecked
+/// while it is in use (`PING_WHEN_IDLE_FOR`), so a restart cuts the ones in use: each fails
+/// its one statement as the database being unavailable, and the pool drops it.
+fn is_connection_lost(err: &DbErr) -> bool {
+    let (DbErr::Exec(RuntimeErr::SqlxError(e))
+    | DbErr::Query(RuntimeErr::SqlxError(e))
+    | DbErr::Conn(RuntimeErr::SqlxError(e))) = err
+    else {
+        return false;
+    };
+    match e.deref() {
+        sea_orm::sqlx::Error::Io(_) => true,
+        sea_orm::sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+            c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03")
+        }),
         _ => false,
     }
 }

@@ -29,6 +29,61 @@ async fn readyz_is_503_when_the_database_is_unreachable() {
     app.api.get("/healthz").send().await.assert_status(200);
 }
 
+/// PostgreSQL may cut the service's connections (a restart, a proxy's idle timeout, an
+/// administrator). The pool hands a connection that was just in use straight back to work,
+/// since a check would cost every request a round trip: a request that
+/// meets a cut one is told the service is unavailable for a moment (503, never a 500), and the
+/// pool drops that connection, so that the requests after it are answered. SQLite has no
+/// connection to cut: PostgreSQL only.
+#[tokio::test]
+async fn a_connection_postgresql_cut_costs_a_request_at_most_a_503_and_is_replaced() {
+    let app = spawn_app().await;
+    if app.backend != casebridge_persistence::Backend::Postgres {
+        return;
+    }
+    let w = app.world().await;
+    let case = app
+        .file_case(&w.reseller, &w.customer_id, "Calendar sync")
+        .await;
+    let path = format!("/v1/cases/{}", case["id"].as_str().unwrap());
+    app.get_as(&w.reseller, &path).await.assert_status(200);
+
+    cut_the_service_s_connections(&app).await;
+    for _ in 0..8 {
+        let res = app.get_as(&w.reseller, &path).await;
+        if res.status != 200 {
+            res.assert_problem(503, "service_unavailable");
+            assert!(
+                res.header("retry-after").is_some(),
+                "a 503 says when to retry"
+            );
+        }
+    }
+    for _ in 0..8 {
+        app.get_as(&w.reseller, &path).await.assert_status(200);
+    }
+}
+
+async fn cut_the_service_s_connections(app: &casebridge_tests::TestApp) {
+    use sea_orm::ConnectionTrait;
+
+    let admin = sea_orm::Database::connect(&app.settings.database_url)
+        .await
+        .unwrap();
+    let cut = admin
+        .execute_unprepared(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .await
+        .unwrap();
+    assert!(
+        cut.rows_affected() > 0,
+        "the service's connections were cut"
+    );
+    let _ = admin.close().await;
+}
+
 #[tokio::test]
 async fn an_unknown_route_is_a_404_problem() {
     let app = spawn_app().await;
