@@ -184,8 +184,16 @@ pub(crate) fn restrict_to_viewer(q: &mut SelectStatement, viewer: Viewer) -> (Al
 /// case has; each record is then checked against the set of customers the partner still
 /// manages, read once (an `IN` subquery) rather than looked up per match: a search visits
 /// hundreds of matches. Both halves of the rule are those [`restrict_to_viewer`] applies.
+///
+/// On PostgreSQL each match's record is a `LATERAL` subquery on the match's number, fenced by
+/// `OFFSET 0` so that it is not merged into the join: it can only run as one look-up per
+/// match (an index-only descent of `ix_case_access_match`). Joined plainly, PostgreSQL's
+/// planner read every record the partner holds, by customer, and hashed them to probe with the
+/// matches: 7–12 ms against 1.3–1.7 ms for 70 matches among 1,000 records at 100,000 cases,
+/// and a cost that grew with every case the partner filed.
 pub(crate) fn from_visible(
     q: &mut SelectStatement,
+    backend: DbBackend,
     matches: Option<SelectStatement>,
     query: &CaseQuery,
 ) -> (Alias, Alias) {
@@ -196,26 +204,51 @@ pub(crate) fn from_visible(
             return restrict_to_viewer(q, viewer);
         }
     };
-    let record = |c: case_access::Column| Expr::col((access(), c));
-    let recorded = record(case_access::Column::DomainId)
-        .eq(domain.as_uuid())
-        .and(
-            record(case_access::Column::CaseNumber)
-                .equals((matches_alias(), Alias::new("case_number"))),
-        );
-    q.from_subquery(matches, matches_alias())
-        // A cross join keeps `case_access` inside the loop over the matches; it takes no `ON`:
-        // the condition goes to `WHERE`.
-        .join_as(
-            JoinType::CrossJoin,
-            case_access::Entity,
-            access(),
-            recorded.clone(),
-        )
-        .and_where(recorded)
-        .and_where(
-            record(case_access::Column::CustomerId).in_subquery(customers_seen_by_partner(domain)),
-        );
+    let seen = Expr::col((access(), case_access::Column::CustomerId))
+        .in_subquery(customers_seen_by_partner(domain));
+    if backend == DbBackend::Postgres {
+        let own = |c: case_access::Column| Expr::col((case_access::Entity, c));
+        let mut record = Query::select();
+        record
+            .columns([
+                case_access::Column::CaseId,
+                case_access::Column::CustomerId,
+                case_access::Column::UpdateTime,
+                case_access::Column::CreateTime,
+                case_access::Column::Severity,
+                case_access::Column::Status,
+            ])
+            .from(case_access::Entity)
+            .and_where(own(case_access::Column::DomainId).eq(domain.as_uuid()))
+            .and_where(
+                own(case_access::Column::CaseNumber)
+                    .equals((matches_alias(), Alias::new("case_number"))),
+            )
+            .offset(0);
+        q.from_subquery(matches, matches_alias())
+            // The record's own `WHERE` ties it to its match.
+            .join_lateral(JoinType::InnerJoin, record, access(), Expr::cust("TRUE"))
+            .and_where(seen);
+    } else {
+        let record = |c: case_access::Column| Expr::col((access(), c));
+        let recorded = record(case_access::Column::DomainId)
+            .eq(domain.as_uuid())
+            .and(
+                record(case_access::Column::CaseNumber)
+                    .equals((matches_alias(), Alias::new("case_number"))),
+            );
+        q.from_subquery(matches, matches_alias())
+            // A cross join keeps `case_access` inside the loop over the matches; it takes no
+            // `ON`: the condition goes to `WHERE`.
+            .join_as(
+                JoinType::CrossJoin,
+                case_access::Entity,
+                access(),
+                recorded.clone(),
+            )
+            .and_where(recorded)
+            .and_where(seen);
+    }
     // The service-level filter and the due-time order read the case's target.
     if query.service_level.is_some() || query.order == CaseOrder::FirstResponseDue {
         q.cross_join(cases::Entity).and_where(
@@ -336,7 +369,7 @@ fn count_query(backend: DbBackend, query: &CaseQuery) -> SelectStatement {
     if has_terms(query) || query.updated_after.is_some() || query.service_level.is_some() {
         let matches = drives_from_matches(backend, query);
         let from_matches = matches.is_some();
-        let (t, _) = from_visible(&mut count, matches, query);
+        let (t, _) = from_visible(&mut count, backend, matches, query);
         add_filters(&mut count, &t, query, backend, from_matches);
         count.expr_as(Expr::cust("COUNT(*)"), Alias::new("n"));
     } else {

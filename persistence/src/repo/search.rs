@@ -412,7 +412,8 @@ pub(crate) fn keyword_matches(
 ///
 /// PostgreSQL, a partner: through `cases`, PostgreSQL read each match's case and customer
 /// row (15–17 ms a search at a million cases, 620 matches); from the matches to the partner's
-/// records (`ix_case_access_match`, migration `m20261202_000002`), 5–6 ms. The matches are
+/// records (`ix_case_access_match`, migration `m20261202_000002`), 5–6 ms, and less since
+/// each record is a look-up of its own (see `listing::from_visible`). The matches are
 /// fenced off (`OFFSET 0`: a subquery with an offset is planned on its own) so that
 /// PostgreSQL finds them first; planned together with the records, it walked the partner's
 /// records and tested the query against each one's document instead (5.5 ms at 100,000
@@ -487,7 +488,7 @@ fn search_page(backend: DbBackend, query: &CaseQuery) -> Statement {
     let matches = drives_from_matches(backend, query);
     let from_matches = matches.is_some();
     let mut hits = Query::select();
-    let (t, id_col) = from_visible(&mut hits, matches, query);
+    let (t, id_col) = from_visible(&mut hits, backend, matches, query);
     add_filters(&mut hits, &t, query, backend, from_matches);
     let (hit_id, hit_severity, hit_time) = (
         Alias::new("hit_id"),
