@@ -57,17 +57,21 @@ impl From<DbErr> for PersistenceError {
     }
 }
 
+/// The driver's own error under a statement's or a connection's failure, if sqlx raised it.
+fn sqlx_error(err: &DbErr) -> Option<&sea_orm::sqlx::Error> {
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e))
+        | DbErr::Conn(RuntimeErr::SqlxError(e)) => Some(e.deref()),
+        _ => None,
+    }
+}
+
 /// SQLSTATE 40P01 (deadlock detected) and 40001 (serialization failure): the two errors
 /// PostgreSQL asks the client to answer by retrying the transaction.
 fn is_contention(err: &DbErr) -> bool {
-    let (DbErr::Exec(RuntimeErr::SqlxError(e))
-    | DbErr::Query(RuntimeErr::SqlxError(e))
-    | DbErr::Conn(RuntimeErr::SqlxError(e))) = err
-    else {
-        return false;
-    };
-    match e.deref() {
-        sea_orm::sqlx::Error::Database(db) => {
+    match sqlx_error(err) {
+        Some(sea_orm::sqlx::Error::Database(db)) => {
             matches!(db.code().as_deref(), Some("40P01" | "40001"))
         }
         _ => false,
@@ -80,15 +84,9 @@ fn is_contention(err: &DbErr) -> bool {
 /// while it is in use (`PING_WHEN_IDLE_FOR`), so a restart cuts the ones in use: each fails
 /// its one statement as the database being unavailable, and the pool drops it.
 fn is_connection_lost(err: &DbErr) -> bool {
-    let (DbErr::Exec(RuntimeErr::SqlxError(e))
-    | DbErr::Query(RuntimeErr::SqlxError(e))
-    | DbErr::Conn(RuntimeErr::SqlxError(e))) = err
-    else {
-        return false;
-    };
-    match e.deref() {
-        sea_orm::sqlx::Error::Io(_) => true,
-        sea_orm::sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+    match sqlx_error(err) {
+        Some(sea_orm::sqlx::Error::Io(_)) => true,
+        Some(sea_orm::sqlx::Error::Database(db)) => db.code().is_some_and(|c| {
             c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03")
         }),
         _ => false,
