@@ -19,13 +19,14 @@ On PostgreSQL, `--copy-seed` seeds once, with the build before, and gives each b
 of that database (`CREATE DATABASE ... TEMPLATE`): a million cases seed in ten to twenty
 minutes here, a copy in one or two. The build after migrates its copy when it starts, so it may
 add migrations, but it must open what the build before wrote. `--keep-seed` keeps the seeded
-database afterwards (for `EXPLAIN`) and says its name. `--after-sql` runs statements on the
-database of the build after before it starts: a setting measured without a build of its own
-(the same binary may then be given as both builds).
+database afterwards (for `EXPLAIN`) and says its name; `--seeded NAME` copies one kept so
+instead of seeding again (no session may be open on it: a template must be idle). `--after-sql`
+runs statements on the database of the build after before it starts: a setting measured
+without a build of its own (the same binary may then be given as both builds).
 
 Usage: bench/ab.py --before BIN --after BIN [--backend postgres|sqlite] [--endpoints get,...]
        [--cases N] [--rounds R] [--duration S] [--pg-url URL] [--ceiling BIN]
-       [--copy-seed] [--after-sql SQL]
+       [--copy-seed] [--keep-seed] [--seeded NAME] [--after-sql SQL]
 """
 
 import argparse
@@ -137,11 +138,12 @@ def main():
     p.add_argument("--copy-seed", action="store_true")
     p.add_argument("--after-sql")
     p.add_argument("--keep-seed", action="store_true")
+    p.add_argument("--seeded")
     p.add_argument("--pg-url", default=os.environ.get(
         "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
     args = p.parse_args()
-    if (args.copy_seed or args.after_sql) and args.backend != "postgres":
-        raise SystemExit("--copy-seed and --after-sql are for PostgreSQL")
+    if (args.copy_seed or args.seeded or args.after_sql) and args.backend != "postgres":
+        raise SystemExit("--copy-seed, --seeded and --after-sql are for PostgreSQL")
     endpoints = args.endpoints.split(",")
     for e in endpoints:
         if e not in ENDPOINTS:
@@ -154,8 +156,8 @@ def main():
     ceiling = subprocess.Popen([args.ceiling, f"127.0.0.1:{cport}"])
     try:
         wait_ready(f"http://127.0.0.1:{cport}/plaintext", ceiling)
-        template = None
-        if args.copy_seed:
+        template = args.seeded
+        if args.copy_seed and not template:
             # Seeded by the build before and never served: a template must have no sessions.
             template = f"bench_ab_seed_{int(time.time())}"
             subprocess.run(["psql", args.pg_url, "-qc", f'CREATE DATABASE "{template}"'],
@@ -235,7 +237,7 @@ def main():
             if s["scratch"]:
                 subprocess.run(["psql", args.pg_url, "-qc",
                                 f'DROP DATABASE IF EXISTS "{s["scratch"]}" WITH (FORCE)'])
-        if template and args.keep_seed:
+        if template and (args.keep_seed or args.seeded):
             log(f"kept the seeded database {template}")
         elif template:
             subprocess.run(["psql", args.pg_url, "-qc",
