@@ -190,7 +190,12 @@ pub(crate) fn restrict_to_viewer(q: &mut SelectStatement, viewer: Viewer) -> (Al
 /// match (an index-only descent of `ix_case_access_match`). Joined plainly, PostgreSQL's
 /// planner read every record the partner holds, by customer, and hashed them to probe with the
 /// matches: 7–12 ms against 1.3–1.7 ms for 70 matches among 1,000 records at 100,000 cases,
-/// and a cost that grew with every case the partner filed.
+/// and a cost that grew with every case the partner filed. The matches and their records are
+/// fenced again as a whole before the customers are checked: left in one join, PostgreSQL
+/// checked each match's record inside the loop, hashing the record and scanning the whole set
+/// of the partner's customers once per match (620 matches × 100 customers: 24.9 ms of a
+/// 26 ms statement at a million cases); fenced, it hashes the customers once and probes them
+/// with each record (6.3 ms).
 pub(crate) fn from_visible(
     q: &mut SelectStatement,
     backend: DbBackend,
@@ -207,17 +212,18 @@ pub(crate) fn from_visible(
     let seen = Expr::col((access(), case_access::Column::CustomerId))
         .in_subquery(customers_seen_by_partner(domain));
     if backend == DbBackend::Postgres {
+        const READ: [case_access::Column; 6] = [
+            case_access::Column::CaseId,
+            case_access::Column::CustomerId,
+            case_access::Column::UpdateTime,
+            case_access::Column::CreateTime,
+            case_access::Column::Severity,
+            case_access::Column::Status,
+        ];
         let own = |c: case_access::Column| Expr::col((case_access::Entity, c));
         let mut record = Query::select();
         record
-            .columns([
-                case_access::Column::CaseId,
-                case_access::Column::CustomerId,
-                case_access::Column::UpdateTime,
-                case_access::Column::CreateTime,
-                case_access::Column::Severity,
-                case_access::Column::Status,
-            ])
+            .columns(READ)
             .from(case_access::Entity)
             .and_where(own(case_access::Column::DomainId).eq(domain.as_uuid()))
             .and_where(
@@ -225,10 +231,15 @@ pub(crate) fn from_visible(
                     .equals((matches_alias(), Alias::new("case_number"))),
             )
             .offset(0);
-        q.from_subquery(matches, matches_alias())
+        let found = Alias::new("record");
+        let mut records = Query::select();
+        records
+            .columns(READ.map(|c| (found.clone(), c)))
+            .from_subquery(matches, matches_alias())
             // The record's own `WHERE` ties it to its match.
-            .join_lateral(JoinType::InnerJoin, record, access(), Expr::cust("TRUE"))
-            .and_where(seen);
+            .join_lateral(JoinType::InnerJoin, record, found, Expr::cust("TRUE"))
+            .offset(0);
+        q.from_subquery(records, access()).and_where(seen);
     } else {
         let record = |c: case_access::Column| Expr::col((access(), c));
         let recorded = record(case_access::Column::DomainId)
