@@ -84,7 +84,8 @@ pub struct SettingsArgs {
     )]
     pub token_ttl_secs: u64,
 
-    /// Most database connections in the pool (the reader pool, on SQLite).
+    /// Most database connections in the pool (the reader pool, on SQLite; on PostgreSQL the
+    /// instance's total, half of them for the reads outside transactions).
     #[arg(
         long,
         env = "CASEBRIDGE_DB_MAX_CONNECTIONS",

@@ -14,17 +14,34 @@ use sea_orm::{
 };
 
 use crate::PersistenceError;
-use crate::read::{Reader, SqliteReaders};
+use crate::read::{PgReaders, Reader, SqliteReaders};
 use crate::write::SqliteWriter;
 
 /// How long a PostgreSQL connection may have sat in the pool before it is pinged on its way
 /// out. Under load a connection goes back to work within milliseconds and is never pinged.
-const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(5);
+pub(crate) const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(5);
+
+/// OLTP settings for the service's PostgreSQL sessions, measured at a million cases:
+/// - the case lists join eight relations, which PostgreSQL took 6 ms to plan on every request
+///   (custom plans) for a 0.2 ms execution. Statements are prepared once per connection; a
+///   generic plan is planned once and reused.
+/// - parallel plans start worker processes: 6 ms of a 6.3 ms request for the first page of a
+///   list. Every query here reads a few rows by index.
+fn oltp_session(
+    options: sea_orm::sqlx::postgres::PgConnectOptions,
+) -> sea_orm::sqlx::postgres::PgConnectOptions {
+    options.options([
+        ("plan_cache_mode", "force_generic_plan"),
+        ("max_parallel_workers_per_gather", "0"),
+    ])
+}
 
 /// Pool sizes and timeouts.
 #[derive(Debug, Clone)]
 pub struct PoolSettings {
-    /// Most connections the pool opens (readers, on SQLite).
+    /// Most connections the pool opens (readers, on SQLite). On PostgreSQL, the process's
+    /// total: half of them (at least one) for the reads outside transactions
+    /// ([`PgReaders`]), the rest (at least one) for everything else.
     pub max_connections: u32,
     /// Connections kept open while idle.
     pub min_connections: u32,
@@ -65,6 +82,8 @@ pub struct Database {
     sqlite_file: Option<PathBuf>,
     /// On a SQLite file: the readers that read on the request's own thread ([`crate::read`]).
     sqlite_reads: Option<std::sync::Arc<SqliteReaders>>,
+    /// On PostgreSQL: the pool the reads outside transactions run on ([`crate::read`]).
+    postgres_reads: Option<PgReaders>,
     /// On a SQLite file: the connection write transactions run on ([`crate::write`]).
     sqlite_writer: Option<std::sync::Arc<SqliteWriter>>,
     /// The lock that makes this process the SQLite file's only user, held while any clone lives.
@@ -163,6 +182,7 @@ impl Database {
             write,
             backend: Backend::Sqlite,
             sqlite_reads,
+            postgres_reads: None,
             sqlite_writer,
             sqlite_file: (!in_memory).then_some(file),
             _sqlite_lock: lock,
@@ -170,9 +190,11 @@ impl Database {
     }
 
     async fn connect_postgres(url: &str, pool: &PoolSettings) -> Result<Self, PersistenceError> {
+        let reads = (pool.max_connections / 2).max(1);
+        let others = pool.max_connections.saturating_sub(reads).max(1);
         let mut options = ConnectOptions::new(url.to_owned());
         options
-            .max_connections(pool.max_connections.max(1))
+            .max_connections(others)
             .min_connections(pool.min_connections)
             .acquire_timeout(pool.acquire_timeout)
             .connect_timeout(pool.acquire_timeout)
@@ -183,27 +205,23 @@ impl Database {
             // to work unchecked; one idle for a while, which a restart, a proxy or a firewall
             // may have cut, is still pinged first.
             .test_before_acquire_if_idle_for(PING_WHEN_IDLE_FOR)
-            // OLTP settings for the service's sessions, measured at a million cases:
-            // - the case lists join eight relations, which PostgreSQL took 6 ms to plan on
-            //   every request (custom plans) for a 0.2 ms execution. Statements are prepared
-            //   once per connection; a generic plan is planned once and reused.
-            // - parallel plans start worker processes: 6 ms of a 6.3 ms request for the first
-            //   page of a list. Every query here reads a few rows by index.
-            .map_sqlx_postgres_opts(|o| {
-                o.options([
-                    ("plan_cache_mode", "force_generic_plan"),
-                    ("max_parallel_workers_per_gather", "0"),
-                ])
-            });
+            .map_sqlx_postgres_opts(oltp_session);
         let conn = sea_orm::Database::connect(options)
             .await
             .map_err(|e| PersistenceError::Unavailable(e.to_string()))?;
+        let postgres_reads = PgReaders::new(
+            url,
+            oltp_session,
+            usize::try_from(reads).unwrap_or(usize::MAX),
+            pool.acquire_timeout,
+        )?;
         Ok(Self {
             read: conn.clone(),
             write: conn,
             backend: Backend::Postgres,
             sqlite_file: None,
             sqlite_reads: None,
+            postgres_reads: Some(postgres_reads),
             sqlite_writer: None,
             _sqlite_lock: None,
         })
@@ -225,11 +243,13 @@ impl Database {
     }
 
     /// Reads outside a transaction, for the queries that can run on either path: on a SQLite
-    /// file on the calling thread ([`crate::read`]), otherwise on [`Self::reader`].
+    /// file on the calling thread, on PostgreSQL on [`PgReaders`] ([`crate::read`]),
+    /// otherwise on [`Self::reader`].
     pub fn reads(&self) -> Reader<'_> {
         Reader {
             orm: &self.read,
             sqlite: self.sqlite_reads.as_deref(),
+            postgres: self.postgres_reads.as_ref(),
         }
     }
 
@@ -309,8 +329,11 @@ impl Database {
         }
     }
 
-    /// Closes both pools.
+    /// Closes the pools.
     pub async fn close(self) {
+        if let Some(reads) = &self.postgres_reads {
+            reads.close().await;
+        }
         let _ = self.read.close_by_ref().await;
         let _ = self.write.close_by_ref().await;
     }

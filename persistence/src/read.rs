@@ -8,7 +8,8 @@
 //! call (a point read or a page is tens of microseconds, less than the hand-off it replaces),
 //! statements prepared once per connection and kept. A read that outruns
 //! [`ON_THREAD_BUDGET`] or meets a lock is read again through sea-orm, off the serving thread.
-//! Everything else, and everything on PostgreSQL, goes through sea-orm as before.
+//! On PostgreSQL they go through [`PgReaders`], a pool that does not ping each connection it
+//! takes back ([`postgres`]). Everything else, transactions among it, goes through sea-orm.
 //!
 //! A query runs on either path from the same sea-query statement, and its rows are read into
 //! the same struct: [`read_row!`](crate::read_row) declares such a struct once and derives
@@ -24,6 +25,10 @@ use sea_orm::sea_query::Value;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, QueryResult, Statement};
 
 use crate::PersistenceError;
+
+mod postgres;
+
+pub use postgres::PgReaders;
 
 /// A row a read can return on both paths: from sea-orm's [`QueryResult`] and from rusqlite's
 /// row. Declare one with [`read_row!`](crate::read_row).
@@ -198,6 +203,7 @@ impl<C: ConnectionTrait + Sync> Writes for C {
 pub struct Reader<'a> {
     pub(crate) orm: &'a DatabaseConnection,
     pub(crate) sqlite: Option<&'a SqliteReaders>,
+    pub(crate) postgres: Option<&'a PgReaders>,
 }
 
 impl Reads for Reader<'_> {
@@ -206,6 +212,9 @@ impl Reads for Reader<'_> {
     }
 
     async fn rows<T: ReadRow>(&self, statement: Statement) -> Result<Vec<T>, PersistenceError> {
+        if let Some(postgres) = self.postgres {
+            return postgres.rows(&statement).await;
+        }
         if let Some(sqlite) = self.sqlite
             && let Some(rows) = sqlite.rows(&statement)?
         {

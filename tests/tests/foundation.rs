@@ -64,6 +64,117 @@ async fn a_connection_postgresql_cut_costs_a_request_at_most_a_503_and_is_replac
     }
 }
 
+/// A fresh database, when the tests run on PostgreSQL.
+async fn fresh_postgresql() -> Option<casebridge_tests::FreshDatabase> {
+    let fresh = casebridge_tests::FreshDatabase::new().await;
+    (fresh.db.backend() == casebridge_persistence::Backend::Postgres).then_some(fresh)
+}
+
+casebridge_persistence::read_row! {
+    #[derive(Debug)]
+    struct ServerProcess {
+        pid: i32,
+    }
+}
+
+/// The PostgreSQL server process that answers a read outside a transaction.
+async fn server_process(
+    db: &casebridge_persistence::Database,
+) -> Result<i32, casebridge_persistence::PersistenceError> {
+    use casebridge_persistence::Reads;
+
+    let statement = sea_orm::Statement::from_string(
+        sea_orm::DbBackend::Postgres,
+        "SELECT pg_backend_pid() AS pid",
+    );
+    let rows: Vec<ServerProcess> = db.reads().rows(statement).await?;
+    Ok(rows[0].pid)
+}
+
+/// On PostgreSQL the reads outside transactions run on a pool of their own that hands a
+/// connection back to work without a round trip (casebridge_persistence::read::PgReaders). A
+/// connection whose server process ended fails its one read as the database being
+/// unavailable, is not handed out again, and the next read opens a fresh one.
+#[tokio::test]
+async fn a_read_connection_whose_server_process_ended_fails_one_read_and_is_replaced() {
+    use sea_orm::ConnectionTrait;
+
+    let Some(fresh) = fresh_postgresql().await else {
+        return;
+    };
+    let first = server_process(&fresh.db).await.expect("a read");
+    assert_eq!(
+        server_process(&fresh.db).await.expect("a read"),
+        first,
+        "an idle connection goes back to work"
+    );
+    fresh
+        .db
+        .writer()
+        .execute_unprepared(&format!("SELECT pg_terminate_backend({first})"))
+        .await
+        .expect("the read connection's server process ended");
+    // pg_terminate_backend signals; the process ends a moment later.
+    let gone = format!("SELECT COUNT(*) AS n FROM pg_stat_activity WHERE pid = {first}");
+    let mut waited = 0;
+    while count_rows(fresh.db.writer(), &gone).await > 0 {
+        assert!(waited < 100, "server process {first} did not end");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        waited += 1;
+    }
+
+    let cut = server_process(&fresh.db).await;
+    assert!(
+        matches!(
+            cut,
+            Err(casebridge_persistence::PersistenceError::Unavailable(_))
+        ),
+        "the read on the cut connection: {cut:?}"
+    );
+    let next = server_process(&fresh.db).await.expect("a fresh connection");
+    assert_ne!(next, first);
+    assert_eq!(server_process(&fresh.db).await.expect("a read"), next);
+}
+
+/// A read dropped mid-statement (its request went away) leaves its connection with an answer
+/// half read: that connection is not handed out again, so the next read gets an answer of its
+/// own, on another connection.
+#[tokio::test]
+async fn a_read_dropped_mid_statement_leaves_nothing_for_the_next() {
+    use casebridge_persistence::Reads;
+
+    let Some(fresh) = fresh_postgresql().await else {
+        return;
+    };
+    let first = server_process(&fresh.db).await.expect("a read");
+    let slow = sea_orm::Statement::from_string(
+        sea_orm::DbBackend::Postgres,
+        "SELECT pg_backend_pid() + 1000000 AS pid FROM pg_sleep(0.5)",
+    );
+    let dropped = tokio::time::timeout(
+        std::time::Duration::from_millis(100),
+        fresh.db.reads().rows::<ServerProcess>(slow),
+    )
+    .await;
+    assert!(dropped.is_err(), "the slow read was dropped: {dropped:?}");
+    let next = server_process(&fresh.db).await.expect("a read");
+    assert!(
+        next < 1_000_000,
+        "the next read got the dropped one's answer"
+    );
+    assert_ne!(
+        next, first,
+        "the dropped read's connection was handed out again"
+    );
+}
+
+/// The count `sql` answers (its one row's column `n`).
+async fn count_rows(conn: &impl casebridge_persistence::Reads, sql: &str) -> i64 {
+    let statement = sea_orm::Statement::from_string(conn.backend(), sql);
+    let rows: Vec<Count> = conn.rows(statement).await.expect("a count");
+    rows[0].n
+}
+
 async fn cut_the_service_s_connections(app: &casebridge_tests::TestApp) {
     use sea_orm::ConnectionTrait;
 
@@ -268,10 +379,9 @@ async fn every_commit_waits_for_the_log_to_reach_the_disk() {
 async fn filings_leave_searches_a_short_pending_list_of_index_entries_to_read() {
     use sea_orm::ConnectionTrait;
 
-    let fresh = casebridge_tests::FreshDatabase::new().await;
-    if fresh.db.backend() != casebridge_persistence::Backend::Postgres {
+    let Some(fresh) = fresh_postgresql().await else {
         return;
-    }
+    };
     let db = fresh.db.writer();
     db.execute_unprepared("CREATE EXTENSION IF NOT EXISTS pgstattuple")
         .await
@@ -322,12 +432,7 @@ casebridge_persistence::read_row! {
 }
 
 async fn count(conn: &impl casebridge_persistence::Reads, table: &str) -> i64 {
-    let statement = sea_orm::Statement::from_string(
-        conn.backend(),
-        format!("SELECT COUNT(*) AS n FROM {table}"),
-    );
-    let rows: Vec<Count> = conn.rows(statement).await.expect("a count");
-    rows[0].n
+    count_rows(conn, &format!("SELECT COUNT(*) AS n FROM {table}")).await
 }
 
 /// Rows appended to the audit trail and the outbox (on PostgreSQL held and sent with the
