@@ -1,7 +1,7 @@
 //! The periodic clean-up every instance runs: what expired in the database (once per deployment
 //! at a time, see `casebridge_persistence::repo::housekeeping`) and this instance's own staging
-//! files left by uploads that never finished; and the merging of SQLite's keyword index while
-//! nobody waits to write.
+//! files left by uploads that never finished; the merging of SQLite's keyword index while
+//! nobody waits to write; and the folding of PostgreSQL's running sums per partner.
 
 use std::path::PathBuf;
 use std::time::Duration as StdDuration;
@@ -19,6 +19,9 @@ const EVERY: StdDuration = StdDuration::from_secs(60);
 const STALE_STAGING: StdDuration = StdDuration::from_secs(24 * 3600);
 /// How often the keyword index's merger looks for work.
 const MERGE_EVERY: StdDuration = StdDuration::from_secs(1);
+/// How often PostgreSQL's running sums per partner are folded: a partner's list sums the rows
+/// added since the last fold, a few per case filed or moved meanwhile.
+const FOLD_EVERY: StdDuration = StdDuration::from_secs(1);
 /// Pages of the keyword index one merge writes (FTS5 pages, about 4 KB each): small, since a
 /// filing that arrives meanwhile waits for them.
 const MERGE_SLICE: u32 = 64;
@@ -75,6 +78,29 @@ pub async fn merge_keyword_index(db: Database, stop: CancellationToken) {
             Ok(slices) => tracing::debug!(slices, "keyword index merged"),
             Err(e) => {
                 tracing::warn!(error = %e, "merging the keyword index failed; trying again later")
+            }
+        }
+    }
+}
+
+/// Folds PostgreSQL's running sums of the cases each partner sees
+/// (`housekeeping::fold_seen_counts`) every [`FOLD_EVERY`] until `stop` is cancelled; one
+/// instance at a time folds.
+pub async fn fold_seen_counts(db: Database, stop: CancellationToken) {
+    if db.backend() != casebridge_persistence::Backend::Postgres {
+        return;
+    }
+    let mut tick = tokio::time::interval(FOLD_EVERY);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        match housekeeping::fold_seen_counts(&db).await {
+            Ok(Some(0) | None) => {}
+            Ok(Some(rows)) => tracing::debug!(rows, "partners' running sums folded"),
+            Err(e) => {
+                tracing::warn!(error = %e, "folding the partners' running sums failed; trying again later")
             }
         }
     }

@@ -179,7 +179,7 @@ impl Application {
             }
         };
         let (cleanup_state, breach_state) = (state.clone(), state.clone());
-        let index_db = state.db.clone();
+        let (index_db, counts_db) = (state.db.clone(), state.db.clone());
         let (hook_state, hook_wake) = (state.clone(), state.webhook_wake.clone());
         let breach_sweep = settings.breach_sweep;
         let attachments_root = settings.data_dir.join("attachments");
@@ -190,6 +190,7 @@ impl Application {
                     housekeeping::run(cleanup_state, attachments_root, stop)
                 }),
                 BackgroundTask::spawn(|stop| housekeeping::merge_keyword_index(index_db, stop)),
+                BackgroundTask::spawn(|stop| housekeeping::fold_seen_counts(counts_db, stop)),
                 BackgroundTask::spawn(|stop| breaches::run(breach_state, breach_sweep, stop)),
                 BackgroundTask::spawn(|stop| deliver::run(hook_state, sender, hook_wake, stop)),
             ])

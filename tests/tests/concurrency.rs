@@ -567,3 +567,80 @@ async fn a_burst_of_filings_and_comments_all_land_and_each_is_read_on_its_answer
         .await;
     assert_eq!(comments.body["total_size"], 10, "{}", comments.text());
 }
+
+/// A partner's `total_size` stays exact while filings race with changes of who sees the
+/// customer: its reseller's access revoked and granted again, a support partnership ended and
+/// started again, all during a burst of filings by both partners. On PostgreSQL the totals are
+/// sums of rows each change adds (migration `m20261203_000001_count_seen_cases_on_postgres`),
+/// and what keeps them exact is the customer's lock, which every one of those changes takes;
+/// this is where a change that slipped past it would show. At the end each partner's total is
+/// what its list holds, before and after housekeeping folds the rows.
+#[tokio::test]
+async fn totals_stay_exact_while_filings_race_changes_of_who_sees_the_customer() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    app.add_support_partner(&w.customer_admin, "helpdesk.example")
+        .await;
+    let filings = (0..30).map(|i| {
+        let session = if i % 3 == 0 { &w.partner } else { &w.reseller };
+        let (api, token) = (app.api.clone(), session.token.clone());
+        let path = format!("/v1/customers/{}/cases", w.customer_id);
+        async move {
+            let filed = api
+                .post(&path)
+                .token(&token)
+                .json(&casebridge_tests::case_body(&format!("Racing filing {i}")))
+                .send()
+                .await;
+            // Refused while the filer does not act for the customer; never a server error.
+            let status = filed.status.as_u16();
+            assert!(
+                status == 201 || (400..500).contains(&status),
+                "{status}: {}",
+                filed.text()
+            );
+        }
+    });
+    let access = async {
+        for granted in [false, true, false, true] {
+            app.api
+                .put("/v1/customer/reseller-access")
+                .token(&w.customer_admin.token)
+                .json(&json!({ "granted": granted }))
+                .send()
+                .await
+                .assert_status(200);
+        }
+    };
+    let partnership = async {
+        for _ in 0..2 {
+            app.api
+                .delete("/v1/customer/support-partners/helpdesk.example")
+                .token(&w.customer_admin.token)
+                .send()
+                .await
+                .assert_status(204);
+            app.add_support_partner(&w.customer_admin, "helpdesk.example")
+                .await;
+        }
+    };
+    tokio::join!(join_all(filings), access, partnership);
+    let exact = async |step: &str| {
+        for viewer in [&w.reseller, &w.partner] {
+            let listed = app.get_as(viewer, "/v1/cases?page_size=100").await;
+            listed.assert_status(200);
+            assert_eq!(
+                listed.body["total_size"].as_u64().unwrap(),
+                TestApp::case_ids(&listed).len() as u64,
+                "{step}: {}",
+                listed.text()
+            );
+        }
+    };
+    exact("raced").await;
+    casebridge_persistence::repo::housekeeping::fold_seen_counts(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    exact("folded").await;
+}

@@ -10,6 +10,7 @@
 use std::path::PathBuf;
 
 use casebridge_persistence::repo::deployment::{self, StoredAttachment};
+use casebridge_persistence::repo::housekeeping;
 use casebridge_persistence::{Backend, Connection, Database, PersistenceError, PoolSettings};
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
@@ -147,6 +148,9 @@ pub async fn run(
         progress("attachments", summary.attachments);
     }
     tx.commit().await.map_err(PersistenceError::from)?;
+    // The target's triggers counted every row copied; on PostgreSQL the running sums per
+    // partner are a row for each change until folded.
+    housekeeping::fold_seen_counts(&to).await?;
     progress("committed; verifying", summary.attachments);
     verify(source, &to, &summary, local).await?;
     to.close().await;

@@ -18,7 +18,7 @@ use casebridge_domain::{
 use casebridge_persistence::repo::customers::{self, ContactData, NewCustomer, PostalAddressData};
 use casebridge_persistence::repo::identity::{self, NewUser};
 use casebridge_persistence::repo::legacy::{self, BulkOrigin, ImportedCase, ImportedComment};
-use casebridge_persistence::repo::{classifications, search};
+use casebridge_persistence::repo::{classifications, housekeeping, search};
 use casebridge_persistence::{Connection as _, Database, PersistenceError};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -838,6 +838,8 @@ pub async fn seed(db: &Database, o: &SeedOptions) -> Result<SeedSummary, SeedErr
     // The commits above only added to the keyword index; a server would merge it while idle,
     // but what is measured next is the index settled.
     search::merge_index_fully(db).await?;
+    // Likewise PostgreSQL's running sums per partner: a row for each change, until folded.
+    housekeeping::fold_seen_counts(db).await?;
     if db.backend() == casebridge_persistence::Backend::Postgres {
         // What autovacuum would do a little later: flush the keyword index's pending list into
         // the GIN tree and gather statistics, so that what is measured next is the steady

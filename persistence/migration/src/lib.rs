@@ -30,6 +30,7 @@ mod m20261201_000002_count_cases_at_commit;
 mod m20261202_000001_cover_keyword_matches;
 mod m20261202_000002_index_partner_matches_on_postgres;
 mod m20261202_000003_bound_keyword_pending_list;
+mod m20261203_000001_count_seen_cases_on_postgres;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000001_cover_keyword_matches::Migration),
             Box::new(m20261202_000002_index_partner_matches_on_postgres::Migration),
             Box::new(m20261202_000003_bound_keyword_pending_list::Migration),
+            Box::new(m20261203_000001_count_seen_cases_on_postgres::Migration),
         ]
     }
 }

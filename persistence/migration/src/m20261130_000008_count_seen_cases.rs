@@ -28,6 +28,8 @@
 //! the one lock order of `persistence/src/repo/locks.rs` (every case write locks its customer
 //! first, and the rows it then writes are that customer's). PostgreSQL keeps summing the
 //! per-customer counts, whose rows belong to one customer each.
+//! (Since `m20261203_000001_count_seen_cases_on_postgres` PostgreSQL keeps the same sum, as
+//! rows it only inserts and housekeeping folds.)
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;

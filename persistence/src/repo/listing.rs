@@ -344,9 +344,9 @@ fn customers_seen_by_partner(domain: DomainId) -> SelectStatement {
 }
 
 /// How many cases the query matches. Without keywords, an update-time bound or a service-level
-/// filter, a sum over running counts kept by trigger: on SQLite a partner's across its
-/// customers (`partner_seen_case_counts`, rows per status and severity of the cases of the
-/// customers it sees); otherwise per customer, status and severity (`partner_case_counts`,
+/// filter, a sum over running counts kept by trigger: a partner's across its customers
+/// (`partner_seen_case_counts`, rows per status and severity of the cases of the customers it
+/// sees); otherwise per customer, status and severity (`partner_case_counts`,
 /// `customer_case_counts`) over the customers the viewer sees. With those filters, a count of
 /// the matching cases.
 pub(crate) async fn count_cases(
@@ -385,10 +385,11 @@ fn count_query(backend: DbBackend, query: &CaseQuery) -> SelectStatement {
         count.expr_as(Expr::cust("COUNT(*)"), Alias::new("n"));
     } else {
         let t = match query.viewer {
-            // Across every customer it sees, on SQLite: the sums kept per partner, status and
-            // severity (see the migration `m20261130_000008_count_seen_cases` for why not on
-            // PostgreSQL).
-            Viewer::Partner(domain) if query.customer.is_none() && backend == DbBackend::Sqlite => {
+            // Across every customer it sees: the sums kept per partner, status and severity
+            // (migrations `m20261130_000008_count_seen_cases` and, on PostgreSQL, where they are
+            // rows only ever added and folded by housekeeping,
+            // `m20261203_000001_count_seen_cases_on_postgres`).
+            Viewer::Partner(domain) if query.customer.is_none() => {
                 let t = Alias::new("partner_seen_case_counts");
                 count.from(t.clone()).and_where(
                     Expr::col((t.clone(), Alias::new("domain_id"))).eq(domain.as_uuid()),

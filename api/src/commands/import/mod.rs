@@ -33,7 +33,7 @@ use casebridge_persistence::repo::identity::{self, NewUser, UserChanges};
 use casebridge_persistence::repo::legacy::{
     self, ImportedCase, ImportedComment, LegacyMap, LegacyRow,
 };
-use casebridge_persistence::repo::{audit, classifications, search, service_levels};
+use casebridge_persistence::repo::{audit, classifications, housekeeping, search, service_levels};
 use casebridge_persistence::{Database, PersistenceError};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -1210,6 +1210,8 @@ async fn apply(db: &Database, plan: Plan, progress: &mut Progress) -> Result<(),
     }
     tx.commit().await?;
     // The import's commit only added to the keyword index: merged here, before anyone searches
-    // (a server merges it too, but only while it runs).
-    search::merge_index_fully(db).await
+    // (a server merges it too, but only while it runs); PostgreSQL's running sums per partner,
+    // a row for each change, are folded likewise.
+    search::merge_index_fully(db).await?;
+    housekeeping::fold_seen_counts(db).await.map(|_| ())
 }
