@@ -224,6 +224,16 @@ impl TestApp {
         .assert_status(201);
     }
 
+    /// The customer ends its support partnership with `partner_domain`.
+    pub async fn remove_support_partner(&self, customer_admin: &Session, partner_domain: &str) {
+        self.api
+            .delete(&format!("/v1/customer/support-partners/{partner_domain}"))
+            .token(&customer_admin.token)
+            .send()
+            .await
+            .assert_status(204);
+    }
+
     /// Builds the small world.
     pub async fn world(&self) -> World {
         self.world_with_tier("premium").await

@@ -386,12 +386,8 @@ async fn tenants_lose_sight_of_a_case_exactly_as_the_contract_says() {
     app.set_reseller_access(&w.customer_admin, true).await;
     app.get_as(&w.reseller, &path).await.assert_status(200);
     // An ended support partnership: the partner loses it.
-    app.api
-        .delete("/v1/customer/support-partners/helpdesk.example")
-        .token(&w.customer_admin.token)
-        .send()
-        .await
-        .assert_status(204);
+    app.remove_support_partner(&w.customer_admin, "helpdesk.example")
+        .await;
     app.get_as(&w.partner, &path)
         .await
         .assert_problem(404, "not_found");

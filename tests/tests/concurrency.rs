@@ -614,12 +614,8 @@ async fn totals_stay_exact_while_filings_race_changes_of_who_sees_the_customer()
     };
     let partnership = async {
         for _ in 0..2 {
-            app.api
-                .delete("/v1/customer/support-partners/helpdesk.example")
-                .token(&w.customer_admin.token)
-                .send()
-                .await
-                .assert_status(204);
+            app.remove_support_partner(&w.customer_admin, "helpdesk.example")
+                .await;
             app.add_support_partner(&w.customer_admin, "helpdesk.example")
                 .await;
         }

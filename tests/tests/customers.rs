@@ -192,12 +192,8 @@ async fn a_support_partner_is_active_at_once_and_ending_it_removes_the_customer_
     )
     .await
     .assert_problem(409, "support_partner_exists");
-    app.api
-        .delete("/v1/customer/support-partners/helpdesk.example")
-        .token(&w.customer_admin.token)
-        .send()
-        .await
-        .assert_status(204);
+    app.remove_support_partner(&w.customer_admin, "helpdesk.example")
+        .await;
     app.get_as(&w.partner, &path)
         .await
         .assert_problem(404, "not_found");

@@ -168,6 +168,71 @@ async fn a_read_dropped_mid_statement_leaves_nothing_for_the_next() {
     );
 }
 
+casebridge_persistence::read_row! {
+    #[derive(Debug)]
+    struct Pair {
+        n: i64,
+        m: i64,
+    }
+}
+
+/// The hot reads (rusqlite on SQLite, `PgReaders` on PostgreSQL) find each field's column by
+/// name on a statement's first row and read the rows after it at the columns found: every row
+/// reads its own values, in a statement whose columns stand in another order than the struct's
+/// fields, for a pair of structs that select the same name, and a name no column has is an
+/// error, not another column's value.
+#[tokio::test]
+async fn every_row_of_a_hot_read_reads_its_own_values_at_the_columns_the_first_found() {
+    use casebridge_persistence::Reads;
+
+    let fresh = casebridge_tests::FreshDatabase::new().await;
+    let reads = fresh.db.reads();
+    let rows_of = |columns: &str| {
+        sea_orm::Statement::from_string(
+            reads.backend(),
+            format!("WITH v(x) AS (VALUES (1), (2), (3)) SELECT {columns} FROM v ORDER BY x"),
+        )
+    };
+    let swapped: Vec<Pair> = reads
+        .rows(rows_of(
+            "CAST(x * 10 AS BIGINT) AS m, CAST(x AS BIGINT) AS n",
+        ))
+        .await
+        .expect("a read");
+    let read: Vec<(i64, i64)> = swapped.iter().map(|p| (p.n, p.m)).collect();
+    assert_eq!(read, [(1, 10), (2, 20), (3, 30)]);
+
+    let shared: Vec<(Pair, Count)> = reads
+        .rows(rows_of(
+            "CAST(x AS BIGINT) AS n, CAST(x * 10 AS BIGINT) AS m, CAST(x * 100 AS BIGINT) AS n",
+        ))
+        .await
+        .expect("a read");
+    let read: Vec<(i64, i64, i64)> = shared.iter().map(|(p, c)| (p.n, p.m, c.n)).collect();
+    assert_eq!(read, [(1, 10, 100), (2, 20, 200), (3, 30, 300)]);
+
+    let missing = reads
+        .rows::<Pair>(rows_of("CAST(x AS BIGINT) AS n, CAST(x AS BIGINT) AS k"))
+        .await;
+    assert!(missing.is_err(), "{missing:?}");
+
+    // A column of another type is refused, also when its first row holds NULL (whose value
+    // has no type to check) and the text only comes after.
+    let text_later = reads
+        .rows::<Maybe>(rows_of(
+            "CASE WHEN x = 1 THEN NULL ELSE CAST(x AS TEXT) END AS n",
+        ))
+        .await;
+    assert!(text_later.is_err(), "{text_later:?}");
+}
+
+casebridge_persistence::read_row! {
+    #[derive(Debug)]
+    struct Maybe {
+        n: Option<i64>,
+    }
+}
+
 /// The count `sql` answers (its one row's column `n`).
 async fn count_rows(conn: &impl casebridge_persistence::Reads, sql: &str) -> i64 {
     let statement = sea_orm::Statement::from_string(conn.backend(), sql);

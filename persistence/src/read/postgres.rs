@@ -24,10 +24,10 @@ use std::time::Duration;
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection};
 use sea_orm::sqlx::{self, ConnectOptions as _, Connection as _};
-use sea_orm::{DbErr, QueryResult, RuntimeErr, Statement};
+use sea_orm::{DbErr, RuntimeErr, Statement};
 use sea_query_sqlx::SqlxValues;
 
-use super::ReadRow;
+use super::{Columns, ReadRow};
 use crate::PersistenceError;
 use crate::db::PING_WHEN_IDLE_FOR;
 
@@ -116,7 +116,8 @@ impl PgReaders {
     }
 
     /// The statement's rows, as sea-orm would read them (the same values bound the same way,
-    /// the statement prepared once per connection, the rows read by column name).
+    /// the statement prepared once per connection, the same values decoded), each field's
+    /// column found by name once per statement ([`Columns`]).
     pub(crate) async fn rows<T: ReadRow>(
         &self,
         statement: &Statement,
@@ -140,13 +141,17 @@ impl PgReaders {
         match fetched {
             Ok(rows) => {
                 reader.settled = true;
-                rows.into_iter()
-                    .map(|row| T::from_orm(&QueryResult::from(row)).map_err(PersistenceError::from))
+                let mut columns = Columns::default();
+                rows.iter()
+                    .map(|row| {
+                        let read = T::from_pg_at(row, &mut columns).map_err(query_error);
+                        columns.next_row();
+                        read
+                    })
                     .collect()
             }
             Err(err) => {
-                let err =
-                    PersistenceError::from(DbErr::Query(RuntimeErr::SqlxError(Arc::new(err))));
+                let err = query_error(err);
                 // A refused statement leaves the connection as good as before; a lost one is
                 // dropped when it comes back (see `Connector::recycle`).
                 reader.settled = !matches!(err, PersistenceError::Unavailable(_));
@@ -154,4 +159,9 @@ impl PgReaders {
             }
         }
     }
+}
+
+/// sqlx's error as sea-orm reports a failed query, and so as the layer's.
+fn query_error(err: sqlx::Error) -> PersistenceError {
+    PersistenceError::from(DbErr::Query(RuntimeErr::SqlxError(Arc::new(err))))
 }

@@ -956,6 +956,22 @@ impl<T: ReadRow> ReadRow for Carried<T> {
             },
         })
     }
+
+    fn from_pg_at(
+        row: &sea_orm::sqlx::postgres::PgRow,
+        at: &mut Columns,
+    ) -> Result<Self, sea_orm::sqlx::Error> {
+        let standing = StandingColumns::from_pg_at(row, at)?.standing();
+        let found = CarriedRow::from_pg_at(row, at)?.carried_row == Some(true);
+        Ok(Self {
+            standing,
+            row: if found {
+                Some(T::from_pg_at(row, at)?)
+            } else {
+                None
+            },
+        })
+    }
 }
 
 /// Renames a domain.
