@@ -178,7 +178,7 @@ pub fn column<T: rusqlite::types::FromSql>(
 /// The column `name` of PostgreSQL's `row`, the next field `at` reads (see [`Columns`]),
 /// decoded as sqlx decodes it for sea-orm.
 ///
-/// sqlx checks a value's type against the field's on every read (a quarter of the look-ups'
+/// sqlx checks a value's type against the field's on every read (a fifth of the look-ups'
 /// cost on a page). Here the column's type, as PostgreSQL described the statement's result,
 /// is checked where the column is found, once per statement: every row has that type, a NULL
 /// in the first row included, and the values are then decoded without the check.
