@@ -296,7 +296,19 @@ impl Database {
             .map_err(|e| PersistenceError::Unavailable(e.to_string()))?;
         let unavailable = |e: sea_orm::sqlx::Error| PersistenceError::Unavailable(e.to_string());
         lock.execute(MIGRATION_LOCK).await.map_err(unavailable)?;
-        let migrated = Migrator::up(&self.write, None).await;
+        let migrated = async {
+            Migrator::up(&self.write, None).await?;
+            // The catalogue's pages marked all-visible, so that the planner reads a case's
+            // category name from its index (migration `m20261203_000002`): its few rows,
+            // written only by migrations, never reach autovacuum's thresholds. Six pages: it
+            // costs nothing on every start, and it follows any migration that changed the
+            // catalogue.
+            self.write
+                .execute_unprepared("VACUUM (ANALYZE) case_classifications")
+                .await?;
+            Ok::<_, sea_orm::DbErr>(())
+        }
+        .await;
         // Closing the session releases the lock even if the unlock cannot be sent.
         let _ = lock.execute(MIGRATION_UNLOCK).await;
         let _ = lock.close().await;

@@ -31,6 +31,7 @@ mod m20261202_000001_cover_keyword_matches;
 mod m20261202_000002_index_partner_matches_on_postgres;
 mod m20261202_000003_bound_keyword_pending_list;
 mod m20261203_000001_count_seen_cases_on_postgres;
+mod m20261203_000002_cover_classification_names;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000002_index_partner_matches_on_postgres::Migration),
             Box::new(m20261202_000003_bound_keyword_pending_list::Migration),
             Box::new(m20261203_000001_count_seen_cases_on_postgres::Migration),
+            Box::new(m20261203_000002_cover_classification_names::Migration),
         ]
     }
 }

@@ -319,10 +319,12 @@ const CASE_COLUMNS: [cases::Column; 32] = [
 
 /// The names shown beside the case's ids, each with the name [`CaseRow`] reads it by.
 ///
-/// Scalar subqueries, not joins: each is one primary-key lookup per row returned, which no
-/// planner can turn into a hash or merge join over the whole table (PostgreSQL's generic plan
-/// of GET /v1/cases/{id} did both, and ran 1.8 times slower). Being expressions over the case's
-/// own columns, they also serve as the `RETURNING` list of the `INSERT` that files a case.
+/// Scalar subqueries, not joins: each is one index lookup per row returned, which no planner
+/// can turn into a hash or merge join over the whole table (PostgreSQL's generic plan of GET
+/// /v1/cases/{id} did both, and ran 1.8 times slower). The category's is an index-only lookup
+/// on PostgreSQL (migration `m20261203_000002`), where the catalogue's size would otherwise
+/// make it a scan of the catalogue per row. Being expressions over the case's own columns,
+/// they also serve as the `RETURNING` list of the `INSERT` that files a case.
 fn case_names() -> [(Expr, &'static str); 3] {
     [
         (
