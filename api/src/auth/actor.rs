@@ -201,13 +201,12 @@ pub async fn authenticate_first(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let token = bearer_token(req.request()).map(str::to_owned);
-    let state = req.app_data::<web::Data<AppState>>().cloned();
-    if let (Some(token), Some(state)) = (token, state) {
+    let state = req.app_data::<web::Data<AppState>>();
+    if let (Some(token), Some(state)) = (bearer_token(req.request()), state) {
         let outcome = if carries_standing(&req) {
-            Authenticated::Claimed(claim(&state, &token).await)
+            Authenticated::Claimed(claim(state, token).await)
         } else {
-            Authenticated::Done(authenticate(&state, &token).await)
+            Authenticated::Done(authenticate(state, token).await)
         };
         req.extensions_mut().insert(outcome);
     }
@@ -237,7 +236,11 @@ fn carried_token(
 ) -> LocalBoxFuture<'static, Result<(CarriedToken, web::Data<AppState>), ApiError>> {
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let outcome = req.extensions_mut().remove::<Authenticated>();
-    let token = bearer_token(req).map(str::to_owned);
+    // The header read again only where the middleware did not read it.
+    let token = outcome
+        .is_none()
+        .then(|| bearer_token(req).map(str::to_owned))
+        .flatten();
     Box::pin(async move {
         let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
         let token = match outcome {
