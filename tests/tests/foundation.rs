@@ -233,7 +233,6 @@ casebridge_persistence::read_row! {
     }
 }
 
-/// The count `sql` answers (its one row's column `n`).
 /// Every case a read returns carries its category's name, looked up by id in a subquery of
 /// exactly this shape (`case_names` in casebridge_persistence::repo::cases). The lookup is one
 /// index descent. On PostgreSQL it reads the name from `ix_case_classifications_name` alone,
@@ -270,6 +269,7 @@ async fn a_case_s_category_name_is_read_from_an_index() {
     assert!(plan.iter().any(|line| line.contains(expected)), "{plan:#?}");
 }
 
+/// The count `sql` answers (its one row's column `n`).
 async fn count_rows(conn: &impl casebridge_persistence::Reads, sql: &str) -> i64 {
     let statement = sea_orm::Statement::from_string(conn.backend(), sql);
     let rows: Vec<Count> = conn.rows(statement).await.expect("a count");
