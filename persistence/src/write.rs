@@ -304,7 +304,7 @@ impl Drop for SqliteWrite {
 
 impl Reads for SqliteWrite {
     async fn rows<T: ReadRow>(&self, statement: Statement) -> Result<Vec<T>, PersistenceError> {
-        read_rows(&*self.connection()?, &statement).map_err(failed)
+        read_rows(&*self.connection()?, &statement, None).map_err(failed)
     }
 
     fn backend(&self) -> DbBackend {
@@ -315,7 +315,7 @@ impl Reads for SqliteWrite {
 impl Writes for SqliteWrite {
     async fn run(&self, statement: Statement) -> Result<u64, PersistenceError> {
         let conn = self.connection()?;
-        let (mut prepared, params) = prepared(&conn, &statement).map_err(failed)?;
+        let (mut prepared, params, _) = prepared(&conn, &statement).map_err(failed)?;
         let changed = prepared
             .execute(rusqlite::params_from_iter(params.iter()))
             .map_err(sqlite_error)?;
