@@ -129,7 +129,7 @@ where
     }
     Ok(case_response(
         actix_web::http::StatusCode::OK,
-        &updated,
+        updated,
         now,
     ))
 }

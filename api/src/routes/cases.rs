@@ -282,7 +282,7 @@ async fn get_case(
     let case = case.ok_or_else(ApiError::not_found)?;
     Ok(case_response(
         actix_web::http::StatusCode::OK,
-        &case,
+        case,
         state.clock.now(),
     ))
 }
