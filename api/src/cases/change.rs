@@ -127,11 +127,7 @@ where
     if mailed {
         state.mail_wake.notify_one();
     }
-    Ok(case_response(
-        actix_web::http::StatusCode::OK,
-        updated,
-        now,
-    ))
+    case_response(actix_web::http::StatusCode::OK, updated, now)
 }
 
 /// A change the rules allowed, with what the timeline records of it and whom it is mailed to.

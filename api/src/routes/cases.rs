@@ -280,11 +280,7 @@ async fn get_case(
         seen_case_carrying(&state.db.reads(), actor.viewer(), id, actor.probe(&state)).await?;
     actor.admit(&state, standing).await?;
     let case = case.ok_or_else(ApiError::not_found)?;
-    Ok(case_response(
-        actix_web::http::StatusCode::OK,
-        case,
-        state.clock.now(),
-    ))
+    case_response(actix_web::http::StatusCode::OK, case, state.clock.now())
 }
 
 /// Changes to a case; absent fields stay as they are.

@@ -235,10 +235,23 @@ pub fn case_response(
     status: actix_web::http::StatusCode,
     case: CaseRecord,
     now: OffsetDateTime,
-) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header((header::ETAG, etag(case.version)))
-        .json(Case::from_record(case, now))
+) -> Result<HttpResponse, ApiError> {
+    let version = case.version;
+    let body = json_body(&Case::from_record(case, now), CASE_JSON_BYTES)?;
+    Ok(HttpResponse::build(status)
+        .insert_header((header::ETAG, etag(version)))
+        .insert_header(header::ContentType::json())
+        .body(body))
+}
+
+/// A case or a page of cases as JSON in a buffer of `capacity` bytes, written by sonic-rs: the same bytes as serde_json
+/// (tested below), with strings scanned for what needs escaping 16 or 32 bytes at a time
+/// instead of one. serde_json's escaping was the largest single cost of a page of cases
+/// (12% of its instructions on SQLite) and 8% of a single case's.
+fn json_body(value: &impl Serialize, capacity: usize) -> Result<Vec<u8>, ApiError> {
+    let mut body = Vec::with_capacity(capacity);
+    sonic_rs::to_writer(&mut body, value).map_err(ApiError::internal)?;
+    Ok(body)
 }
 
 /// The case id in the path.
@@ -423,8 +436,7 @@ impl ListCasesResponse {
     /// `json` starts from an empty `String` that doubles as it fills: a dozen copies of a page
     /// of ten cases).
     pub fn response(&self) -> Result<HttpResponse, ApiError> {
-        let mut body = Vec::with_capacity(CASE_JSON_BYTES * (self.cases.len() + 1));
-        serde_json::to_writer(&mut body, self).map_err(ApiError::internal)?;
+        let body = json_body(self, CASE_JSON_BYTES * (self.cases.len() + 1))?;
         Ok(HttpResponse::Ok()
             .insert_header(header::ContentType::json())
             .body(body))
@@ -614,5 +626,97 @@ impl CaseEvent {
             },
             details: e.details,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// sonic-rs writes cases and pages of cases exactly as serde_json, which writes every
+    /// other answer: every field kind, strings with every character that is escaped (and
+    /// some that are not), numbers at their limits, absent optional fields.
+    #[test]
+    fn sonic_rs_writes_a_page_of_cases_byte_for_byte_as_serde_json() {
+        let controls: String = (0_u8..0x20).map(char::from).collect();
+        let awkward = format!("{controls}\"\\/<>&'\u{7f}é\u{2028}\u{2029}\u{1F600}\u{FFFF}");
+        let time = time::macros::datetime!(2026-12-03 18:30:00.123456 UTC);
+        let full = Case {
+            id: awkward.clone(),
+            case_number: i64::MAX,
+            customer_id: String::new(),
+            product_type: wire::ProductType::GoogleWorkspace,
+            title: awkward.clone(),
+            classification: ClassificationRef {
+                id: "c".into(),
+                display_name: awkward.clone(),
+            },
+            description: awkward.repeat(40),
+            answers: BTreeMap::from([(awkward.clone(), awkward.clone()), ("a".into(), "".into())]),
+            severity: wire::Severity::P1,
+            status: wire::CaseStatus::InProgressSupport,
+            escalated: true,
+            escalation: Some(EscalationView {
+                reason: wire::EscalationReason::BusinessImpact,
+                justification: awkward.clone(),
+                time,
+            }),
+            language_code: "en-US".into(),
+            time_zone: "America/New_York".into(),
+            subscriber_emails: vec![awkward.clone(), "b@example.com".into()],
+            creator: Creator {
+                user_id: Some(awkward.clone()),
+                email: awkward.clone(),
+                domain: awkward.clone(),
+            },
+            reseller_domain: awkward.clone(),
+            create_time: time,
+            update_time: time::macros::datetime!(1970-01-01 00:00:00 UTC),
+            close_time: Some(time),
+            follow_up_of: Some(awkward.clone()),
+            service_level: Some(ServiceLevelView {
+                first_response_target_minutes: u32::MAX,
+                hours: ServiceLevelHours::TwentyFourSeven,
+                first_response_due_time: time,
+                first_responded_time: None,
+                state: ServiceLevelStateView::Breached,
+            }),
+        };
+        let bare = Case {
+            case_number: i64::MIN,
+            escalated: false,
+            escalation: None,
+            close_time: None,
+            follow_up_of: None,
+            service_level: None,
+            answers: BTreeMap::new(),
+            subscriber_emails: Vec::new(),
+            creator: Creator {
+                user_id: None,
+                email: String::new(),
+                domain: String::new(),
+            },
+            ..full.clone()
+        };
+        let page = ListCasesResponse {
+            cases: vec![full.clone(), bare],
+            next_page_token: awkward,
+            total_size: u64::MAX,
+        };
+        let by_serde_json = serde_json::to_vec(&page).unwrap();
+        assert_eq!(
+            String::from_utf8(page.response().map(body_of).unwrap()).unwrap(),
+            String::from_utf8(by_serde_json).unwrap()
+        );
+        assert_eq!(
+            json_body(&full, 0).ok(),
+            serde_json::to_vec(&full).ok(),
+            "a single case"
+        );
+    }
+
+    fn body_of(response: HttpResponse) -> Vec<u8> {
+        use actix_web::body::MessageBody;
+        response.into_body().try_into_bytes().unwrap().to_vec()
     }
 }
