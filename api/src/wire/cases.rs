@@ -244,10 +244,10 @@ pub fn case_response(
         .body(body))
 }
 
-/// A case or a page of cases as JSON in a buffer of `capacity` bytes, written by sonic-rs: the same bytes as serde_json
-/// (tested below), with strings scanned for what needs escaping 16 or 32 bytes at a time
-/// instead of one. serde_json's escaping was the largest single cost of a page of cases
-/// (12% of its instructions on SQLite) and 8% of a single case's.
+/// A case or a page of cases as JSON, in a buffer of `capacity` bytes, written by sonic-rs:
+/// the same bytes as serde_json (tested below), with strings scanned for what needs escaping
+/// 16 or 32 bytes at a time instead of one. serde_json's escaping was the largest single cost
+/// of a page of cases (12% of its instructions on SQLite) and 8% of a single case's.
 fn json_body(value: &impl Serialize, capacity: usize) -> Result<Vec<u8>, ApiError> {
     let mut body = Vec::with_capacity(capacity);
     sonic_rs::to_writer(&mut body, value).map_err(ApiError::internal)?;
