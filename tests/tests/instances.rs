@@ -287,7 +287,8 @@ impl StandingStage {
 /// `GET /v1/cases/{id}` reads the token's standing in the case's own statement on PostgreSQL
 /// (auth::actor::Carrying): a token signed out, or whose user lost its roles, through the
 /// other instance is refused there at once, with 401 before anything about the case (not
-/// even that it does not exist). On SQLite, one instance: the same through it.
+/// even that it does not exist, which leaves no row to carry the standing). On SQLite, one
+/// instance: the same through it.
 #[tokio::test]
 async fn a_case_read_carries_the_token_s_standing_and_refuses_a_revoked_one_first() {
     let stage = StandingStage::new().await;

@@ -769,6 +769,19 @@ async fn the_case_list_query_sees_exactly_what_the_visibility_rule_sees() {
                     "seed {seed}, viewer {viewer:?}, case {id}"
                 );
             }
+            // No such case: no row to carry the standing, which the caller then reads itself.
+            let probe = StandingProbe {
+                user: casebridge_domain::UserId::generate(),
+                jti: uuid::Uuid::now_v7(),
+            };
+            let missing = CaseId::generate();
+            assert_eq!(
+                cases::find_visible_case_carrying(&db.reads(), missing, viewer, Some(probe))
+                    .await
+                    .unwrap(),
+                (None, Standing::NotRead),
+                "seed {seed}, {viewer:?}"
+            );
             if let Viewer::Partner(d) = viewer {
                 seen_by_partners += rule.len();
                 for id in &all_cases {

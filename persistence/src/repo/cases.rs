@@ -21,7 +21,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::identity::{self, Carried, Standing, StandingProbe};
+use super::identity::{self, Standing, StandingColumns, StandingProbe};
 use super::search::{self, IndexEntry};
 use super::template::Templates;
 use super::{from_micros, stored, to_micros};
@@ -413,8 +413,9 @@ pub async fn find_visible_case(
 }
 
 /// [`find_visible_case`], carrying the standing of `probe`'s token in the same statement on
-/// PostgreSQL (one round trip for both: see [`identity::carrying_standing`]). Without a probe,
-/// or on SQLite, the standing is [`Standing::NotRead`].
+/// PostgreSQL (one round trip for both: see [`identity::add_standing_columns`]). Without a
+/// probe, on SQLite, and when there is no such case (no row to carry it), the standing is
+/// [`Standing::NotRead`].
 pub async fn find_visible_case_carrying(
     conn: &impl Reads,
     id: CaseId,
@@ -429,17 +430,15 @@ pub async fn find_visible_case_carrying(
         ));
     };
     let statement = visible_case_statement(backend, id.as_uuid(), partner_of(viewer), Some(probe));
-    let carried = conn
-        .rows::<Carried<(CaseRow, AudienceFacts)>>(statement)
+    match conn
+        .rows::<((CaseRow, AudienceFacts), StandingColumns)>(statement)
         .await?
         .into_iter()
         .next()
-        .ok_or_else(|| PersistenceError::Corrupt("the standing was not answered".to_owned()))?;
-    let case = match carried.row {
-        Some(row) => judged(viewer, row)?,
-        None => None,
-    };
-    Ok((case, Standing::Read(carried.standing)))
+    {
+        Some((row, standing)) => Ok((judged(viewer, row)?, Standing::Read(standing.standing()))),
+        None => Ok((None, Standing::NotRead)),
+    }
 }
 
 fn partner_of(viewer: Viewer) -> Option<Uuid> {
@@ -594,17 +593,17 @@ fn visible_case_statement(
             probe.is_some(),
         ),
         || {
-            let query = backend.build(&visible_case_query(
-                STAND_IN_ID,
-                partner.map(|_| STAND_IN_PARTNER),
-            ));
-            if probe.is_none() {
-                return query;
+            let mut query = visible_case_query(STAND_IN_ID, partner.map(|_| STAND_IN_PARTNER));
+            if probe.is_some() {
+                identity::add_standing_columns(
+                    &mut query,
+                    StandingProbe {
+                        user: UserId::from_uuid(STAND_IN_USER),
+                        jti: STAND_IN_TOKEN,
+                    },
+                );
             }
-            let mut values = query.values.map(|v| v.0).unwrap_or_default();
-            let sql = identity::carrying_standing(&query.sql, values.len());
-            values.extend([STAND_IN_USER.into(), STAND_IN_TOKEN.into()]);
-            Statement::from_sql_and_values(backend, sql, values)
+            backend.build(&query)
         },
         |value| {
             if let Value::Uuid(Some(u)) = value {
@@ -1016,20 +1015,18 @@ mod prepared_tests {
                     let fresh = backend.build(&visible_case_query(id, partner));
                     assert_eq!(reused.sql, fresh.sql);
                     assert_eq!(reused.values, fresh.values);
-                    // Carrying a token's standing: the same query inside, the probe's ids
-                    // after its values.
+                    // Carrying a token's standing: the same query with the standing's
+                    // columns, bound to this probe's ids.
                     let probe = StandingProbe {
                         user: UserId::generate(),
                         jti: Uuid::now_v7(),
                     };
                     let carried = visible_case_statement(backend, id, partner, Some(probe));
-                    let mut values = fresh.values.clone().map(|v| v.0).unwrap_or_default();
-                    assert_eq!(
-                        carried.sql,
-                        identity::carrying_standing(&fresh.sql, values.len())
-                    );
-                    values.extend([probe.user.as_uuid().into(), probe.jti.into()]);
-                    assert_eq!(carried.values.map(|v| v.0), Some(values));
+                    let mut query = visible_case_query(id, partner);
+                    identity::add_standing_columns(&mut query, probe);
+                    let fresh = backend.build(&query);
+                    assert_eq!(carried.sql, fresh.sql);
+                    assert_eq!(carried.values, fresh.values);
                 }
             }
         }
