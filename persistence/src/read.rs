@@ -163,10 +163,12 @@ impl Columns<'_> {
     }
 }
 
-/// The columns each row struct found in each statement a SQLite connection ran, kept so that
-/// the statement's next run reads its first row without comparing names: a
-/// `GET /v1/cases/{id}` asked SQLite for 40 column names, measured each and checked it as
-/// UTF-8 (callgrind: 167,800 instructions a request with that, 154,300 without).
+/// The columns each row struct found in each statement a connection ran, kept so that the
+/// statement's next run reads its first row without comparing names: a `GET /v1/cases/{id}`
+/// asked SQLite for 40 column names, measured each and checked it as UTF-8 (callgrind:
+/// 167,800 instructions a request with that, 154,300 without). With each struct's columns
+/// goes what the next run checks before it reads at them (`Check`): nothing on SQLite, whose
+/// values carry their own type; on PostgreSQL the type of each column ([`PgReaders`]).
 ///
 /// What a column list names stands where the statement's text puts it, whatever the schema,
 /// so the columns found are kept by that text and the struct's type. A wildcard (`*`,
@@ -174,29 +176,29 @@ impl Columns<'_> {
 /// migration by another instance can change them), so a statement with a `*` anywhere but
 /// in `COUNT(*)` is never kept.
 #[derive(Debug, Default)]
-pub(crate) struct KnownColumns {
+pub(crate) struct KnownColumns<Check = ()> {
     /// By the statement's text, which is never an attacker's (values are bound apart from
     /// it): a fast hash, not one that resists flooding.
-    by_sql: HashMap<Box<str>, Vec<Found>, foldhash::fast::RandomState>,
+    by_sql: HashMap<Box<str>, Vec<Found<Check>>, foldhash::fast::RandomState>,
 }
 
-/// The columns a row struct (by its type) found in a statement.
-type Found = (TypeId, Box<[usize]>);
+/// The columns a row struct (by its type) found in a statement, and their check.
+type Found<Check> = (TypeId, Box<[usize]>, Check);
 
 /// The most statements whose columns a connection keeps (twice the statements it keeps
 /// prepared); past that many the list starts again.
 const MOST_KNOWN: usize = 2 * STATEMENT_CACHE;
 
-impl KnownColumns {
-    /// Where `T` found its columns in `sql` when it last read it, if it did.
-    fn of<T: 'static>(&self, sql: &str) -> Option<&[usize]> {
+impl<Check> KnownColumns<Check> {
+    /// Where `T` found its columns in `sql` when it last read it, if it did, and their check.
+    fn of<T: 'static>(&self, sql: &str) -> Option<(&[usize], &Check)> {
         let types = self.by_sql.get(sql)?;
-        let (_, found) = types.iter().find(|(ty, _)| *ty == TypeId::of::<T>())?;
-        Some(found)
+        let (_, found, check) = types.iter().find(|(ty, ..)| *ty == TypeId::of::<T>())?;
+        Some((found, check))
     }
 
-    /// Keeps where `T` found its columns in `sql`.
-    fn keep<T: 'static>(&mut self, sql: &str, found: Vec<usize>) {
+    /// Keeps where `T` found its columns in `sql`, and their check.
+    fn keep<T: 'static>(&mut self, sql: &str, found: Vec<usize>, check: Check) {
         if found.is_empty() || !names_its_columns(sql) {
             return;
         }
@@ -204,8 +206,8 @@ impl KnownColumns {
             self.by_sql.clear();
         }
         let types = self.by_sql.entry(sql.into()).or_default();
-        types.retain(|(ty, _)| *ty != TypeId::of::<T>());
-        types.push((TypeId::of::<T>(), found.into()));
+        types.retain(|(ty, ..)| *ty != TypeId::of::<T>());
+        types.push((TypeId::of::<T>(), found.into(), check));
     }
 }
 
@@ -557,7 +559,10 @@ pub(crate) fn read_rows<T: ReadRow>(
     let (mut prepared, params, sql) = prepared(conn, statement)?;
     let mut rows = prepared.query(rusqlite::params_from_iter(params.iter()))?;
     let mut out = Vec::new();
-    let found = known.as_deref().and_then(|k| k.of::<T>(&sql));
+    let found = known
+        .as_deref()
+        .and_then(|k| k.of::<T>(&sql))
+        .map(|(f, ())| f);
     let mut columns = Columns {
         found: found.map_or(Cow::Owned(Vec::new()), Cow::Borrowed),
         ..Columns::default()
@@ -572,7 +577,7 @@ pub(crate) fn read_rows<T: ReadRow>(
         Cow::Borrowed(_) => None,
     };
     if let (Some(known), Some(found)) = (known, found) {
-        known.keep::<T>(&sql, found);
+        known.keep::<T>(&sql, found, ());
     }
     Ok(out)
 }
@@ -783,6 +788,11 @@ mod tests {
         }
     }
 
+    /// Where `T` found its columns in `sql`, as `known` keeps them.
+    fn positions<'k, T: 'static>(known: &'k KnownColumns, sql: &str) -> Option<&'k [usize]> {
+        known.of::<T>(sql).map(|(found, ())| found)
+    }
+
     /// A statement's columns are found by name on its first run and kept, per row struct, for
     /// the next runs on the connection; a wildcard's are found on every run, since a change of
     /// schema can move them.
@@ -802,7 +812,7 @@ mod tests {
         let mut reader = db.reads().sqlite.unwrap().take().unwrap();
         let named = "SELECT name, other, note, flag, big, small, id FROM sample";
         let named = Statement::from_string(DbBackend::Sqlite, named);
-        assert_eq!(reader.known.of::<Sample>(&named.sql), None);
+        assert_eq!(positions::<Sample>(&reader.known, &named.sql), None);
         for _ in 0..2 {
             let rows = read_rows::<Sample>(&reader.conn, &named, Some(&mut reader.known));
             let rows = rows.ok().unwrap();
@@ -812,19 +822,19 @@ mod tests {
             );
             // Sample's fields in its order: id, small, big, flag, name, note, other.
             assert_eq!(
-                reader.known.of::<Sample>(&named.sql),
+                positions::<Sample>(&reader.known, &named.sql),
                 Some(&[6, 5, 4, 3, 0, 2, 1][..])
             );
         }
         let ids = read_rows::<Id>(&reader.conn, &named, Some(&mut reader.known));
         assert_eq!(ids.ok().unwrap().len(), 1);
-        assert_eq!(reader.known.of::<Id>(&named.sql), Some(&[6][..]));
-        assert!(reader.known.of::<Sample>(&named.sql).is_some());
+        assert_eq!(positions::<Id>(&reader.known, &named.sql), Some(&[6][..]));
+        assert!(positions::<Sample>(&reader.known, &named.sql).is_some());
 
         let every = Statement::from_string(DbBackend::Sqlite, "SELECT * FROM sample");
         let before = read_rows::<Sample>(&reader.conn, &every, Some(&mut reader.known));
         assert_eq!(before.ok().unwrap()[0].small, 2);
-        assert_eq!(reader.known.of::<Sample>(&every.sql), None);
+        assert_eq!(positions::<Sample>(&reader.known, &every.sql), None);
         // The same table with its columns in another order (as a migration by another
         // instance could leave it): `*` now means other positions.
         db.writer()

@@ -17,17 +17,19 @@
 //! A connection reused unchecked is safe for these reads: each runs outside a transaction,
 //! and sqlx-postgres reads whatever an earlier statement left unread before it sends the next.
 
+use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
-use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection};
-use sea_orm::sqlx::{self, ConnectOptions as _, Connection as _};
+use sea_orm::sqlx::postgres::types::Oid;
+use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
+use sea_orm::sqlx::{self, Column as _, ConnectOptions as _, Connection as _, Row as _};
 use sea_orm::{DbErr, RuntimeErr, Statement};
 use sea_query_sqlx::SqlxValues;
 
-use super::{Columns, ReadRow};
+use super::{Columns, KnownColumns, ReadRow};
 use crate::PersistenceError;
 use crate::db::PING_WHEN_IDLE_FOR;
 
@@ -50,6 +52,12 @@ pub(crate) struct PgReader {
     /// False from a read's start until its answer was read whole (or PostgreSQL refused the
     /// statement): a connection dropped in between is in an unknown state and is not reused.
     settled: bool,
+    /// The columns each row struct found in each statement, with their types as PostgreSQL
+    /// described them: the statement's next run reads at those columns, unchecked, if
+    /// PostgreSQL describes the same types there (a migration by another instance can change
+    /// a column's type under the same text, and sqlx prepares a statement again once it has
+    /// left its cache).
+    known: KnownColumns<Box<[Oid]>>,
 }
 
 impl managed::Manager for Connector {
@@ -60,6 +68,7 @@ impl managed::Manager for Connector {
         Ok(PgReader {
             conn: PgConnection::connect_with(&self.options).await?,
             settled: true,
+            known: KnownColumns::default(),
         })
     }
 
@@ -117,7 +126,8 @@ impl PgReaders {
 
     /// The statement's rows, as sea-orm would read them (the same values bound the same way,
     /// the statement prepared once per connection, the same values decoded), each field's
-    /// column found by name once per statement ([`Columns`]).
+    /// column found by name and type-checked once per statement and connection
+    /// ([`Columns`], [`KnownColumns`]).
     pub(crate) async fn rows<T: ReadRow>(
         &self,
         statement: &Statement,
@@ -141,14 +151,30 @@ impl PgReaders {
         match fetched {
             Ok(rows) => {
                 reader.settled = true;
-                let mut columns = Columns::default();
-                rows.iter()
+                let reader = &mut *reader;
+                let sql = statement.sql.as_str();
+                let kept = rows
+                    .first()
+                    .and_then(|first| known_at::<T>(&reader.known, sql, first));
+                let mut columns = Columns {
+                    found: kept.map_or(Cow::Owned(Vec::new()), Cow::Borrowed),
+                    ..Columns::default()
+                };
+                let read = rows
+                    .iter()
                     .map(|row| {
                         let read = T::from_pg_at(row, &mut columns).map_err(query_error);
                         columns.next_row();
                         read
                     })
-                    .collect()
+                    .collect::<Result<Vec<T>, _>>()?;
+                // Found now, not kept from before: kept for the next run, with their types.
+                if let (Cow::Owned(found), Some(first)) = (columns.found, rows.first())
+                    && let Some(types) = types_at(first, &found)
+                {
+                    reader.known.keep::<T>(sql, found, types);
+                }
+                Ok(read)
             }
             Err(err) => {
                 let err = query_error(err);
@@ -161,7 +187,104 @@ impl PgReaders {
     }
 }
 
+/// The columns `T` found in `sql` on this connection's last run, if `row` has the same types
+/// there.
+fn known_at<'k, T: 'static>(
+    known: &'k KnownColumns<Box<[Oid]>>,
+    sql: &str,
+    row: &PgRow,
+) -> Option<&'k [usize]> {
+    let (found, types) = known.of::<T>(sql)?;
+    let columns = row.columns();
+    let same = found.len() == types.len()
+        && found
+            .iter()
+            .zip(types)
+            .all(|(&i, &ty)| columns.get(i).and_then(|c| c.type_info().oid()) == Some(ty));
+    same.then_some(found)
+}
+
+/// The type of each of `row`'s columns `at`; `None` if one has no known type id.
+fn types_at(row: &PgRow, at: &[usize]) -> Option<Box<[Oid]>> {
+    let columns = row.columns();
+    at.iter()
+        .map(|&i| columns.get(i)?.type_info().oid())
+        .collect()
+}
+
 /// sqlx's error as sea-orm reports a failed query, and so as the layer's.
 fn query_error(err: sqlx::Error) -> PersistenceError {
     PersistenceError::from(DbErr::Query(RuntimeErr::SqlxError(Arc::new(err))))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use sea_orm::DbBackend;
+
+    use super::*;
+
+    crate::read_row! {
+        #[derive(Debug, PartialEq)]
+        struct Named {
+            note: Option<String>,
+            name: String,
+            big: i64,
+        }
+    }
+
+    /// A statement's columns are found by name and type-checked on its first run, and kept with
+    /// their types for the next runs on the connection, which read at them without names as
+    /// long as PostgreSQL describes the same types there. Runs when `TEST_DATABASE_URL` names
+    /// PostgreSQL (CI's second pass); there is no PostgreSQL to read otherwise.
+    #[tokio::test]
+    async fn a_statement_s_columns_are_kept_with_their_types_and_used_while_those_hold() {
+        let Some(url) = std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| u.starts_with("postgres"))
+        else {
+            return;
+        };
+        // One connection, so that every read below runs on the one whose columns are looked at.
+        let readers = &PgReaders::new(&url, |o| o, 1, Duration::from_secs(10)).unwrap();
+        let sql = "SELECT 'x'::text AS name, 'y'::text AS note, 3::int8 AS big";
+        let statement = Statement::from_string(DbBackend::Postgres, sql);
+        let (text, int8) = (Oid(25), Oid(20));
+        let statement = &statement;
+        let read = || async { readers.rows::<Named>(statement).await.unwrap().remove(0) };
+        let kept = || async move {
+            let reader = readers.pool.get().await.unwrap();
+            reader
+                .known
+                .of::<Named>(sql)
+                .map(|(found, types)| (found.to_vec(), types.to_vec()))
+        };
+        let plant = |found: Vec<usize>, types: Vec<Oid>| async move {
+            let mut reader = readers.pool.get().await.unwrap();
+            reader.known.keep::<Named>(sql, found, types.into());
+        };
+
+        let expected = Named {
+            note: Some("y".to_owned()),
+            name: "x".to_owned(),
+            big: 3,
+        };
+        assert_eq!(read().await, expected);
+        assert_eq!(kept().await, Some((vec![1, 0, 2], vec![text, text, int8])));
+
+        // Kept positions are read without names: note's and name's swapped (same type) read
+        // swapped.
+        plant(vec![0, 1, 2], vec![text, text, int8]).await;
+        let swapped = read().await;
+        assert_eq!(
+            (swapped.note.as_deref(), swapped.name.as_str()),
+            (Some("x"), "y")
+        );
+
+        // Kept with a type PostgreSQL no longer describes there (as after a migration changed
+        // it): found by name and checked again, and kept as they are now.
+        plant(vec![0, 1, 2], vec![text, text, Oid(23)]).await;
+        assert_eq!(read().await, expected);
+        assert_eq!(kept().await, Some((vec![1, 0, 2], vec![text, text, int8])));
+    }
 }
