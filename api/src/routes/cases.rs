@@ -33,12 +33,13 @@ use crate::wire::cases::{
 };
 use crate::wire::customers::CustomerPath;
 
-/// Registers the endpoints.
+/// Registers the endpoints: a list and a single case first, since they carry most requests and
+/// actix tries each route's pattern in turn (a regex each for the dynamic ones).
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(create_case)
-        .service(list_cases)
-        .service(list_customer_cases)
+    cfg.service(list_cases)
         .service(get_case)
+        .service(create_case)
+        .service(list_customer_cases)
         .service(update_case)
         .service(close_case)
         .service(reopen_case)
