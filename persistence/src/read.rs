@@ -191,7 +191,7 @@ const MOST_KNOWN: usize = 2 * STATEMENT_CACHE;
 
 impl<Check> KnownColumns<Check> {
     /// Where `T` found its columns in `sql` when it last read it, if it did, and their check.
-    fn of<T: 'static>(&self, sql: &str) -> Option<(&[usize], &Check)> {
+    pub(crate) fn of<T: 'static>(&self, sql: &str) -> Option<(&[usize], &Check)> {
         let types = self.by_sql.get(sql)?;
         let (_, found, check) = types.iter().find(|(ty, ..)| *ty == TypeId::of::<T>())?;
         Some((found, check))

@@ -35,8 +35,8 @@ use tokio::sync::{OwnedMutexGuard, oneshot};
 
 use crate::append::Held;
 use crate::read::{
-    Failed, ON_THREAD_BUSY, ReadRow, Reads, STATEMENT_CACHE, Writes, prepared, read_rows,
-    sqlite_error,
+    Failed, KnownColumns, ON_THREAD_BUSY, ReadRow, Reads, STATEMENT_CACHE, Writes, prepared,
+    read_rows, sqlite_error,
 };
 use crate::{Database, PersistenceError};
 
@@ -58,6 +58,9 @@ struct Shared {
     /// Behind a mutex only so that it can be shared between threads: whoever holds the
     /// `Shared` guard uses it, and nobody else.
     conn: Mutex<rusqlite::Connection>,
+    /// The columns each row struct found in each statement read on the connection (a
+    /// filing's `RETURNING`, 40 columns), as the readers keep them ([`KnownColumns`]).
+    known: Mutex<KnownColumns>,
     /// The open batch, if any.
     batch: Option<Batch>,
 }
@@ -114,6 +117,7 @@ impl SqliteWriter {
         Ok(Self {
             shared: Arc::new(tokio::sync::Mutex::new(Shared {
                 conn: Mutex::new(conn),
+                known: Mutex::new(KnownColumns::default()),
                 batch: None,
             })),
             queued: Arc::new(AtomicUsize::new(0)),
@@ -304,7 +308,9 @@ impl Drop for SqliteWrite {
 
 impl Reads for SqliteWrite {
     async fn rows<T: ReadRow>(&self, statement: Statement) -> Result<Vec<T>, PersistenceError> {
-        read_rows(&*self.connection()?, &statement, None).map_err(failed)
+        let shared = self.shared.as_ref().ok_or_else(ended)?;
+        let mut known = shared.known.lock().unwrap_or_else(PoisonError::into_inner);
+        read_rows(&shared.connection(), &statement, Some(&mut known)).map_err(failed)
     }
 
     fn backend(&self) -> DbBackend {
@@ -538,6 +544,33 @@ mod tests {
             memory.begin_write().await.unwrap(),
             Write::Orm(..)
         ));
+    }
+
+    /// The writer's connection keeps the columns a statement's rows found, as the readers do,
+    /// and its next run reads at them.
+    #[tokio::test]
+    async fn the_writer_keeps_the_columns_a_statement_found() {
+        let (_dir, db) = sqlite_file().await;
+        let tx = db.begin_write().await.unwrap();
+        tx.run(insert("parent", 1, "one")).await.unwrap();
+        let Write::Sqlite(write) = &tx else {
+            panic!("a SQLite file writes on the writer's connection")
+        };
+        let sql = "SELECT name, id FROM parent";
+        let kept = || {
+            let shared = write.shared.as_ref().unwrap();
+            let known = shared.known.lock().unwrap();
+            known.of::<Row>(sql).map(|(found, ())| found.to_vec())
+        };
+        assert_eq!(kept(), None);
+        for _ in 0..2 {
+            let rows: Vec<Row> = tx
+                .rows(Statement::from_string(DbBackend::Sqlite, sql))
+                .await
+                .unwrap();
+            assert_eq!((rows[0].id, rows[0].name.as_str()), (1, "one"));
+            assert_eq!(kept(), Some(vec![1, 0]));
+        }
     }
 
     /// A committed transaction is read by every connection; one dropped without a commit, or
